@@ -1,0 +1,55 @@
+"""create_app(): the middleware stack and the routers, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from hokan.edge.responses import JsonResponse
+
+from hokan import __version__
+from hokan.edge import errors, health
+from hokan.edge.middleware import RequestContextMiddleware
+from hokan.kit.logging import configure_logging
+from hokan.records import api as records_api
+from hokan.runtime import Runtime
+from hokan.settings import Settings, load_settings
+
+DESCRIPTION = """Hokan (保管) stores Japanese business applications' system data per tenant,
+encrypted at rest. Authenticate with `Authorization: Bearer <API token>`.
+Errors are `{"error": code, "detail": message}` with stable codes."""
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else load_settings())
+    runtime = runtime or Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runtime.keyring.verify_master()  # refuse to serve under the wrong master key
+        yield
+        runtime.close()
+
+    app = FastAPI(
+        title="Hokan",
+        version=__version__,
+        description=DESCRIPTION,
+        default_response_class=JsonResponse,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(records_api.router)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (one per worker process)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format.value)
+    return create_app(settings)

@@ -1,0 +1,24 @@
+"""The ``hokan`` command line: one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from hokan.cli import db, init, keys, serve, tenant
+
+app = typer.Typer(
+    name="hokan",
+    help="Hokan (保管): secure data storage for Japanese business software.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("init")(init.init)
+app.command("serve")(serve.serve)
+app.add_typer(db.app, name="db")
+app.add_typer(tenant.app, name="tenant")
+app.add_typer(keys.app, name="keys")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,69 @@
+"""``hokan keys``: tenant key rotation, re-wrap and destruction (KEY-1..3)."""
+
+from __future__ import annotations
+
+import typer
+
+from hokan.cli._common import fail, runtime
+from hokan.models import TenantStatus
+from hokan.records.tasks import rewrap_tenant
+
+app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(tenant: str = typer.Option(None, help="Tenant code or id")) -> None:
+    """List key versions (never key material)."""
+    with runtime() as rt:
+        tenant_id = None
+        if tenant:
+            with rt.db.session() as s:
+                tenant_id = rt.tenants.get(s, tenant).id
+        for k in rt.keyring.list_keys(tenant_id):
+            typer.echo(f"{k.tenant_id}  {k.purpose:<8} v{k.version:<3} {k.status.value:<9} master {k.master_key_id}")
+
+
+@app.command("rotate")
+def rotate(
+    tenant: str = typer.Option(None, help="Tenant code or id"),
+    all_tenants: bool = typer.Option(False, "--all", help="Rotate every active tenant"),
+    rewrap: bool = typer.Option(True, help="Re-wrap existing data keys under the new version"),
+) -> None:
+    """Rotate tenant keys without downtime: new writes use the new version at once."""
+    if not tenant and not all_tenants:
+        fail("name --tenant T or --all", 2)
+    with runtime() as rt:
+        with rt.db.session() as s:
+            targets = [rt.tenants.get(s, tenant)] if tenant else [
+                t for t in rt.tenants.list(s) if t.status is TenantStatus.active
+            ]
+        for t in targets:
+            version = rt.keyring.rotate(t.id)
+            moved = rewrap_tenant(rt.db, rt.keyring, t.id) if rewrap else 0
+            typer.echo(f"{t.code}: now v{version}; re-wrapped {moved} data keys")
+
+
+@app.command("rewrap")
+def rewrap_cmd(tenant: str) -> None:
+    """Move a tenant's data keys onto its active key version."""
+    with runtime() as rt:
+        with rt.db.session() as s:
+            t = rt.tenants.get(s, tenant)
+        typer.echo(f"{t.code}: re-wrapped {rewrap_tenant(rt.db, rt.keyring, t.id)} data keys")
+
+
+@app.command("destroy")
+def destroy(
+    tenant: str,
+    confirm: str = typer.Option(..., help="Repeat the tenant code to confirm"),
+) -> None:
+    """Destroy every key of a terminated tenant: its data becomes unreadable for good."""
+    with runtime() as rt:
+        with rt.db.session() as s:
+            t = rt.tenants.get(s, tenant)
+        if confirm != t.code:
+            fail("--confirm must repeat the tenant code", 2)
+        if t.status not in (TenantStatus.terminated, TenantStatus.disposed):
+            fail("only a terminated tenant's keys can be destroyed ('hokan tenant terminate' first)")
+        count = rt.keyring.destroy_tenant(t.id)
+        typer.echo(f"{t.code}: destroyed {count} key versions")

@@ -1,0 +1,120 @@
+"""``hokan tenant``: create, inspect and change tenants; issue and revoke API tokens."""
+
+from __future__ import annotations
+
+import typer
+from pydantic import ValidationError
+
+from hokan.cli._common import echo_json, fail, runtime
+from hokan.identity import tokens
+from hokan.identity.principal import DEFAULT_TOKEN_SCOPES
+from hokan.identity.repository import TokenRepository
+from hokan.kit.clock import iso, to_jst
+from hokan.models import Product, TenantStatus
+from hokan.tenants.schemas import Contact, TenantCreate
+from hokan.tenants.service import to_out
+
+app = typer.Typer(help="Tenants (customer companies).", no_args_is_help=True)
+token_app = typer.Typer(help="Tenant API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@app.command("create")
+def create(
+    code: str = typer.Option(..., help="Short unique code, e.g. 'acme' ([a-z0-9-])"),
+    name: str = typer.Option(..., help="Company name (会社名)"),
+    product: Product = typer.Option(..., help="staff or guard"),
+    contact_email: list[str] = typer.Option([], help="Notice contact e-mail (repeatable)"),
+    contact_name: str = typer.Option("担当者", help="Name for the contacts"),
+) -> None:
+    """Create a tenant and its encryption keys."""
+    try:
+        data = TenantCreate(
+            code=code, name=name, product=product,
+            contacts=[Contact(name=contact_name, email=e) for e in contact_email],
+        )
+    except ValidationError as exc:
+        fields = sorted({str(e["loc"][0]) for e in exc.errors()})
+        fail(f"invalid_tenant: check {', '.join(fields)}")
+    with runtime() as rt, rt.db.session(write=True) as s:
+        tenant = rt.tenants.create(s, data)
+        typer.echo(f"created tenant {tenant.code} ({tenant.id})")
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List tenants."""
+    with runtime() as rt, rt.db.session() as s:
+        rows = rt.tenants.list(s)
+        if as_json:
+            echo_json([to_out(t).model_dump(mode="json") for t in rows])
+            return
+        for t in rows:
+            typer.echo(f"{t.code:<20} {t.status.value:<11} {t.product.value:<6} {t.name}")
+
+
+@app.command("show")
+def show(tenant: str = typer.Argument(..., help="Tenant code or id")) -> None:
+    """Show one tenant with its settings (times in JST)."""
+    with runtime() as rt, rt.db.session() as s:
+        out = to_out(rt.tenants.get(s, tenant)).model_dump(mode="json")
+        out["created_at_jst"] = to_jst(rt.tenants.get(s, tenant).created_at).isoformat()
+        echo_json(out)
+
+
+def _status(tenant: str, status: TenantStatus) -> None:
+    with runtime() as rt, rt.db.session(write=True) as s:
+        t = rt.tenants.set_status(s, tenant, status)
+        typer.echo(f"tenant {t.code} is now {t.status.value}")
+
+
+@app.command("suspend")
+def suspend(tenant: str) -> None:
+    """Suspend a tenant: its tokens stop working until it is resumed."""
+    _status(tenant, TenantStatus.suspended)
+
+
+@app.command("resume")
+def resume(tenant: str) -> None:
+    """Make a suspended tenant active again."""
+    _status(tenant, TenantStatus.active)
+
+
+@app.command("terminate")
+def terminate(tenant: str) -> None:
+    """Mark the contract ended (the step before disposal)."""
+    _status(tenant, TenantStatus.terminated)
+
+
+@token_app.command("create")
+def token_create(
+    tenant: str,
+    name: str = typer.Option("integration", help="What the token is for"),
+    scope: list[str] = typer.Option(sorted(DEFAULT_TOKEN_SCOPES), help="Scope (repeatable)"),
+    days: int = typer.Option(None, min=1, max=3650, help="Days until expiry (default HOKAN_TOKEN_DEFAULT_DAYS)"),
+) -> None:
+    """Issue an API token. The token is printed once and never stored in clear."""
+    with runtime() as rt, rt.db.session(write=True) as s:
+        t = rt.tenants.get(s, tenant)
+        issued = tokens.issue(s, t.id, name, scope, days or rt.settings.token_default_days)
+        typer.echo(f"token {issued.token.prefix} ({issued.token.id}) expires {iso(issued.token.expires_at)}", err=True)
+        typer.echo(issued.secret)
+
+
+@token_app.command("list")
+def token_list(tenant: str) -> None:
+    """List a tenant's tokens (prefixes only)."""
+    with runtime() as rt, rt.db.session() as s:
+        t = rt.tenants.get(s, tenant)
+        for tok in TokenRepository(s).for_tenant(t.id):
+            state = "revoked" if tok.revoked_at else "active"
+            typer.echo(f"{tok.prefix}  {tok.id}  {state:<8} {','.join(tok.scopes):<40} expires {iso(tok.expires_at)}  {tok.name}")
+
+
+@token_app.command("revoke")
+def token_revoke(tenant: str, token: str = typer.Argument(..., help="Token id or prefix")) -> None:
+    """Revoke a token at once."""
+    with runtime() as rt, rt.db.session(write=True) as s:
+        t = rt.tenants.get(s, tenant)
+        tok = tokens.revoke(s, t.id, token)
+        typer.echo(f"revoked {tok.prefix}")

@@ -1,0 +1,1 @@
+"""The edge: request context, middleware, error rendering (and later mTLS, geo, IPS, WAF)."""

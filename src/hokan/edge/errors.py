@@ -1,0 +1,66 @@
+"""The one error handler: ``{"error": code, "detail": …}`` for every failure."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from hokan.edge.responses import JsonResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hokan.edge.context import preferred_language
+from hokan.kit.errors import HokanError
+
+log = logging.getLogger("hokan.errors")
+
+_HTTP_CODES = {
+    404: ("not_found", "対象が見つかりません。", "Not found."),
+    405: ("method_not_allowed", "このメソッドは使用できません。", "Method not allowed."),
+}
+
+
+def _render(request: Request, status: int, body: dict[str, object], headers: dict[str, str] | None = None) -> JsonResponse:
+    return JsonResponse(body, status_code=status, headers=headers)
+
+
+async def hokan_error(request: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, HokanError)
+    if exc.status >= 500:
+        log.error("error", extra={"fields": {"code": exc.code, "status": exc.status}})
+    lang = preferred_language(request.headers.get("accept-language"))
+    return _render(request, exc.status, exc.body(lang), exc.headers or None)
+
+
+async def validation_error(request: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Report where, never the offending value.
+    problems = [
+        {"loc": [str(p) for p in err.get("loc", ())], "type": err.get("type", "invalid")}
+        for err in exc.errors()
+    ]
+    lang = preferred_language(request.headers.get("accept-language"))
+    message = "リクエストの形式が正しくありません。" if lang == "ja" else "The request is malformed."
+    return _render(request, 422, {"error": "invalid_request", "detail": message, "problems": problems})
+
+
+async def http_error(request: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code, ja, en = _HTTP_CODES.get(exc.status_code, ("http_error", "エラー", "Error"))
+    lang = preferred_language(request.headers.get("accept-language"))
+    return _render(
+        request, exc.status_code, {"error": code, "detail": en if lang == "en" else ja}, exc.headers
+    )
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JsonResponse:
+    log.error("unhandled", exc_info=(type(exc), exc, None), extra={"fields": {"status": 500}})
+    lang = preferred_language(request.headers.get("accept-language"))
+    return _render(request, 500, HokanError().body(lang))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(HokanError, hokan_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)

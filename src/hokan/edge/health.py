@@ -1,0 +1,41 @@
+"""Public probes: ``/healthz`` (process alive) and ``/readyz`` (dependencies reachable)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+from hokan.edge.responses import JsonResponse
+
+from hokan.edge.context import RuntimeDep
+from hokan.kit.errors import HokanError
+
+router = APIRouter(tags=["health"])
+log = logging.getLogger("hokan.health")
+
+
+@router.get("/healthz", summary="Liveness")
+def healthz() -> JsonResponse:
+    """The process is up and serving."""
+    return JsonResponse({"status": "ok"})
+
+
+@router.get("/readyz", summary="Readiness")
+def readyz(runtime: RuntimeDep) -> JsonResponse:
+    """The system database, the keyring database and the master key are usable."""
+    checks: dict[str, str] = {}
+    for name, probe in (
+        ("database", runtime.db.ping),
+        ("keyring_database", runtime.keyring_db.ping),
+        ("master_key", runtime.keyring.verify_master),
+    ):
+        try:
+            probe()
+            checks[name] = "ok"
+        except HokanError as exc:
+            checks[name] = exc.code
+        except Exception as exc:  # a probe must report, never raise
+            log.warning("readiness probe failed", extra={"fields": {"check": name, "exc_type": type(exc).__name__}})
+            checks[name] = "unreachable"
+    ready = all(v == "ok" for v in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)

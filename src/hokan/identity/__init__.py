@@ -1,0 +1,1 @@
+"""Identity: who is calling (principals), API tokens, and the auth dependencies."""

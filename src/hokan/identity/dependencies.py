@@ -1,0 +1,46 @@
+"""Typed FastAPI dependencies that authenticate and authorise a request.
+
+Routes declare what they need (``principal: RecordsReader``); nothing checks
+credentials inline in a handler. Every router is authenticated unless it is
+explicitly public.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hokan.edge.context import RuntimeDep
+from hokan.identity import tokens
+from hokan.identity.errors import InsufficientScope, MissingCredentials
+from hokan.identity.principal import Principal, Scope
+
+
+def authenticated(request: Request, runtime: RuntimeDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise MissingCredentials
+    principal = tokens.authenticate(runtime.db, credentials.strip())
+    request.state.principal = principal
+    return principal
+
+
+Authenticated = Annotated[Principal, Depends(authenticated)]
+
+
+def requires(scope: Scope) -> Callable[[Principal], Principal]:
+    def check(principal: Authenticated) -> Principal:
+        if not principal.has_scope(scope):
+            raise InsufficientScope(f"requires scope {scope.value}")
+        return principal
+
+    check.__name__ = f"requires_{scope.name}"
+    return check
+
+
+RecordsReader = Annotated[Principal, Depends(requires(Scope.records_read))]
+RecordsWriter = Annotated[Principal, Depends(requires(Scope.records_write))]
+CollectionsManager = Annotated[Principal, Depends(requires(Scope.collections_manage))]

@@ -1,0 +1,119 @@
+"""Tenant API tokens: 256-bit random secrets, shown once, stored as SHA-256.
+
+Format: ``hk_<8 base32 chars>_<43 url-safe base64 chars>``. The first part is
+the public prefix used for lookup and shown in listings; the whole string is
+hashed and compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from hokan.identity.errors import InvalidScope, InvalidToken, TokenNotFound
+from hokan.identity.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
+from hokan.identity.repository import TokenRepository
+from hokan.kit import crypto
+from hokan.kit.clock import utcnow
+from hokan.kit.db import Database
+from hokan.models import ApiToken, TenantStatus
+from hokan.tenants.errors import TenantInactive
+
+TOKEN_PREFIX = "hk_"
+_LAST_USED_GRANULARITY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # the only time the plaintext exists outside the caller's hands
+
+
+def _new_secret() -> tuple[str, str]:
+    prefix = TOKEN_PREFIX + base64.b32encode(secrets.token_bytes(5)).decode().lower()
+    body = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    return prefix, f"{prefix}_{body}"
+
+
+def _split(raw: str) -> str | None:
+    """The public prefix of a well-formed token, else None."""
+    cut = len(TOKEN_PREFIX) + 8
+    if len(raw) != cut + 1 + 43 or not raw.startswith(TOKEN_PREFIX) or raw[cut] != "_":
+        return None
+    return raw[:cut]
+
+
+def validate_scopes(scopes: Iterable[str]) -> list[str]:
+    wanted = sorted(set(scopes))
+    unknown = [s for s in wanted if s not in ALL_TOKEN_SCOPES]
+    if unknown or not wanted:
+        raise InvalidScope(f"known scopes: {', '.join(sorted(ALL_TOKEN_SCOPES))}")
+    return wanted
+
+
+def issue(
+    session: Session, tenant_id: uuid.UUID, name: str, scopes: Iterable[str], days: int
+) -> IssuedToken:
+    prefix, secret = _new_secret()
+    token = TokenRepository(session).add(
+        ApiToken(
+            tenant_id=tenant_id,
+            prefix=prefix,
+            token_hash=crypto.sha256_hex(secret.encode()),
+            name=name,
+            scopes=validate_scopes(scopes),
+            expires_at=utcnow() + timedelta(days=days),
+        )
+    )
+    return IssuedToken(token, secret)
+
+
+def revoke(session: Session, tenant_id: uuid.UUID, ref: str) -> ApiToken:
+    token = TokenRepository(session).find(tenant_id, ref)
+    if token is None:
+        raise TokenNotFound
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token
+
+
+def authenticate(db: Database, raw: str) -> Principal:
+    """Resolve a presented token to its principal, or raise :class:`InvalidToken`."""
+    prefix = _split(raw)
+    if prefix is None:
+        raise InvalidToken
+    with db.session() as session:
+        found = TokenRepository(session).by_prefix_with_tenant(prefix)
+        # Hash and compare even when nothing was found, so timing tells nothing.
+        presented = crypto.sha256_hex(raw.encode())
+        stored = found[0].token_hash if found else "0" * 64
+        if not crypto.constant_time_equals(presented, stored) or found is None:
+            raise InvalidToken
+        token, tenant = found
+        now = utcnow()
+        if token.revoked_at is not None or token.expires_at <= now:
+            raise InvalidToken
+        if tenant.status is not TenantStatus.active:
+            raise TenantInactive
+        stale = token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY
+        principal = Principal(
+            kind=PrincipalKind.token,
+            id=str(token.id),
+            display_name=token.name,
+            tenant_id=tenant.id,
+            scopes=frozenset(token.scopes),
+        )
+    if stale:
+        with db.session(write=True) as session:
+            session.execute(
+                update(ApiToken).where(ApiToken.id == uuid.UUID(principal.id)).values(last_used_at=now)
+            )
+    return principal

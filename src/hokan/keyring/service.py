@@ -1,0 +1,257 @@
+"""The keyring service: tenant keys in their own database, data keys per object.
+
+``seal`` encrypts a payload under a fresh data key (DEK) and wraps the DEK with
+the tenant's active key; both bind the object's context (tenant, object,
+revision …) as associated data. ``open`` reverses it or raises
+:class:`DecryptionFailed`. Unwrapped tenant keys are cached in memory for
+``HOKAN_KEY_CACHE_SECONDS``; a destroy in this process clears the cache at
+once, other processes drop it when the entry expires.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hokan.keyring.errors import (
+    DecryptionFailed,
+    MasterKeyMismatch,
+    TenantKeyMissing,
+    TenantKeysDestroyed,
+)
+from hokan.keyring.master import MasterKeyProvider
+from hokan.kit import crypto
+from hokan.kit.clock import utcnow
+from hokan.kit.db import Database
+from hokan.models import KeyringMeta, KeyStatus, TenantKey
+
+RECORDS = "records"
+PURPOSES = (RECORDS,)
+_CHECK_NAME = "master_check"
+_CHECK_PLAINTEXT = b"hokan master key check v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    key_version: int
+    wrapped_dek: bytes
+    ciphertext: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    tenant_id: uuid.UUID
+    purpose: str
+    version: int
+    status: KeyStatus
+    master_key_id: str
+
+
+Context = Mapping[str, str | int]
+
+
+class Keyring:
+    def __init__(self, db: Database, master: MasterKeyProvider, cache_seconds: float) -> None:
+        self.db = db
+        self.master = master
+        self.cache_seconds = cache_seconds
+        self._keys: dict[tuple[uuid.UUID, str, int], tuple[bytes, float]] = {}
+        self._active: dict[tuple[uuid.UUID, str], tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    # -- master key -------------------------------------------------------
+
+    def verify_master(self, *, initialise: bool = False) -> None:
+        """Check that the loaded master key is the one this keyring was made with."""
+        associated = crypto.aad("master-check", {})
+        with self.db.session(write=initialise) as s:
+            row = s.get(KeyringMeta, _CHECK_NAME)
+            if row is None:
+                if not initialise:
+                    raise MasterKeyMismatch("the keyring is not initialised (run 'hokan init')")
+                s.add(KeyringMeta(name=_CHECK_NAME, value=self.master.wrap(_CHECK_PLAINTEXT, associated)))
+                return
+            try:
+                ok = self.master.unwrap(row.value, associated) == _CHECK_PLAINTEXT
+            except crypto.DecryptionError:
+                ok = False
+            if not ok:
+                raise MasterKeyMismatch
+
+    # -- tenant keys ------------------------------------------------------
+
+    def _wrap_aad(self, tenant_id: uuid.UUID, purpose: str, version: int) -> bytes:
+        return crypto.aad("tenant-key", {"tenant": str(tenant_id), "purpose": purpose, "version": version})
+
+    def _add_version(self, s: Session, tenant_id: uuid.UUID, purpose: str, version: int) -> None:
+        s.add(
+            TenantKey(
+                tenant_id=tenant_id,
+                purpose=purpose,
+                version=version,
+                status=KeyStatus.active,
+                wrapped_key=self.master.wrap(
+                    crypto.random_key(), self._wrap_aad(tenant_id, purpose, version)
+                ),
+                master_key_id=self.master.key_id,
+            )
+        )
+
+    def create_tenant_keys(self, tenant_id: uuid.UUID) -> None:
+        """Create version 1 of every purpose's key for a new tenant (idempotent)."""
+        with self.db.session(write=True) as s:
+            for purpose in PURPOSES:
+                if s.get(TenantKey, (tenant_id, purpose, 1)) is None:
+                    self._add_version(s, tenant_id, purpose, 1)
+
+    def rotate(self, tenant_id: uuid.UUID, purpose: str = RECORDS) -> int:
+        """Add a new active version; older versions are retired but still decrypt (KEY-3)."""
+        with self.db.session(write=True) as s:
+            rows = s.scalars(
+                select(TenantKey)
+                .where(TenantKey.tenant_id == tenant_id, TenantKey.purpose == purpose)
+                .order_by(TenantKey.version)
+            ).all()
+            if not rows:
+                raise TenantKeyMissing
+            if any(r.status is KeyStatus.destroyed for r in rows):
+                raise TenantKeysDestroyed
+            now = utcnow()
+            for row in rows:
+                if row.status is KeyStatus.active:
+                    row.status = KeyStatus.retired
+                    row.retired_at = now
+            version = rows[-1].version + 1
+            self._add_version(s, tenant_id, purpose, version)
+        with self._lock:
+            self._active.pop((tenant_id, purpose), None)
+        return version
+
+    def destroy_tenant(self, tenant_id: uuid.UUID) -> int:
+        """Erase every wrapped key of a tenant (crypto-shredding, LIFE-2)."""
+        with self.db.session(write=True) as s:
+            result = s.execute(
+                update(TenantKey)
+                .where(TenantKey.tenant_id == tenant_id, TenantKey.status != KeyStatus.destroyed)
+                .values(status=KeyStatus.destroyed, wrapped_key=None, destroyed_at=utcnow())
+            )
+            count = int(getattr(result, "rowcount", 0) or 0)
+        with self._lock:
+            for cache_key in [k for k in self._keys if k[0] == tenant_id]:
+                del self._keys[cache_key]
+            for active_key in [k for k in self._active if k[0] == tenant_id]:
+                del self._active[active_key]
+        return count
+
+    def list_keys(self, tenant_id: uuid.UUID | None = None) -> list[KeyInfo]:
+        with self.db.session() as s:
+            stmt = select(TenantKey).order_by(TenantKey.tenant_id, TenantKey.purpose, TenantKey.version)
+            if tenant_id is not None:
+                stmt = stmt.where(TenantKey.tenant_id == tenant_id)
+            return [
+                KeyInfo(r.tenant_id, r.purpose, r.version, r.status, r.master_key_id)
+                for r in s.scalars(stmt)
+            ]
+
+    def active_version(self, tenant_id: uuid.UUID, purpose: str) -> int:
+        now = time.monotonic()
+        cached = self._active.get((tenant_id, purpose))
+        if cached and cached[1] > now:
+            return cached[0]
+        with self.db.session() as s:
+            rows = s.execute(
+                select(TenantKey.version, TenantKey.status)
+                .where(TenantKey.tenant_id == tenant_id, TenantKey.purpose == purpose)
+                .order_by(TenantKey.version.desc())
+            ).all()
+        if not rows:
+            raise TenantKeyMissing
+        version, status = rows[0]
+        if status is KeyStatus.destroyed:
+            raise TenantKeysDestroyed
+        with self._lock:
+            self._active[(tenant_id, purpose)] = (version, now + self.cache_seconds)
+        return int(version)
+
+    def _tenant_key(self, tenant_id: uuid.UUID, purpose: str, version: int) -> bytes:
+        now = time.monotonic()
+        cached = self._keys.get((tenant_id, purpose, version))
+        if cached and cached[1] > now:
+            return cached[0]
+        with self.db.session() as s:
+            row = s.get(TenantKey, (tenant_id, purpose, version))
+            if row is None:
+                raise TenantKeyMissing
+            if row.status is KeyStatus.destroyed or row.wrapped_key is None:
+                raise TenantKeysDestroyed
+            wrapped = row.wrapped_key
+        try:
+            key = self.master.unwrap(wrapped, self._wrap_aad(tenant_id, purpose, version))
+        except crypto.DecryptionError:
+            raise MasterKeyMismatch("a tenant key does not open under the master key") from None
+        with self._lock:
+            self._keys[(tenant_id, purpose, version)] = (key, now + self.cache_seconds)
+        return key
+
+    # -- objects ----------------------------------------------------------
+
+    @staticmethod
+    def _dek_aad(tenant_id: uuid.UUID, purpose: str, version: int, context: Context) -> bytes:
+        fields: dict[str, str | int] = dict(context)
+        fields.update({"~tenant": str(tenant_id), "~purpose": purpose, "~key_version": version})
+        return crypto.aad("dek", fields)
+
+    @staticmethod
+    def _payload_aad(tenant_id: uuid.UUID, purpose: str, context: Context) -> bytes:
+        fields: dict[str, str | int] = dict(context)
+        fields.update({"~tenant": str(tenant_id), "~purpose": purpose})
+        return crypto.aad("payload", fields)
+
+    def seal(self, tenant_id: uuid.UUID, purpose: str, context: Context, plaintext: bytes) -> Sealed:
+        version = self.active_version(tenant_id, purpose)
+        tenant_key = self._tenant_key(tenant_id, purpose, version)
+        dek = crypto.random_key()
+        return Sealed(
+            key_version=version,
+            wrapped_dek=crypto.encrypt(
+                tenant_key, dek, self._dek_aad(tenant_id, purpose, version, context)
+            ),
+            ciphertext=crypto.encrypt(dek, plaintext, self._payload_aad(tenant_id, purpose, context)),
+        )
+
+    def _unwrap_dek(
+        self, tenant_id: uuid.UUID, purpose: str, context: Context, version: int, wrapped: bytes
+    ) -> bytes:
+        tenant_key = self._tenant_key(tenant_id, purpose, version)
+        try:
+            return crypto.decrypt(tenant_key, wrapped, self._dek_aad(tenant_id, purpose, version, context))
+        except crypto.DecryptionError:
+            raise DecryptionFailed from None
+
+    def open(self, tenant_id: uuid.UUID, purpose: str, context: Context, sealed: Sealed) -> bytes:
+        dek = self._unwrap_dek(tenant_id, purpose, context, sealed.key_version, sealed.wrapped_dek)
+        try:
+            return crypto.decrypt(dek, sealed.ciphertext, self._payload_aad(tenant_id, purpose, context))
+        except crypto.DecryptionError:
+            raise DecryptionFailed from None
+
+    def rewrap(
+        self, tenant_id: uuid.UUID, purpose: str, context: Context, sealed: Sealed
+    ) -> Sealed | None:
+        """Re-wrap an object's DEK under the active tenant key; None if already there.
+
+        Only the 60-byte wrapped DEK changes: the payload is not re-encrypted.
+        """
+        active = self.active_version(tenant_id, purpose)
+        if sealed.key_version == active:
+            return None
+        dek = self._unwrap_dek(tenant_id, purpose, context, sealed.key_version, sealed.wrapped_dek)
+        new_key = self._tenant_key(tenant_id, purpose, active)
+        wrapped = crypto.encrypt(new_key, dek, self._dek_aad(tenant_id, purpose, active, context))
+        return Sealed(active, wrapped, sealed.ciphertext)

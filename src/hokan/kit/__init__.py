@@ -1,0 +1,1 @@
+"""Shared plumbing only: databases, crypto, errors, clock, pagination, logging."""

@@ -1,0 +1,132 @@
+"""The one place that builds record and collection queries, always for one tenant."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from hokan.kit.db import tenant_scoped
+from hokan.models import Collection, Record, RecordRevision
+
+T = TypeVar("T", Collection, Record, RecordRevision)
+
+
+class RecordRepository:
+    def __init__(self, session: Session, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    def _scoped(self, model: type[T]) -> Select[tuple[T]]:
+        return tenant_scoped(select(model), model, self.tenant_id)
+
+    # -- collections --------------------------------------------------------
+
+    def collection(self, name: str) -> Collection | None:
+        return self.session.scalars(self._scoped(Collection).where(Collection.name == name)).one_or_none()
+
+    def collections(self) -> list[tuple[Collection, int]]:
+        counts = (
+            select(Record.collection_id, func.count().label("n"))
+            .where(Record.tenant_id == self.tenant_id, Record.deleted_at.is_(None))
+            .group_by(Record.collection_id)
+            .subquery()
+        )
+        stmt = (
+            self._scoped(Collection)
+            .add_columns(func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.collection_id == Collection.id)
+            .order_by(Collection.name)
+        )
+        return [(row[0], int(row[1])) for row in self.session.execute(stmt)]
+
+    def add_collection(self, name: str, now: datetime) -> Collection:
+        collection = Collection(
+            id=uuid.uuid4(), tenant_id=self.tenant_id, name=name, created_at=now, updated_at=now
+        )
+        self.session.add(collection)
+        self.session.flush()
+        return collection
+
+    # -- records ------------------------------------------------------------
+
+    def record(self, collection_id: uuid.UUID, key: str) -> Record | None:
+        stmt = self._scoped(Record).where(
+            Record.collection_id == collection_id, Record.record_key == key
+        )
+        return self.session.scalars(stmt).one_or_none()
+
+    def page(
+        self,
+        collection_id: uuid.UUID,
+        *,
+        limit: int,
+        after: tuple[datetime, str] | None,
+        updated_since: datetime | None,
+        include_deleted: bool,
+    ) -> list[Record]:
+        stmt = self._scoped(Record).where(Record.collection_id == collection_id)
+        if not include_deleted:
+            stmt = stmt.where(Record.deleted_at.is_(None))
+        if updated_since is not None:
+            stmt = stmt.where(Record.updated_at >= updated_since)
+        if after is not None:
+            at, key = after
+            stmt = stmt.where(
+                or_(Record.updated_at > at, and_(Record.updated_at == at, Record.record_key > key))
+            )
+        stmt = stmt.order_by(Record.updated_at, Record.record_key).limit(limit)
+        return list(self.session.scalars(stmt))
+
+    def add_record(self, record: Record) -> None:
+        self.session.add(record)
+        self.session.flush()
+
+    def compare_and_set(self, record_id: uuid.UUID, expected_revision: int, values: dict[str, Any]) -> bool:
+        """Move a record to its next revision only if nobody else did first (REC-2)."""
+        result = self.session.execute(
+            update(Record)
+            .where(
+                Record.tenant_id == self.tenant_id,
+                Record.id == record_id,
+                Record.revision == expected_revision,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    # -- revisions ------------------------------------------------------------
+
+    def add_revision(self, revision: RecordRevision) -> None:
+        self.session.add(revision)
+        self.session.flush()
+
+    def revisions(self, record_id: uuid.UUID) -> list[RecordRevision]:
+        stmt = (
+            self._scoped(RecordRevision)
+            .where(RecordRevision.record_id == record_id)
+            .order_by(RecordRevision.revision)
+        )
+        return list(self.session.scalars(stmt))
+
+    def revision(self, record_id: uuid.UUID, number: int) -> RecordRevision | None:
+        stmt = self._scoped(RecordRevision).where(
+            RecordRevision.record_id == record_id, RecordRevision.revision == number
+        )
+        return self.session.scalars(stmt).one_or_none()
+
+    def sealed_rows(self, key_version_below: int, limit: int) -> list[RecordRevision]:
+        """Revisions still sealed under an older tenant-key version (for re-wrap)."""
+        stmt = (
+            self._scoped(RecordRevision)
+            .where(RecordRevision.key_version < key_version_below)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def current_for(self, record_id: uuid.UUID) -> Record | None:
+        return self.session.scalars(self._scoped(Record).where(Record.id == record_id)).one_or_none()

@@ -1,0 +1,65 @@
+"""The process-wide objects one Hokan process needs, built once from settings.
+
+The HTTP app, the CLI and the tests all build a :class:`Runtime`; nothing
+reaches for globals.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from hokan.keyring.master import MasterKeyProvider, load_master_key
+from hokan.keyring.service import Keyring
+from hokan.kit.db import Database, make_engine
+from hokan.records.service import RecordService
+from hokan.settings import Settings
+from hokan.tenants.service import TenantService
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def db(self) -> Database:
+        s = self.settings
+        return Database(
+            make_engine(
+                s.resolved_database_url,
+                pool_size=s.db_pool_size,
+                busy_timeout_ms=s.sqlite_busy_timeout_ms,
+            )
+        )
+
+    @cached_property
+    def keyring_db(self) -> Database:
+        s = self.settings
+        return Database(
+            make_engine(
+                s.resolved_keyring_url,
+                pool_size=max(2, s.db_pool_size // 2),
+                busy_timeout_ms=s.sqlite_busy_timeout_ms,
+                secure_delete=True,  # destroyed keys are overwritten, not just unlinked
+            )
+        )
+
+    @cached_property
+    def master_key(self) -> MasterKeyProvider:
+        return load_master_key(self.settings)
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        return Keyring(self.keyring_db, self.master_key, self.settings.key_cache_seconds)
+
+    @cached_property
+    def records(self) -> RecordService:
+        return RecordService(self.keyring, self.settings.max_record_bytes)
+
+    @cached_property
+    def tenants(self) -> TenantService:
+        return TenantService(self.keyring)
+
+    def close(self) -> None:
+        for name in ("db", "keyring_db"):
+            if name in self.__dict__:
+                self.__dict__[name].dispose()

@@ -1,0 +1,100 @@
+"""Tenant rules: creation with keys, status changes, validated settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from hokan.keyring.service import Keyring
+from hokan.kit.clock import utcnow
+from hokan.models import Tenant, TenantStatus
+from hokan.tenants.errors import (
+    InvalidTenantSettings,
+    TenantCodeTaken,
+    TenantInactive,
+    TenantNotFound,
+)
+from hokan.tenants.repository import TenantRepository
+from hokan.tenants.schemas import TenantCreate, TenantOut, TenantSettings
+
+
+def to_out(tenant: Tenant) -> TenantOut:
+    return TenantOut.model_validate(
+        {
+            "id": tenant.id,
+            "code": tenant.code,
+            "name": tenant.name,
+            "product": tenant.product,
+            "status": tenant.status,
+            "contacts": tenant.contacts,
+            "settings": tenant.settings,
+            "created_at": tenant.created_at,
+            "updated_at": tenant.updated_at,
+        }
+    )
+
+
+class TenantService:
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+
+    def create(self, session: Session, data: TenantCreate) -> Tenant:
+        """Create a tenant and its keys. The keys live in the keyring database."""
+        repo = TenantRepository(session)
+        if repo.by_code(data.code) is not None:
+            raise TenantCodeTaken
+        tenant = repo.add(
+            Tenant(
+                id=uuid.uuid4(),
+                code=data.code,
+                name=data.name,
+                product=data.product,
+                status=TenantStatus.active,
+                contacts=[c.model_dump(mode="json") for c in data.contacts],
+                settings=data.settings.model_dump(mode="json"),
+            )
+        )
+        # Keys first in their own database; if the system commit then fails the
+        # orphan keys protect nothing and are harmless.
+        self.keyring.create_tenant_keys(tenant.id)
+        return tenant
+
+    def get(self, session: Session, ref: str) -> Tenant:
+        """Find a tenant by code or id."""
+        repo = TenantRepository(session)
+        tenant = repo.by_code(ref)
+        if tenant is None:
+            try:
+                tenant = repo.get(uuid.UUID(ref))
+            except ValueError:
+                tenant = None
+        if tenant is None:
+            raise TenantNotFound
+        return tenant
+
+    def list(self, session: Session) -> list[Tenant]:
+        return TenantRepository(session).all()
+
+    def set_status(self, session: Session, ref: str, status: TenantStatus) -> Tenant:
+        tenant = self.get(session, ref)
+        if tenant.status is TenantStatus.disposed:
+            raise TenantInactive("a disposed tenant cannot change status")
+        tenant.status = status
+        tenant.updated_at = utcnow()
+        session.flush()
+        return tenant
+
+    def update_settings(self, session: Session, ref: str, changes: dict[str, Any]) -> Tenant:
+        tenant = self.get(session, ref)
+        try:
+            merged = TenantSettings.model_validate({**tenant.settings, **changes})
+        except ValidationError as exc:
+            fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+            raise InvalidTenantSettings(f"invalid fields: {', '.join(fields)}") from None
+        tenant.settings = merged.model_dump(mode="json")
+        tenant.updated_at = utcnow()
+        session.flush()
+        return tenant
