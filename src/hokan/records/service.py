@@ -272,10 +272,6 @@ class RecordService:
         """A page of records ordered by (updated time, id); follow ``next_cursor``."""
         _check_names(collection)
         tenant_id = _tenant(principal)
-        repo = RecordRepository(session, tenant_id)
-        c = repo.collection(collection)
-        if c is None:
-            return RecordPage([], None)
         after = None
         if cursor:
             at, key = decode_cursor(cursor, 2)
@@ -285,6 +281,10 @@ class RecordService:
                 after = (parse_timestamp(at), key)
             except ValueError:
                 raise InvalidCursor from None
+        repo = RecordRepository(session, tenant_id)
+        c = repo.collection(collection)
+        if c is None:
+            return RecordPage([], None)
         rows = repo.page(
             c.id, limit=limit + 1, after=after, updated_since=updated_since, include_deleted=include_deleted
         )

@@ -1,0 +1,167 @@
+"""Test fixtures: every backend-dependent test runs on SQLite and on PostgreSQL.
+
+PostgreSQL runs when ``HOKAN_TEST_DATABASE_URL`` is set (CI sets it). If it is
+set but unreachable the tests fail; they never silently skip. Each pytest-xdist
+worker gets its own pair of PostgreSQL databases (system + keyring), migrated
+once and emptied between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from hokan import migrations
+from hokan.app import create_app
+from hokan.identity import tokens
+from hokan.identity.principal import ALL_TOKEN_SCOPES
+from hokan.kit import crypto
+from hokan.kit.db import Base, KeyringBase
+from hokan.models import Product, Tenant
+from hokan.runtime import Runtime
+from hokan.settings import Settings
+from hokan.tenants.schemas import TenantCreate
+
+PG_URL = os.environ.get("HOKAN_TEST_DATABASE_URL", "")
+MASTER_KEY = crypto.b64encode_key(crypto.random_key())
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[tuple[str, str]]:
+    """A fresh, migrated (system, keyring) database pair for this worker."""
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set HOKAN_TEST_DATABASE_URL (PostgreSQL tests may not skip)")
+        pytest.skip("HOKAN_TEST_DATABASE_URL not set")
+    base = make_url(PG_URL)
+    names = [f"hokan_t_{_worker()}", f"hokan_t_{_worker()}_keyring"]
+    try:
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(f"PostgreSQL at HOKAN_TEST_DATABASE_URL is unreachable: {type(exc).__name__}: {exc}")
+    urls = tuple(base.set(database=n).render_as_string(hide_password=False) for n in names)
+    system_url, keyring_url = urls
+    for which, url in (("system", system_url), ("keyring", keyring_url)):
+        engine = create_engine(url)
+        migrations.upgrade(which, engine)  # type: ignore[arg-type]
+        engine.dispose()
+    yield system_url, keyring_url
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_pg(system_url: str, keyring_url: str) -> None:
+    for url, metadata in ((system_url, Base.metadata), (keyring_url, KeyringBase.metadata)):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated SQLite files, copied for each test (migrating per test is slow)."""
+    root = tmp_path_factory.mktemp("sqlite-template")
+    for which, name in (("system", "hokan.db"), ("keyring", "keyring.db")):
+        engine = create_engine(f"sqlite:///{root / name}")
+        migrations.upgrade(which, engine)  # type: ignore[arg-type]
+        engine.dispose()
+    return root
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings_factory(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path, sqlite_template: Path
+) -> Callable[..., Settings]:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    if backend == "postgresql":
+        system_url, keyring_url = request.getfixturevalue("pg_databases")
+        _truncate_pg(system_url, keyring_url)
+    else:
+        for name in ("hokan.db", "keyring.db"):
+            shutil.copy(sqlite_template / name, data_dir / name)
+        system_url = f"sqlite:///{data_dir / 'hokan.db'}"
+        keyring_url = f"sqlite:///{data_dir / 'keyring.db'}"
+
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "env": "test",
+            "data_dir": data_dir,
+            "database_url": system_url,
+            "keyring_database_url": keyring_url,
+            "master_key": MASTER_KEY,
+            "log_format": "json",
+        }
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory()
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = Runtime(settings)
+    rt.keyring.verify_master(initialise=True)
+    yield rt
+    rt.close()
+
+
+@dataclass
+class TenantHandle:
+    tenant: Tenant
+    token: str
+    headers: dict[str, str]
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.tenant.id
+
+
+@pytest.fixture
+def make_tenant(runtime: Runtime) -> Callable[..., TenantHandle]:
+    def make(code: str | None = None, scopes: frozenset[str] = ALL_TOKEN_SCOPES, days: int = 30) -> TenantHandle:
+        code = code or f"t-{uuid.uuid4().hex[:8]}"
+        with runtime.db.session(write=True) as s:
+            tenant = runtime.tenants.create(s, TenantCreate(code=code, name=f"{code} 株式会社", product=Product.staff))
+            issued = tokens.issue(s, tenant.id, "tests", scopes, days)
+        return TenantHandle(tenant, issued.secret, {"Authorization": f"Bearer {issued.secret}"})
+
+    return make
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime=runtime)) as c:
+        yield c
