@@ -120,10 +120,7 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as handle:
         spec = json.load(handle)
-    if uvloop is not None:
-        result = uvloop.run(_run(spec))
-    else:
-        result = asyncio.run(_run(spec))
+    result = uvloop.run(_run(spec)) if uvloop is not None else asyncio.run(_run(spec))
     sys.stdout.write("BENCH_JSON " + json.dumps(result) + "\n")
 
 

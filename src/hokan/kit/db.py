@@ -156,8 +156,8 @@ class Database:
                 yield session
                 if write:
                     session.commit()
-                else:
-                    session.rollback()
+                # A read unit of work just closes: the pool resets the connection,
+                # and loaded objects stay usable (a rollback would expire them).
             except BaseException:
                 session.rollback()
                 raise

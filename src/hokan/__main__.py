@@ -1,0 +1,3 @@
+from hokan.cli import main
+
+main()

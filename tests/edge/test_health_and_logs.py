@@ -1,0 +1,78 @@
+"""Probes, request ids and structured logs that never carry secrets or payloads."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterator
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from hokan.app import create_app
+from hokan.kit import crypto
+from hokan.kit.logging import JsonFormatter
+from hokan.runtime import Runtime
+from hokan.settings import Settings
+from tests.conftest import TenantHandle
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(logging.Filter("hokan"))  # not the test client's own httpx log
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+def test_healthz_and_readyz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    r = client.get("/readyz")
+    assert r.status_code == 200
+    assert r.json()["checks"] == {"database": "ok", "keyring_database": "ok", "master_key": "ok"}
+
+
+
+
+def test_app_refuses_to_start_under_the_wrong_master_key(runtime: Runtime, settings: Settings) -> None:
+    from hokan.keyring.errors import MasterKeyMismatch
+
+    wrong = Runtime(settings.model_copy(update={"master_key": SecretStr(crypto.b64encode_key(crypto.random_key()))}))
+    with pytest.raises(MasterKeyMismatch), TestClient(create_app(runtime=wrong)):
+        pass
+
+
+def test_request_id_is_kept_or_made(client: TestClient) -> None:
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123-def-456"}).headers["x-request-id"] == "abc-123-def-456"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id; DROP"}).headers["x-request-id"]
+    assert made != "bad id; DROP" and len(made) == 16
+
+
+def test_logs_are_json_lines_without_secrets(
+    client: TestClient, make_tenant: Callable[..., TenantHandle], captured_logs: io.StringIO
+) -> None:
+    t = make_tenant()
+    secret_value = "マイナンバー風の秘密-123456789012"
+    client.put("/api/v1/collections/staff/records/a?note=" + "q", json={"v": secret_value}, headers={**t.headers, "X-Request-ID": "req-00000001"})
+    client.get("/api/v1/collections/staff/records/a", headers=t.headers)
+    client.get("/api/v1/collections/staff/records/a", headers={"Authorization": f"Bearer {t.token[:-1]}X"})
+    text = captured_logs.getvalue()
+    lines = [orjson.loads(line) for line in text.splitlines() if line.strip()]
+    access = [line for line in lines if line["logger"] == "hokan.access"]
+    assert len(access) >= 3
+    assert access[0]["request_id"] == "req-00000001"
+    assert {"method", "path", "status", "duration_ms"} <= set(access[0])
+    assert secret_value not in text
+    assert t.token not in text and t.token[12:] not in text
+    assert "note=" not in text  # query strings are not logged
+
+
