@@ -55,6 +55,7 @@ PUT_BODY_VARIANTS = 64
 CLIENT_TIMEOUT_S = 10
 START_TIMEOUT_S = 60.0
 TOKEN_RE = re.compile(r"^hk_[a-z2-7]{8}_[A-Za-z0-9_-]{43}$")
+BUSY_WARNING_PCT = 15.0
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -150,6 +151,14 @@ def machine_cpu() -> tuple[float, float]:
         return 0.0, 0.0
     idle = values[3] + (values[4] if len(values) > 4 else 0)
     return float(sum(values) - idle), float(sum(values))
+
+
+def background_cpu_pct(seconds: float = 1.0) -> float:
+    """How busy the machine is before the bench starts, % of all CPUs."""
+    busy, total = machine_cpu()
+    time.sleep(seconds)
+    busy_after, total_after = machine_cpu()
+    return round(100 * (busy_after - busy) / max(1.0, total_after - total), 1)
 
 
 def children_cpu_seconds() -> float:
@@ -433,6 +442,7 @@ def find_py_spy() -> str | None:
 def summarize_profile(raw: Path, top: int = 12) -> dict[str, Any]:
     """Self time by package and the top functions (self and inclusive) of a py-spy raw file."""
     total = 0
+    idle = 0
     by_package: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
@@ -441,10 +451,13 @@ def summarize_profile(raw: Path, top: int = 12) -> dict[str, Any]:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        total += count
         frames = [_frame_name(f) for f in stack.split(";") if f]
         if not frames:
             continue
+        if _is_idle_worker(frames):
+            idle += count
+            continue
+        total += count
         self_time[frames[-1]] += count
         by_package[_package(frames[-1])] += count
         for name in set(frames):
@@ -455,10 +468,18 @@ def summarize_profile(raw: Path, top: int = 12) -> dict[str, Any]:
 
     return {
         "samples": total,
+        "idle_worker_samples_dropped": idle,
         "self_by_package_pct": pct(by_package, 20) if total else [],
         "self_top_pct": pct(self_time, top) if total else [],
         "inclusive_top_pct": pct(inclusive, top * 3) if total else [],
     }
+
+
+def _is_idle_worker(frames: list[str]) -> bool:
+    """A thread-pool worker waiting for work (py-spy does not always see these as idle)."""
+    return frames[-1].startswith("Condition.wait (threading") and any(
+        f.startswith("WorkerThread.run (") or f.startswith("_worker (concurrent") for f in frames
+    )
 
 
 def _frame_name(frame: str) -> str:
@@ -486,6 +507,7 @@ class Options:
     threads: int
     records: int
     profile_dir: Path | None
+    profile_mode: str
     py_spy: str | None
     workdir: Path
 
@@ -508,11 +530,12 @@ def measure(
     profiler = None
     raw_profile = None
     if opts.profile_dir is not None and opts.py_spy is not None:
-        raw_profile = opts.profile_dir / f"{label}-{spec.method.lower()}.txt"
+        raw_profile = opts.profile_dir / f"{label}-{spec.method.lower()}-{opts.profile_mode}.txt"
         profiler = subprocess.Popen(
             [
                 opts.py_spy, "record", "--pid", str(server.pid), "--duration", str(opts.duration),
-                "--rate", "200", "--format", "raw", "--output", str(raw_profile),
+                "--rate", "100", "--nonblocking", "--format", "raw", "--output", str(raw_profile),
+                *(["--gil"] if opts.profile_mode == "gil" else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -805,7 +828,7 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
         f"{meta['client_threads']} thread(s); {meta['duration_s']} s measured after "
         f"{meta['warmup_s']} s warm-up per scenario",
         f"  server  : uvicorn {meta['uvicorn']} (loop {meta['loop']}, http {meta['http']}), "
-        f"1 worker, on {meta['cpus']} CPUs",
+        f"1 worker, on {meta['cpus']} CPUs ({meta['background_cpu_pct']}% busy before start)",
         f"  data    : {meta['records']} records, ~{meta['record_bytes']} B JSON each; "
         "GET and PUT (unconditional replace) on random ids",
         "",
@@ -841,7 +864,10 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
                 if not profile or "samples" not in profile:
                     continue
                 lines.append("")
-                lines.append(f"profile {outcome.target} {s['op']} ({profile['samples']} samples)")
+                lines.append(
+                    f"profile {outcome.target} {s['op']} ({meta['profile']} threads, "
+                    f"{profile['samples']} samples)"
+                )
                 packages = ", ".join(f"{n} {p}%" for n, p in profile["self_by_package_pct"][:8])
                 lines.append(f"  self time by package: {packages}")
                 lines.append("  top self time:")
@@ -919,8 +945,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--profile",
-        action="store_true",
-        help="also sample the server with py-spy during each measured window",
+        nargs="?",
+        const="active",
+        choices=["active", "gil"],
+        help="also sample the server with py-spy during each measured window: 'active' "
+        "threads (default) or only the thread holding the GIL ('gil')",
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated records")
     parser.add_argument("--output", type=Path, help="JSON results file (default bench/results/)")
@@ -967,9 +996,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "warmup_s": args.warmup,
         "records": args.records,
         "record_bytes": record_bytes,
+        "profile": args.profile,
+        "background_cpu_pct": background_cpu_pct(),
         **library_versions(),
     }
     log(f"client: {meta['client']}; {args.connections} connections; {args.duration} s per scenario")
+    if meta["background_cpu_pct"] > BUSY_WARNING_PCT:
+        log(
+            f"warning: the machine is already {meta['background_cpu_pct']}% busy before start; "
+            "results will be noisy"
+        )
 
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="hokan-bench-") as tmp:
@@ -980,6 +1016,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             threads=args.client_threads,
             records=args.records,
             profile_dir=profile_dir,
+            profile_mode=args.profile or "active",
             py_spy=py_spy,
             workdir=Path(tmp),
         )

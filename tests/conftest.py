@@ -56,7 +56,9 @@ def pg_databases() -> Iterator[tuple[str, str]]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
-        pytest.fail(f"PostgreSQL at HOKAN_TEST_DATABASE_URL is unreachable: {type(exc).__name__}: {exc}")
+        pytest.fail(
+            f"PostgreSQL at HOKAN_TEST_DATABASE_URL is unreachable: {type(exc).__name__}: {exc}"
+        )
     urls = tuple(base.set(database=n).render_as_string(hide_password=False) for n in names)
     system_url, keyring_url = urls
     for which, url in (("system", system_url), ("keyring", keyring_url)):
@@ -151,10 +153,14 @@ class TenantHandle:
 
 @pytest.fixture
 def make_tenant(runtime: Runtime) -> Callable[..., TenantHandle]:
-    def make(code: str | None = None, scopes: frozenset[str] = ALL_TOKEN_SCOPES, days: int = 30) -> TenantHandle:
+    def make(
+        code: str | None = None, scopes: frozenset[str] = ALL_TOKEN_SCOPES, days: int = 30
+    ) -> TenantHandle:
         code = code or f"t-{uuid.uuid4().hex[:8]}"
         with runtime.db.session(write=True) as s:
-            tenant = runtime.tenants.create(s, TenantCreate(code=code, name=f"{code} 株式会社", product=Product.staff))
+            tenant = runtime.tenants.create(
+                s, TenantCreate(code=code, name=f"{code} 株式会社", product=Product.staff)
+            )
             issued = tokens.issue(s, tenant.id, "tests", scopes, days)
         return TenantHandle(tenant, issued.secret, {"Authorization": f"Bearer {issued.secret}"})
 
@@ -186,7 +192,9 @@ def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        create_app(runtime=runtime), host="127.0.0.1", port=port, log_config=None, access_log=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -28,9 +28,17 @@ def test_defaults_are_the_embedded_setup() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("HOKAN_PORT", "eighty"), ("HOKAN_PORT", "70000"), ("HOKAN_ENV", "staging"), ("HOKAN_MAX_RECORD_BYTES", "5"), ("HOKAN_LOG_LEVEL", "LOUD")],
+    [
+        ("HOKAN_PORT", "eighty"),
+        ("HOKAN_PORT", "70000"),
+        ("HOKAN_ENV", "staging"),
+        ("HOKAN_MAX_RECORD_BYTES", "5"),
+        ("HOKAN_LOG_LEVEL", "LOUD"),
+    ],
 )
-def test_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+def test_invalid_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=name):
         load_settings()

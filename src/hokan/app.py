@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from hokan.edge.responses import JsonResponse
 
 from hokan import __version__
 from hokan.edge import errors, health
 from hokan.edge.middleware import RequestContextMiddleware
+from hokan.edge.responses import JsonResponse
 from hokan.kit.logging import configure_logging
 from hokan.records import api as records_api
 from hokan.runtime import Runtime

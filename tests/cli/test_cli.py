@@ -28,19 +28,30 @@ def cli(settings: Settings, tmp_path: Path) -> Callable[..., subprocess.Complete
         HOKAN_LOG_LEVEL="WARNING",
     )
 
-    def run(*args: str, check: bool = True, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, check: bool = True, extra_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [*HOKAN, *args], capture_output=True, text=True, env={**env, **(extra_env or {})}, timeout=60, cwd=tmp_path
+            [*HOKAN, *args],
+            capture_output=True,
+            text=True,
+            env={**env, **(extra_env or {})},
+            timeout=60,
+            cwd=tmp_path,
         )
         if check and result.returncode != 0:
-            raise AssertionError(f"hokan {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+            raise AssertionError(
+                f"hokan {' '.join(args)} failed ({result.returncode}): {result.stderr}"
+            )
         return result
 
     run.env = env  # type: ignore[attr-defined]
     return run
 
 
-def test_init_demo_and_tenant_lifecycle(cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+def test_init_demo_and_tenant_lifecycle(
+    cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     out = cli("init", "--demo").stdout
     key_file = tmp_path / "cli-data" / "keys" / "master.key"
     assert key_file.stat().st_mode & 0o777 == 0o600
@@ -50,26 +61,45 @@ def test_init_demo_and_tenant_lifecycle(cli: Callable[..., subprocess.CompletedP
     cli("init")  # idempotent
     assert "demo tenant exists" in cli("init", "--demo").stdout
 
-    cli("tenant", "create", "--code", "acme-keibi", "--name", "アクメ警備株式会社", "--product", "guard", "--contact-email", "soumu@acme.example.jp")
+    cli(
+        "tenant",
+        "create",
+        "--code",
+        "acme-keibi",
+        "--name",
+        "アクメ警備株式会社",
+        "--product",
+        "guard",
+        "--contact-email",
+        "soumu@acme.example.jp",
+    )
     listing = cli("tenant", "list").stdout
     assert "acme-keibi" in listing and "guard" in listing and "アクメ警備株式会社" in listing
     shown = cli("tenant", "show", "acme-keibi").stdout
     assert '"lockout_threshold": 5' in shown and "soumu@acme.example.jp" in shown
 
-    dup = cli("tenant", "create", "--code", "acme-keibi", "--name", "x", "--product", "guard", check=False)
+    dup = cli(
+        "tenant", "create", "--code", "acme-keibi", "--name", "x", "--product", "guard", check=False
+    )
     assert dup.returncode == 1 and "tenant_code_taken" in dup.stderr
-    bad = cli("tenant", "create", "--code", "Bad Code!", "--name", "x", "--product", "staff", check=False)
+    bad = cli(
+        "tenant", "create", "--code", "Bad Code!", "--name", "x", "--product", "staff", check=False
+    )
     assert bad.returncode != 0 and "code" in bad.stderr
     missing = cli("tenant", "show", "nope", check=False)
     assert missing.returncode == 1 and "tenant_not_found" in missing.stderr
 
-    created = cli("tenant", "token", "create", "acme-keibi", "--name", "給与連携", "--scope", "records:read")
+    created = cli(
+        "tenant", "token", "create", "acme-keibi", "--name", "給与連携", "--scope", "records:read"
+    )
     assert created.stdout.strip().startswith("hk_")
     prefix = created.stdout.strip()[:11]
     assert prefix in cli("tenant", "token", "list", "acme-keibi").stdout
     assert created.stdout.strip() not in cli("tenant", "token", "list", "acme-keibi").stdout
     assert "revoked" in cli("tenant", "token", "revoke", "acme-keibi", prefix).stdout
-    bad_scope = cli("tenant", "token", "create", "acme-keibi", "--scope", "vault:everything", check=False)
+    bad_scope = cli(
+        "tenant", "token", "create", "acme-keibi", "--scope", "vault:everything", check=False
+    )
     assert "invalid_scope" in bad_scope.stderr
 
     assert "suspended" in cli("tenant", "suspend", "acme-keibi").stdout
@@ -87,14 +117,18 @@ def test_init_demo_and_tenant_lifecycle(cli: Callable[..., subprocess.CompletedP
     assert "no drift" in cli("db", "check").stdout
 
 
-def test_invalid_setting_stops_with_the_variable_named(cli: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+def test_invalid_setting_stops_with_the_variable_named(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
     r = cli("tenant", "list", check=False, extra_env={"HOKAN_PORT": "eighty"})
     assert r.returncode == 2
     assert "HOKAN_PORT" in r.stderr
     assert "Traceback" not in r.stderr
 
 
-def test_serve_answers_http(cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+def test_serve_answers_http(
+    cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     token = cli("init", "--demo").stdout.strip().splitlines()[-1]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -102,7 +136,13 @@ def test_serve_answers_http(cli: Callable[..., subprocess.CompletedProcess[str]]
     env = {**cli.env, "HOKAN_LOG_LEVEL": "INFO"}  # type: ignore[attr-defined]
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen([*HOKAN, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+        proc = subprocess.Popen(
+            [*HOKAN, "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
@@ -115,10 +155,19 @@ def test_serve_answers_http(cli: Callable[..., subprocess.CompletedProcess[str]]
         else:
             pytest.fail("hokan serve did not become ready: " + log_path.read_text())
         headers = {"Authorization": f"Bearer {token}"}
-        r = httpx.put(f"{url}/api/v1/collections/guards/records/g-001", json={"氏名": "警備 一郎", "資格": "施設警備2級"}, headers=headers)
+        r = httpx.put(
+            f"{url}/api/v1/collections/guards/records/g-001",
+            json={"氏名": "警備 一郎", "資格": "施設警備2級"},
+            headers=headers,
+        )
         assert r.status_code == 201
         assert r.headers["x-request-id"]
-        assert httpx.get(f"{url}/api/v1/collections/guards/records/g-001", headers=headers).json()["data"]["氏名"] == "警備 一郎"
+        assert (
+            httpx.get(f"{url}/api/v1/collections/guards/records/g-001", headers=headers).json()[
+                "data"
+            ]["氏名"]
+            == "警備 一郎"
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -133,6 +182,8 @@ def test_serve_answers_http(cli: Callable[..., subprocess.CompletedProcess[str]]
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")}
     env["HOKAN_DATA_DIR"] = str(tmp_path / "fresh")
-    r = subprocess.run([*HOKAN, "serve"], capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    r = subprocess.run(
+        [*HOKAN, "serve"], capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path
+    )
     assert r.returncode == 1
     assert "hokan db upgrade" in r.stderr or "hokan init" in r.stderr

@@ -41,18 +41,25 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     assert r.json()["checks"] == {"database": "ok", "keyring_database": "ok", "master_key": "ok"}
 
 
-
-
-def test_app_refuses_to_start_under_the_wrong_master_key(runtime: Runtime, settings: Settings) -> None:
+def test_app_refuses_to_start_under_the_wrong_master_key(
+    runtime: Runtime, settings: Settings
+) -> None:
     from hokan.keyring.errors import MasterKeyMismatch
 
-    wrong = Runtime(settings.model_copy(update={"master_key": SecretStr(crypto.b64encode_key(crypto.random_key()))}))
+    wrong = Runtime(
+        settings.model_copy(
+            update={"master_key": SecretStr(crypto.b64encode_key(crypto.random_key()))}
+        )
+    )
     with pytest.raises(MasterKeyMismatch), TestClient(create_app(runtime=wrong)):
         pass
 
 
 def test_request_id_is_kept_or_made(client: TestClient) -> None:
-    assert client.get("/healthz", headers={"X-Request-ID": "abc-123-def-456"}).headers["x-request-id"] == "abc-123-def-456"
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "abc-123-def-456"}).headers["x-request-id"]
+        == "abc-123-def-456"
+    )
     made = client.get("/healthz", headers={"X-Request-ID": "bad id; DROP"}).headers["x-request-id"]
     assert made != "bad id; DROP" and len(made) == 16
 
@@ -62,9 +69,15 @@ def test_logs_are_json_lines_without_secrets(
 ) -> None:
     t = make_tenant()
     secret_value = "マイナンバー風の秘密-123456789012"
-    client.put("/api/v1/collections/staff/records/a?note=" + "q", json={"v": secret_value}, headers={**t.headers, "X-Request-ID": "req-00000001"})
+    client.put(
+        "/api/v1/collections/staff/records/a?note=" + "q",
+        json={"v": secret_value},
+        headers={**t.headers, "X-Request-ID": "req-00000001"},
+    )
     client.get("/api/v1/collections/staff/records/a", headers=t.headers)
-    client.get("/api/v1/collections/staff/records/a", headers={"Authorization": f"Bearer {t.token[:-1]}X"})
+    client.get(
+        "/api/v1/collections/staff/records/a", headers={"Authorization": f"Bearer {t.token[:-1]}X"}
+    )
     text = captured_logs.getvalue()
     lines = [orjson.loads(line) for line in text.splitlines() if line.strip()]
     access = [line for line in lines if line["logger"] == "hokan.access"]
@@ -74,5 +87,3 @@ def test_logs_are_json_lines_without_secrets(
     assert secret_value not in text
     assert t.token not in text and t.token[12:] not in text
     assert "note=" not in text  # query strings are not logged
-
-

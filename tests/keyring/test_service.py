@@ -6,11 +6,16 @@ import uuid
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
-from hokan.keyring.errors import DecryptionFailed, MasterKeyMismatch, MasterKeyUnavailable, TenantKeysDestroyed
+from hokan.keyring.errors import (
+    DecryptionFailed,
+    MasterKeyMismatch,
+    MasterKeyUnavailable,
+    TenantKeysDestroyed,
+)
 from hokan.keyring.master import LocalMasterKey, create_master_key_file, load_master_key
 from hokan.keyring.service import RECORDS, Keyring
 from hokan.kit import crypto
@@ -24,9 +29,13 @@ def keyring(runtime: Runtime) -> Keyring:
     return runtime.keyring
 
 
-@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@settings(
+    max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
 @given(payload=st.binary(max_size=2048), record=st.uuids(), revision=st.integers(1, 10_000))
-def test_envelope_round_trip(keyring: Keyring, payload: bytes, record: uuid.UUID, revision: int) -> None:
+def test_envelope_round_trip(
+    keyring: Keyring, payload: bytes, record: uuid.UUID, revision: int
+) -> None:
     tenant = uuid.UUID(int=7)
     keyring.create_tenant_keys(tenant)
     ctx = {"kind": "record", "record": str(record), "revision": revision}
@@ -73,7 +82,9 @@ def test_rotation_and_destroy(keyring: Keyring) -> None:
     assert {k.status for k in keyring.list_keys(t)} == {KeyStatus.destroyed}
 
 
-def test_destroy_reaches_other_processes_after_cache_expiry(runtime: Runtime, settings: Settings) -> None:
+def test_destroy_reaches_other_processes_after_cache_expiry(
+    runtime: Runtime, settings: Settings
+) -> None:
     t = uuid.uuid4()
     runtime.keyring.create_tenant_keys(t)
     ctx = {"kind": "record", "record": "r", "revision": 1}
@@ -90,7 +101,11 @@ def test_destroy_reaches_other_processes_after_cache_expiry(runtime: Runtime, se
 
 def test_wrong_master_key_is_refused(runtime: Runtime, settings: Settings) -> None:
     runtime.keyring.verify_master()
-    wrong = Runtime(settings.model_copy(update={"master_key": SecretStr(crypto.b64encode_key(crypto.random_key()))}))
+    wrong = Runtime(
+        settings.model_copy(
+            update={"master_key": SecretStr(crypto.b64encode_key(crypto.random_key()))}
+        )
+    )
     try:
         with pytest.raises(MasterKeyMismatch):
             wrong.keyring.verify_master()
@@ -114,4 +129,6 @@ def test_master_key_file(tmp_path: Path) -> None:
         load_master_key(s)
     with pytest.raises(MasterKeyUnavailable, match="hokan init"):
         load_master_key(Settings(env="test", data_dir=tmp_path / "empty"))
-    assert "key" not in repr(LocalMasterKey(crypto.random_key())).replace("key_id", "").replace("LocalMasterKey", "")
+    assert "key" not in repr(LocalMasterKey(crypto.random_key())).replace("key_id", "").replace(
+        "LocalMasterKey", ""
+    )

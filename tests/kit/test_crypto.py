@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from hokan.kit import crypto
 
 keys = st.binary(min_size=32, max_size=32)
-contexts = st.dictionaries(st.text(min_size=1, max_size=10), st.one_of(st.text(max_size=20), st.integers()), max_size=4)
+contexts = st.dictionaries(
+    st.text(min_size=1, max_size=10), st.one_of(st.text(max_size=20), st.integers()), max_size=4
+)
 
 
 @given(key=keys, plaintext=st.binary(max_size=4096), context=contexts)
@@ -19,7 +21,9 @@ def test_round_trip(key: bytes, plaintext: bytes, context: dict[str, str | int])
 
 
 @given(key=keys, plaintext=st.binary(max_size=256), a=contexts, b=contexts)
-def test_other_context_never_decrypts(key: bytes, plaintext: bytes, a: dict[str, str | int], b: dict[str, str | int]) -> None:
+def test_other_context_never_decrypts(
+    key: bytes, plaintext: bytes, a: dict[str, str | int], b: dict[str, str | int]
+) -> None:
     aad_a, aad_b = crypto.aad("test", a), crypto.aad("test", b)
     blob = crypto.encrypt(key, plaintext, aad_a)
     if aad_a != aad_b:
@@ -35,7 +39,12 @@ def test_other_key_never_decrypts(key: bytes, other: bytes, plaintext: bytes) ->
             crypto.decrypt(other, blob, b"x")
 
 
-@given(key=keys, plaintext=st.binary(min_size=1, max_size=256), position=st.integers(min_value=0), bit=st.integers(0, 7))
+@given(
+    key=keys,
+    plaintext=st.binary(min_size=1, max_size=256),
+    position=st.integers(min_value=0),
+    bit=st.integers(0, 7),
+)
 def test_any_flipped_bit_is_detected(key: bytes, plaintext: bytes, position: int, bit: int) -> None:
     blob = bytearray(crypto.encrypt(key, plaintext, b"ctx"))
     blob[position % len(blob)] ^= 1 << bit

@@ -36,7 +36,9 @@ def test_rfc7396_examples(target: Any, patch: Any, expected: Any) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
     max_leaves=10,
 )
 objects = st.dictionaries(st.text(max_size=3), json_values, max_size=4)
@@ -58,7 +60,9 @@ def test_inputs_are_not_modified(target: dict[str, Any], patch: dict[str, Any]) 
 
 
 @given(target=objects, patch=objects)
-def test_null_members_are_removed_and_others_set(target: dict[str, Any], patch: dict[str, Any]) -> None:
+def test_null_members_are_removed_and_others_set(
+    target: dict[str, Any], patch: dict[str, Any]
+) -> None:
     result = merge_patch(target, patch)
     for name, value in patch.items():
         if value is None:

@@ -12,9 +12,13 @@ from tests.conftest import TenantHandle
 BASE = "/api/v1/collections/staff/records"
 
 
-def test_create_read_replace_patch_delete(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_create_read_replace_patch_delete(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
-    r = client.put(f"{BASE}/s-1", json={"name": "山田 太郎", "kana": "ヤマダ タロウ"}, headers=t.headers)
+    r = client.put(
+        f"{BASE}/s-1", json={"name": "山田 太郎", "kana": "ヤマダ タロウ"}, headers=t.headers
+    )
     assert r.status_code == 201
     assert r.headers["etag"] == '"1"'
     assert r.headers["location"] == f"{BASE}/s-1"
@@ -25,7 +29,9 @@ def test_create_read_replace_patch_delete(client: TestClient, make_tenant: Calla
     assert r.json()["revision"] == 1
     assert r.json()["data"]["name"] == "山田 太郎"
 
-    r = client.put(f"{BASE}/s-1", json={"name": "山田 花子"}, headers={**t.headers, "If-Match": '"1"'})
+    r = client.put(
+        f"{BASE}/s-1", json={"name": "山田 花子"}, headers={**t.headers, "If-Match": '"1"'}
+    )
     assert r.status_code == 200
     assert r.headers["etag"] == '"2"'
 
@@ -44,7 +50,10 @@ def test_create_read_replace_patch_delete(client: TestClient, make_tenant: Calla
 
     revisions = client.get(f"{BASE}/s-1/revisions", headers=t.headers).json()
     assert [(x["revision"], x["operation"]) for x in revisions] == [
-        (1, "create"), (2, "replace"), (3, "patch"), (4, "delete"),
+        (1, "create"),
+        (2, "replace"),
+        (3, "patch"),
+        (4, "delete"),
     ]
     old = client.get(f"{BASE}/s-1/revisions/1", headers=t.headers).json()
     assert old["data"] == {"name": "山田 太郎", "kana": "ヤマダ タロウ"}
@@ -55,7 +64,9 @@ def test_create_read_replace_patch_delete(client: TestClient, make_tenant: Calla
     assert r.json()["revision"] == 5
 
 
-def test_post_creates_with_server_id(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_post_creates_with_server_id(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
     r = client.post(BASE, json={"name": "佐藤"}, headers=t.headers)
     assert r.status_code == 201
@@ -64,7 +75,9 @@ def test_post_creates_with_server_id(client: TestClient, make_tenant: Callable[.
     assert client.get(r.headers["location"], headers=t.headers).json()["data"] == {"name": "佐藤"}
 
 
-def test_stale_if_match_is_412_and_loses_nothing(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_stale_if_match_is_412_and_loses_nothing(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
     client.put(f"{BASE}/a", json={"v": 1}, headers=t.headers)
     client.put(f"{BASE}/a", json={"v": 2}, headers={**t.headers, "If-Match": '"1"'})
@@ -83,7 +96,9 @@ def test_stale_if_match_is_412_and_loses_nothing(client: TestClient, make_tenant
     assert current["revision"] == 2
 
 
-def test_if_none_match_star_only_creates(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_if_none_match_star_only_creates(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
     h = {**t.headers, "If-None-Match": "*"}
     assert client.put(f"{BASE}/b", json={"v": 1}, headers=h).status_code == 201
@@ -96,20 +111,32 @@ def test_if_none_match_star_only_creates(client: TestClient, make_tenant: Callab
     assert r.status_code == 304
 
 
-def test_json_schema_violation_names_the_path(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_json_schema_violation_names_the_path(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
     schema = {
         "type": "object",
         "required": ["name"],
         "properties": {
             "name": {"type": "string", "minLength": 1},
-            "contacts": {"type": "array", "items": {"type": "object", "properties": {"tel": {"type": "string", "pattern": "^[0-9-]+$"}}}},
+            "contacts": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"tel": {"type": "string", "pattern": "^[0-9-]+$"}},
+                },
+            },
         },
     }
     r = client.put("/api/v1/collections/staff/schema", json=schema, headers=t.headers)
     assert r.status_code == 200
     assert r.json()["schema_version"] == 1
-    r = client.put(f"{BASE}/c", json={"name": "秘密の値", "contacts": [{"tel": "03-1234-5678"}, {"tel": "電話なし"}]}, headers=t.headers)
+    r = client.put(
+        f"{BASE}/c",
+        json={"name": "秘密の値", "contacts": [{"tel": "03-1234-5678"}, {"tel": "電話なし"}]},
+        headers=t.headers,
+    )
     assert r.status_code == 422
     body = r.json()
     assert body["error"] == "schema_violation"
@@ -123,11 +150,16 @@ def test_json_schema_violation_names_the_path(client: TestClient, make_tenant: C
     assert r.json()["path"] == "/"
     assert client.get(f"{BASE}/c", headers=t.headers).json()["data"] == {"name": "鈴木"}
     # Removing the schema lifts the rule.
-    assert client.delete("/api/v1/collections/staff/schema", headers=t.headers).json()["json_schema"] is None
+    assert (
+        client.delete("/api/v1/collections/staff/schema", headers=t.headers).json()["json_schema"]
+        is None
+    )
     assert client.put(f"{BASE}/d", json={}, headers=t.headers).status_code == 201
 
 
-def test_invalid_schema_rejected(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_invalid_schema_rejected(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
     r = client.put("/api/v1/collections/staff/schema", json={"type": "nonsense"}, headers=t.headers)
     assert r.status_code == 422
@@ -137,11 +169,24 @@ def test_invalid_schema_rejected(client: TestClient, make_tenant: Callable[..., 
 def test_malformed_bodies(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
     t = make_tenant()
     h = {**t.headers, "Content-Type": "application/json"}
-    assert client.put(f"{BASE}/x", content=b"{not json", headers=h).json()["error"] == "invalid_json"
-    assert client.put(f"{BASE}/x", content=b"[1,2]", headers=h).json()["error"] == "record_not_object"
-    r = client.put(f"{BASE}/x", content=b"a=b", headers={**t.headers, "Content-Type": "application/x-www-form-urlencoded"})
+    assert (
+        client.put(f"{BASE}/x", content=b"{not json", headers=h).json()["error"] == "invalid_json"
+    )
+    assert (
+        client.put(f"{BASE}/x", content=b"[1,2]", headers=h).json()["error"] == "record_not_object"
+    )
+    r = client.put(
+        f"{BASE}/x",
+        content=b"a=b",
+        headers={**t.headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 415
-    assert client.put("/api/v1/collections/Bad Name/records/x", json={}, headers=t.headers).json()["error"] == "invalid_name"
+    assert (
+        client.put("/api/v1/collections/Bad Name/records/x", json={}, headers=t.headers).json()[
+            "error"
+        ]
+        == "invalid_name"
+    )
     assert client.put(f"{BASE}/..%2Fetc", json={}, headers=t.headers).status_code in (404, 422)
     assert client.get(f"{BASE}?cursor=%%%", headers=t.headers).json()["error"] == "invalid_cursor"
     assert client.get(f"{BASE}?limit=0", headers=t.headers).json()["error"] == "invalid_request"
@@ -149,7 +194,9 @@ def test_malformed_bodies(client: TestClient, make_tenant: Callable[..., TenantH
 
 
 def test_size_limit_is_413_and_nothing_written(
-    settings_factory: Callable[..., object], make_tenant: Callable[..., TenantHandle], runtime: object
+    settings_factory: Callable[..., object],
+    make_tenant: Callable[..., TenantHandle],
+    runtime: object,
 ) -> None:
     from hokan.app import create_app
     from hokan.runtime import Runtime
@@ -165,12 +212,16 @@ def test_size_limit_is_413_and_nothing_written(
         assert c.get(f"{BASE}/big", headers=t.headers).status_code == 404
         # Growing past the limit through a patch is refused as well.
         assert c.put(f"{BASE}/small", json={"blob": "a"}, headers=t.headers).status_code == 201
-        r = c.patch(f"{BASE}/small", json={"more": "x" * 1500, "other": "y" * 1000}, headers=t.headers)
+        r = c.patch(
+            f"{BASE}/small", json={"more": "x" * 1500, "other": "y" * 1000}, headers=t.headers
+        )
         assert r.status_code in (413,)
         assert c.get(f"{BASE}/small", headers=t.headers).json()["revision"] == 1
 
 
-def test_list_pagination_and_updated_since(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_list_pagination_and_updated_since(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
     for i in range(7):
         client.put(f"{BASE}/r{i}", json={"i": i}, headers=t.headers)
@@ -194,14 +245,18 @@ def test_list_pagination_and_updated_since(client: TestClient, make_tenant: Call
     since = mark.isoformat().replace("+00:00", "Z")
     page = client.get(BASE, params={"updated_since": since}, headers=t.headers).json()
     assert [x["id"] for x in page["items"]] == ["r2"]
-    page = client.get(BASE, params={"updated_since": since, "include_deleted": "true"}, headers=t.headers).json()
+    page = client.get(
+        BASE, params={"updated_since": since, "include_deleted": "true"}, headers=t.headers
+    ).json()
     assert [(x["id"], x["deleted"]) for x in page["items"]] == [("r2", False), ("r4", True)]
 
     collections = client.get("/api/v1/collections", headers=t.headers).json()
     assert [(c["name"], c["record_count"]) for c in collections] == [("staff", 6)]
 
 
-def test_errors_are_japanese_first_with_english(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_errors_are_japanese_first_with_english(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
     ja = client.get(f"{BASE}/none", headers=t.headers).json()
     en = client.get(f"{BASE}/none", headers={**t.headers, "Accept-Language": "en-US"}).json()

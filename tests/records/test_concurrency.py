@@ -10,7 +10,9 @@ import httpx
 from tests.conftest import LiveServer, TenantHandle
 
 
-def _race(n: int, action: Callable[[httpx.Client, int], httpx.Response], base_url: str) -> list[httpx.Response]:
+def _race(
+    n: int, action: Callable[[httpx.Client, int], httpx.Response], base_url: str
+) -> list[httpx.Response]:
     barrier = threading.Barrier(n)
     results: list[httpx.Response] = []
     lock = threading.Lock()
@@ -30,15 +32,21 @@ def _race(n: int, action: Callable[[httpx.Client, int], httpx.Response], base_ur
     return results
 
 
-def test_two_replaces_with_same_etag_one_wins(live_server: LiveServer, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_two_replaces_with_same_etag_one_wins(
+    live_server: LiveServer, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
     url = "/api/v1/collections/staff/records/race"
     with httpx.Client(base_url=live_server.url) as c:
         for round_no in range(5):
-            etag = c.put(url, json={"round": round_no, "by": "setup"}, headers=t.headers).headers["etag"]
+            etag = c.put(url, json={"round": round_no, "by": "setup"}, headers=t.headers).headers[
+                "etag"
+            ]
             results = _race(
                 2,
-                lambda cl, i: cl.put(url, json={"round": round_no, "by": i}, headers={**t.headers, "If-Match": etag}),
+                lambda cl, i, rn=round_no, tag=etag: cl.put(
+                    url, json={"round": rn, "by": i}, headers={**t.headers, "If-Match": tag}
+                ),
                 live_server.url,
             )
             statuses = sorted(r.status_code for r in results)
@@ -53,7 +61,9 @@ def test_two_replaces_with_same_etag_one_wins(live_server: LiveServer, make_tena
         assert len(revisions) == 10
 
 
-def test_many_unconditional_writers_leave_no_gap(live_server: LiveServer, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_many_unconditional_writers_leave_no_gap(
+    live_server: LiveServer, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
     url = "/api/v1/collections/staff/records/hot"
     n = 12
@@ -61,7 +71,9 @@ def test_many_unconditional_writers_leave_no_gap(live_server: LiveServer, make_t
     assert missing.status_code == 404  # merge patch never creates
     created = httpx.put(live_server.url + url, json={"start": True}, headers=t.headers)
     assert created.status_code == 201
-    results = _race(n, lambda cl, i: cl.patch(url, json={f"w{i}": i}, headers=t.headers), live_server.url)
+    results = _race(
+        n, lambda cl, i: cl.patch(url, json={f"w{i}": i}, headers=t.headers), live_server.url
+    )
     assert [r.status_code for r in results] == [200] * n
     with httpx.Client(base_url=live_server.url) as c:
         final = c.get(url, headers=t.headers).json()
@@ -72,8 +84,14 @@ def test_many_unconditional_writers_leave_no_gap(live_server: LiveServer, make_t
         assert revisions == list(range(1, n + 2))
 
 
-def test_concurrent_creates_of_one_id(live_server: LiveServer, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_concurrent_creates_of_one_id(
+    live_server: LiveServer, make_tenant: Callable[..., TenantHandle]
+) -> None:
     t = make_tenant()
     url = "/api/v1/collections/fresh/records/new-one"
-    results = _race(6, lambda cl, i: cl.put(url, json={"by": i}, headers={**t.headers, "If-None-Match": "*"}), live_server.url)
+    results = _race(
+        6,
+        lambda cl, i: cl.put(url, json={"by": i}, headers={**t.headers, "If-None-Match": "*"}),
+        live_server.url,
+    )
     assert sorted(r.status_code for r in results) == [201] + [412] * 5

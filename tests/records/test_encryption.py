@@ -29,7 +29,12 @@ def _raw_sqlite_bytes(url: str) -> bytes:
 def _raw_postgres_text(runtime: Runtime, keyring: bool) -> str:
     db = runtime.keyring_db if keyring else runtime.db
     with db.engine.connect() as conn:
-        tables = [r[0] for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            )
+        ]
         dump = []
         for table in tables:
             dump += [str(r[0]) for r in conn.execute(text(f'SELECT t::text FROM "{table}" t'))]
@@ -41,24 +46,36 @@ def test_payload_is_not_stored_in_clear(
 ) -> None:
     t = make_tenant()
     for i in range(3):
-        r = client.put(f"/api/v1/collections/staff/records/m{i}", json={"note": MARKER, "i": i}, headers=t.headers)
+        r = client.put(
+            f"/api/v1/collections/staff/records/m{i}",
+            json={"note": MARKER, "i": i},
+            headers=t.headers,
+        )
         assert r.status_code == 201
     client.patch("/api/v1/collections/staff/records/m0", json={"extra": MARKER}, headers=t.headers)
-    assert client.get("/api/v1/collections/staff/records/m0", headers=t.headers).json()["data"]["note"] == MARKER
+    assert (
+        client.get("/api/v1/collections/staff/records/m0", headers=t.headers).json()["data"]["note"]
+        == MARKER
+    )
 
     system_url = runtime.settings.resolved_database_url
     keyring_url = runtime.settings.resolved_keyring_url
     assert system_url != keyring_url
     needles = [MARKER.encode(), MARKER.encode("utf-16-le"), "極秘マーカー".encode()]
     if runtime.db.dialect == "sqlite":
-        assert Path(str(make_url(system_url).database)).resolve() != Path(str(make_url(keyring_url).database)).resolve()
+        assert (
+            Path(str(make_url(system_url).database)).resolve()
+            != Path(str(make_url(keyring_url).database)).resolve()
+        )
         raw = _raw_sqlite_bytes(system_url) + _raw_sqlite_bytes(keyring_url)
         assert len(raw) > 10_000
         for needle in needles:
             assert needle not in raw
     else:
         assert make_url(system_url).database != make_url(keyring_url).database
-        dump = _raw_postgres_text(runtime, keyring=False) + _raw_postgres_text(runtime, keyring=True)
+        dump = _raw_postgres_text(runtime, keyring=False) + _raw_postgres_text(
+            runtime, keyring=True
+        )
         assert len(dump) > 500
         assert MARKER not in dump
         assert "極秘" not in dump
@@ -67,13 +84,24 @@ def test_payload_is_not_stored_in_clear(
 
 def _seal_columns(runtime: Runtime, tenant: TenantHandle, key: str) -> dict[str, object]:
     with runtime.db.session() as s:
-        rec = s.scalars(select(Record).where(Record.tenant_id == tenant.id, Record.record_key == key)).one()
-        return {"key_version": rec.key_version, "wrapped_dek": rec.wrapped_dek, "ciphertext": rec.ciphertext, "revision": rec.revision}
+        rec = s.scalars(
+            select(Record).where(Record.tenant_id == tenant.id, Record.record_key == key)
+        ).one()
+        return {
+            "key_version": rec.key_version,
+            "wrapped_dek": rec.wrapped_dek,
+            "ciphertext": rec.ciphertext,
+            "revision": rec.revision,
+        }
 
 
 def _overwrite(runtime: Runtime, tenant: TenantHandle, key: str, values: dict[str, object]) -> None:
     with runtime.db.session(write=True) as s:
-        s.execute(update(Record).where(Record.tenant_id == tenant.id, Record.record_key == key).values(**values))
+        s.execute(
+            update(Record)
+            .where(Record.tenant_id == tenant.id, Record.record_key == key)
+            .values(**values)
+        )
 
 
 def test_ciphertext_swapped_between_records_fails_to_decrypt(
@@ -82,7 +110,9 @@ def test_ciphertext_swapped_between_records_fails_to_decrypt(
     t = make_tenant()
     client.put("/api/v1/collections/staff/records/a", json={"owner": "a"}, headers=t.headers)
     client.put("/api/v1/collections/staff/records/b", json={"owner": "b"}, headers=t.headers)
-    _overwrite(runtime, t, "b", _seal_columns(runtime, t, "a"))  # same revision number, other record
+    _overwrite(
+        runtime, t, "b", _seal_columns(runtime, t, "a")
+    )  # same revision number, other record
     r = client.get("/api/v1/collections/staff/records/b", headers=t.headers)
     assert r.status_code == 500
     assert r.json()["error"] == "decryption_failed"
@@ -114,7 +144,9 @@ def test_ciphertext_swapped_between_tenants_fails_to_decrypt(
     assert r.json()["error"] == "decryption_failed"
     assert "t1" not in r.text
     # The victim's own record still reads fine.
-    assert client.get("/api/v1/collections/staff/records/a", headers=t1.headers).json()["data"] == {"owner": "t1"}
+    assert client.get("/api/v1/collections/staff/records/a", headers=t1.headers).json()["data"] == {
+        "owner": "t1"
+    }
 
 
 def test_rotation_keeps_old_data_readable_and_rewrap_moves_it(
@@ -126,14 +158,20 @@ def test_rotation_keeps_old_data_readable_and_rewrap_moves_it(
     client.put("/api/v1/collections/staff/records/a", json={"v": 1}, headers=t.headers)
     assert _seal_columns(runtime, t, "a")["key_version"] == 1
     assert runtime.keyring.rotate(t.id) == 2
-    assert client.get("/api/v1/collections/staff/records/a", headers=t.headers).json()["data"] == {"v": 1}
+    assert client.get("/api/v1/collections/staff/records/a", headers=t.headers).json()["data"] == {
+        "v": 1
+    }
     client.put("/api/v1/collections/staff/records/b", json={"v": 2}, headers=t.headers)
     assert _seal_columns(runtime, t, "b")["key_version"] == 2
     assert rewrap_tenant(runtime.db, runtime.keyring, t.id) == 2  # record a + its one revision
     assert _seal_columns(runtime, t, "a")["key_version"] == 2
     assert rewrap_tenant(runtime.db, runtime.keyring, t.id) == 0
-    assert client.get("/api/v1/collections/staff/records/a", headers=t.headers).json()["data"] == {"v": 1}
-    assert client.get("/api/v1/collections/staff/records/a/revisions/1", headers=t.headers).json()["data"] == {"v": 1}
+    assert client.get("/api/v1/collections/staff/records/a", headers=t.headers).json()["data"] == {
+        "v": 1
+    }
+    assert client.get("/api/v1/collections/staff/records/a/revisions/1", headers=t.headers).json()[
+        "data"
+    ] == {"v": 1}
 
 
 def test_destroyed_keys_make_data_unreadable(
@@ -146,4 +184,6 @@ def test_destroyed_keys_make_data_unreadable(
     r = client.get("/api/v1/collections/staff/records/a", headers=t.headers)
     assert r.status_code == 410
     assert r.json()["error"] == "tenant_keys_destroyed"
-    assert client.get("/api/v1/collections/staff/records/a", headers=bystander.headers).json()["data"] == {"v": 2}
+    assert client.get("/api/v1/collections/staff/records/a", headers=bystander.headers).json()[
+        "data"
+    ] == {"v": 2}

@@ -8,9 +8,9 @@ object → 404 (never 403, never data).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,7 +31,9 @@ PARAMS = {"collection": "staff", "record_id": "victim", "revision": "1"}
 def api_routes() -> list[tuple[str, str]]:
     app = create_app(Settings(env="test", data_dir=Path("/nonexistent")))  # routes only: lazy
     routes = [(m, p) for m, p in edge_routes.api_routes(app) if p not in PUBLIC]
-    documented = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops if p not in PUBLIC}
+    documented = {
+        (m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops if p not in PUBLIC
+    }
     assert documented <= set(routes), documented - set(routes)
     return routes
 
@@ -67,7 +69,9 @@ def test_revoked_and_expired_tokens_are_401(
 ) -> None:
     revoked, expired, good = make_tenant(), make_tenant(), make_tenant()
     with runtime.db.session(write=True) as s:
-        s.execute(update(ApiToken).where(ApiToken.tenant_id == revoked.id).values(revoked_at=utcnow()))
+        s.execute(
+            update(ApiToken).where(ApiToken.tenant_id == revoked.id).values(revoked_at=utcnow())
+        )
         s.execute(
             update(ApiToken)
             .where(ApiToken.tenant_id == expired.id)
@@ -81,9 +85,18 @@ def test_revoked_and_expired_tokens_are_401(
         assert _call(client, method, path, {"Authorization": f"Bearer {forged}"}) == 401
 
 
-def test_another_tenants_objects_are_404(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_another_tenants_objects_are_404(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
     owner, other = make_tenant(), make_tenant()
-    assert client.put(_url("/api/v1/collections/{collection}/records/{record_id}"), json={"secret": "owner-only"}, headers=owner.headers).status_code == 201
+    assert (
+        client.put(
+            _url("/api/v1/collections/{collection}/records/{record_id}"),
+            json={"secret": "owner-only"},
+            headers=owner.headers,
+        ).status_code
+        == 201
+    )
     client.put("/api/v1/collections/staff/schema", json={"type": "object"}, headers=owner.headers)
     for method, path in ROUTES:
         if "{record_id}" not in path and not path.endswith("/schema"):
@@ -93,20 +106,32 @@ def test_another_tenants_objects_are_404(client: TestClient, make_tenant: Callab
         status = _call(client, method, path, other.headers)
         assert status == 404, (method, path, status)
     # Listings show only the caller's own data.
-    assert client.get("/api/v1/collections/staff/records", headers=other.headers).json()["items"] == []
+    assert (
+        client.get("/api/v1/collections/staff/records", headers=other.headers).json()["items"] == []
+    )
     assert client.get("/api/v1/collections", headers=other.headers).json() == []
     # The owner's record is untouched by anything the other tenant did.
-    r = client.get(_url("/api/v1/collections/{collection}/records/{record_id}"), headers=owner.headers)
+    r = client.get(
+        _url("/api/v1/collections/{collection}/records/{record_id}"), headers=owner.headers
+    )
     assert r.json()["data"] == {"secret": "owner-only"}
     assert r.json()["revision"] == 1
 
 
-def test_put_with_same_id_creates_a_separate_record(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_put_with_same_id_creates_a_separate_record(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
     owner, other = make_tenant(), make_tenant()
-    client.put("/api/v1/collections/staff/records/victim", json={"v": "owner"}, headers=owner.headers)
-    r = client.put("/api/v1/collections/staff/records/victim", json={"v": "other"}, headers=other.headers)
+    client.put(
+        "/api/v1/collections/staff/records/victim", json={"v": "owner"}, headers=owner.headers
+    )
+    r = client.put(
+        "/api/v1/collections/staff/records/victim", json={"v": "other"}, headers=other.headers
+    )
     assert r.status_code == 201
-    assert client.get("/api/v1/collections/staff/records/victim", headers=owner.headers).json()["data"] == {"v": "owner"}
+    assert client.get("/api/v1/collections/staff/records/victim", headers=owner.headers).json()[
+        "data"
+    ] == {"v": "owner"}
 
 
 def test_scopes_are_enforced(client: TestClient, make_tenant: Callable[..., TenantHandle]) -> None:
@@ -114,12 +139,18 @@ def test_scopes_are_enforced(client: TestClient, make_tenant: Callable[..., Tena
     r = client.put("/api/v1/collections/staff/records/x", json={}, headers=reader.headers)
     assert r.status_code == 403
     assert r.json()["error"] == "insufficient_scope"
-    assert client.get("/api/v1/collections/staff/records", headers=reader.headers).status_code == 200
-    r = client.put("/api/v1/collections/staff/schema", json={"type": "object"}, headers=reader.headers)
+    assert (
+        client.get("/api/v1/collections/staff/records", headers=reader.headers).status_code == 200
+    )
+    r = client.put(
+        "/api/v1/collections/staff/schema", json={"type": "object"}, headers=reader.headers
+    )
     assert r.status_code == 403
 
 
-def test_suspended_tenant_is_refused(client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]) -> None:
+def test_suspended_tenant_is_refused(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
     from hokan.models import TenantStatus
 
     t = make_tenant()

@@ -20,7 +20,8 @@ def list_(tenant: str = typer.Option(None, help="Tenant code or id")) -> None:
             with rt.db.session() as s:
                 tenant_id = rt.tenants.get(s, tenant).id
         for k in rt.keyring.list_keys(tenant_id):
-            typer.echo(f"{k.tenant_id}  {k.purpose:<8} v{k.version:<3} {k.status.value:<9} master {k.master_key_id}")
+            state = f"v{k.version:<3} {k.status.value:<9}"
+            typer.echo(f"{k.tenant_id}  {k.purpose:<8} {state} master {k.master_key_id}")
 
 
 @app.command("rotate")
@@ -34,9 +35,11 @@ def rotate(
         fail("name --tenant T or --all", 2)
     with runtime() as rt:
         with rt.db.session() as s:
-            targets = [rt.tenants.get(s, tenant)] if tenant else [
-                t for t in rt.tenants.list(s) if t.status is TenantStatus.active
-            ]
+            targets = (
+                [rt.tenants.get(s, tenant)]
+                if tenant
+                else [t for t in rt.tenants.all(s) if t.status is TenantStatus.active]
+            )
         for t in targets:
             version = rt.keyring.rotate(t.id)
             moved = rewrap_tenant(rt.db, rt.keyring, t.id) if rewrap else 0
@@ -64,6 +67,8 @@ def destroy(
         if confirm != t.code:
             fail("--confirm must repeat the tenant code", 2)
         if t.status not in (TenantStatus.terminated, TenantStatus.disposed):
-            fail("only a terminated tenant's keys can be destroyed ('hokan tenant terminate' first)")
+            fail(
+                "only a terminated tenant's keys can be destroyed ('hokan tenant terminate' first)"
+            )
         count = rt.keyring.destroy_tenant(t.id)
         typer.echo(f"{t.code}: destroyed {count} key versions")

@@ -7,6 +7,7 @@ import uvicorn
 
 from hokan import migrations
 from hokan.cli._common import fail, runtime
+from hokan.kit.db import Database
 
 
 def serve(
@@ -16,7 +17,11 @@ def serve(
 ) -> None:
     """Serve the API (OpenAPI at /docs)."""
     with runtime() as rt:
-        for which, db in (("system", rt.db), ("keyring", rt.keyring_db)):
+        pairs: tuple[tuple[migrations.Which, Database], ...] = (
+            ("system", rt.db),
+            ("keyring", rt.keyring_db),
+        )
+        for which, db in pairs:
             if migrations.current(which, db.engine) != migrations.head(which):
                 fail(f"the {which} database is not at the latest schema: run 'hokan db upgrade'")
         rt.keyring.verify_master()

@@ -30,7 +30,9 @@ def create(
     """Create a tenant and its encryption keys."""
     try:
         data = TenantCreate(
-            code=code, name=name, product=product,
+            code=code,
+            name=name,
+            product=product,
             contacts=[Contact(name=contact_name, email=e) for e in contact_email],
         )
     except ValidationError as exc:
@@ -45,7 +47,7 @@ def create(
 def list_(as_json: bool = typer.Option(False, "--json")) -> None:
     """List tenants."""
     with runtime() as rt, rt.db.session() as s:
-        rows = rt.tenants.list(s)
+        rows = rt.tenants.all(s)
         if as_json:
             echo_json([to_out(t).model_dump(mode="json") for t in rows])
             return
@@ -91,13 +93,16 @@ def token_create(
     tenant: str,
     name: str = typer.Option("integration", help="What the token is for"),
     scope: list[str] = typer.Option(sorted(DEFAULT_TOKEN_SCOPES), help="Scope (repeatable)"),
-    days: int = typer.Option(None, min=1, max=3650, help="Days until expiry (default HOKAN_TOKEN_DEFAULT_DAYS)"),
+    days: int = typer.Option(
+        None, min=1, max=3650, help="Days until expiry (default HOKAN_TOKEN_DEFAULT_DAYS)"
+    ),
 ) -> None:
     """Issue an API token. The token is printed once and never stored in clear."""
     with runtime() as rt, rt.db.session(write=True) as s:
         t = rt.tenants.get(s, tenant)
         issued = tokens.issue(s, t.id, name, scope, days or rt.settings.token_default_days)
-        typer.echo(f"token {issued.token.prefix} ({issued.token.id}) expires {iso(issued.token.expires_at)}", err=True)
+        expires = iso(issued.token.expires_at)
+        typer.echo(f"token {issued.token.prefix} ({issued.token.id}) expires {expires}", err=True)
         typer.echo(issued.secret)
 
 
@@ -108,7 +113,11 @@ def token_list(tenant: str) -> None:
         t = rt.tenants.get(s, tenant)
         for tok in TokenRepository(s).for_tenant(t.id):
             state = "revoked" if tok.revoked_at else "active"
-            typer.echo(f"{tok.prefix}  {tok.id}  {state:<8} {','.join(tok.scopes):<40} expires {iso(tok.expires_at)}  {tok.name}")
+            scopes = ",".join(tok.scopes)
+            expires = iso(tok.expires_at)
+            typer.echo(
+                f"{tok.prefix}  {tok.id}  {state:<8} {scopes:<40} expires {expires}  {tok.name}"
+            )
 
 
 @token_app.command("revoke")

@@ -34,7 +34,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def read_json(request: Request, limit: int, accept: frozenset[str] = JSON_TYPES) -> Any:
-    media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    media_type = (
+        request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    )
     if media_type not in accept:
         raise UnsupportedMediaType(f"send one of: {', '.join(sorted(accept))}")
     raw = await read_body(request, limit)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from hokan.edge.responses import JsonResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hokan.edge.context import preferred_language
+from hokan.edge.responses import JsonResponse
 from hokan.kit.errors import HokanError
 
 log = logging.getLogger("hokan.errors")
@@ -20,7 +21,9 @@ _HTTP_CODES = {
 }
 
 
-def _render(request: Request, status: int, body: dict[str, object], headers: dict[str, str] | None = None) -> JsonResponse:
+def _render(
+    request: Request, status: int, body: dict[str, object], headers: Mapping[str, str] | None = None
+) -> JsonResponse:
     return JsonResponse(body, status_code=status, headers=headers)
 
 
@@ -40,8 +43,12 @@ async def validation_error(request: Request, exc: Exception) -> JsonResponse:
         for err in exc.errors()
     ]
     lang = preferred_language(request.headers.get("accept-language"))
-    message = "リクエストの形式が正しくありません。" if lang == "ja" else "The request is malformed."
-    return _render(request, 422, {"error": "invalid_request", "detail": message, "problems": problems})
+    message = (
+        "リクエストの形式が正しくありません。" if lang == "ja" else "The request is malformed."
+    )
+    return _render(
+        request, 422, {"error": "invalid_request", "detail": message, "problems": problems}
+    )
 
 
 async def http_error(request: Request, exc: Exception) -> JsonResponse:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter
-from hokan.edge.responses import JsonResponse
 
 from hokan.edge.context import RuntimeDep
+from hokan.edge.responses import JsonResponse
 from hokan.kit.errors import HokanError
 
 router = APIRouter(tags=["health"])
@@ -35,7 +35,13 @@ def readyz(runtime: RuntimeDep) -> JsonResponse:
         except HokanError as exc:
             checks[name] = exc.code
         except Exception as exc:  # a probe must report, never raise
-            log.warning("readiness probe failed", extra={"fields": {"check": name, "exc_type": type(exc).__name__}})
+            log.warning(
+                "readiness probe failed",
+                extra={"fields": {"check": name, "exc_type": type(exc).__name__}},
+            )
             checks[name] = "unreachable"
     ready = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )

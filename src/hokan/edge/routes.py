@@ -19,5 +19,5 @@ def _walk(routes: Iterable[Any]) -> Iterator[APIRoute]:
 
 def api_routes(app: Any) -> list[tuple[str, str]]:
     """Every (method, path) an app serves through an APIRoute, HEAD excluded."""
-    found = {(m, r.path) for r in _walk(app.routes) for m in r.methods if m != "HEAD"}
+    found = {(m, r.path) for r in _walk(app.routes) for m in (r.methods or ()) if m != "HEAD"}
     return sorted(found, key=lambda mp: (mp[1], mp[0]))

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 
 class PrincipalKind(StrEnum):
-    token = "token"  # a tenant API token (integration)
+    token = "token"  # noqa: S105  (a tenant API token, for integrations)
     user = "user"  # a tenant user (identity issue)
     operator = "operator"  # a Hokan operator (identity issue)
     system = "system"  # scheduled jobs and the CLI

@@ -24,7 +24,7 @@ class TokenRepository:
         ).one_or_none()
         return (row[0], row[1]) if row else None
 
-    def _scoped(self, tenant_id: uuid.UUID) -> Select[tuple[ApiToken]]:
+    def _scoped(self, tenant_id: uuid.UUID) -> Select[ApiToken]:
         return tenant_scoped(select(ApiToken), ApiToken, tenant_id)
 
     def for_tenant(self, tenant_id: uuid.UUID) -> list[ApiToken]:

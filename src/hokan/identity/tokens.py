@@ -26,7 +26,7 @@ from hokan.kit.db import Database
 from hokan.models import ApiToken, TenantStatus
 from hokan.tenants.errors import TenantInactive
 
-TOKEN_PREFIX = "hk_"
+TOKEN_PREFIX = "hk_"  # noqa: S105  (a public marker, not a secret)
 _LAST_USED_GRANULARITY = timedelta(minutes=5)
 
 
@@ -114,6 +114,8 @@ def authenticate(db: Database, raw: str) -> Principal:
     if stale:
         with db.session(write=True) as session:
             session.execute(
-                update(ApiToken).where(ApiToken.id == uuid.UUID(principal.id)).values(last_used_at=now)
+                update(ApiToken)
+                .where(ApiToken.id == uuid.UUID(principal.id))
+                .values(last_used_at=now)
             )
     return principal

@@ -75,7 +75,11 @@ class Keyring:
             if row is None:
                 if not initialise:
                     raise MasterKeyMismatch("the keyring is not initialised (run 'hokan init')")
-                s.add(KeyringMeta(name=_CHECK_NAME, value=self.master.wrap(_CHECK_PLAINTEXT, associated)))
+                s.add(
+                    KeyringMeta(
+                        name=_CHECK_NAME, value=self.master.wrap(_CHECK_PLAINTEXT, associated)
+                    )
+                )
                 return
             try:
                 ok = self.master.unwrap(row.value, associated) == _CHECK_PLAINTEXT
@@ -87,7 +91,9 @@ class Keyring:
     # -- tenant keys ------------------------------------------------------
 
     def _wrap_aad(self, tenant_id: uuid.UUID, purpose: str, version: int) -> bytes:
-        return crypto.aad("tenant-key", {"tenant": str(tenant_id), "purpose": purpose, "version": version})
+        return crypto.aad(
+            "tenant-key", {"tenant": str(tenant_id), "purpose": purpose, "version": version}
+        )
 
     def _add_version(self, s: Session, tenant_id: uuid.UUID, purpose: str, version: int) -> None:
         s.add(
@@ -151,7 +157,9 @@ class Keyring:
 
     def list_keys(self, tenant_id: uuid.UUID | None = None) -> list[KeyInfo]:
         with self.db.session() as s:
-            stmt = select(TenantKey).order_by(TenantKey.tenant_id, TenantKey.purpose, TenantKey.version)
+            stmt = select(TenantKey).order_by(
+                TenantKey.tenant_id, TenantKey.purpose, TenantKey.version
+            )
             if tenant_id is not None:
                 stmt = stmt.where(TenantKey.tenant_id == tenant_id)
             return [
@@ -213,7 +221,9 @@ class Keyring:
         fields.update({"~tenant": str(tenant_id), "~purpose": purpose})
         return crypto.aad("payload", fields)
 
-    def seal(self, tenant_id: uuid.UUID, purpose: str, context: Context, plaintext: bytes) -> Sealed:
+    def seal(
+        self, tenant_id: uuid.UUID, purpose: str, context: Context, plaintext: bytes
+    ) -> Sealed:
         version = self.active_version(tenant_id, purpose)
         tenant_key = self._tenant_key(tenant_id, purpose, version)
         dek = crypto.random_key()
@@ -222,7 +232,9 @@ class Keyring:
             wrapped_dek=crypto.encrypt(
                 tenant_key, dek, self._dek_aad(tenant_id, purpose, version, context)
             ),
-            ciphertext=crypto.encrypt(dek, plaintext, self._payload_aad(tenant_id, purpose, context)),
+            ciphertext=crypto.encrypt(
+                dek, plaintext, self._payload_aad(tenant_id, purpose, context)
+            ),
         )
 
     def _unwrap_dek(
@@ -230,14 +242,18 @@ class Keyring:
     ) -> bytes:
         tenant_key = self._tenant_key(tenant_id, purpose, version)
         try:
-            return crypto.decrypt(tenant_key, wrapped, self._dek_aad(tenant_id, purpose, version, context))
+            return crypto.decrypt(
+                tenant_key, wrapped, self._dek_aad(tenant_id, purpose, version, context)
+            )
         except crypto.DecryptionError:
             raise DecryptionFailed from None
 
     def open(self, tenant_id: uuid.UUID, purpose: str, context: Context, sealed: Sealed) -> bytes:
         dek = self._unwrap_dek(tenant_id, purpose, context, sealed.key_version, sealed.wrapped_dek)
         try:
-            return crypto.decrypt(dek, sealed.ciphertext, self._payload_aad(tenant_id, purpose, context))
+            return crypto.decrypt(
+                dek, sealed.ciphertext, self._payload_aad(tenant_id, purpose, context)
+            )
         except crypto.DecryptionError:
             raise DecryptionFailed from None
 

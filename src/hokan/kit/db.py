@@ -70,10 +70,10 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-M = TypeVar("M")
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
-def tenant_scoped(stmt: Select[Any], model: Any, tenant_id: uuid.UUID) -> Select[Any]:
+def tenant_scoped(stmt: S, model: Any, tenant_id: uuid.UUID) -> S:
     """Restrict a query on a tenant-owned model to one tenant (TEN-2).
 
     Repositories call this from their single scoping method; nothing else builds

@@ -39,7 +39,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", None) or {}
         extra = " ".join(f"{k}={v}" for k, v in fields.items())
-        return f"{record.levelname:<7} {record.name} [{request_id_var.get()}] {record.getMessage()} {extra}".rstrip()
+        head = f"{record.levelname:<7} {record.name} [{request_id_var.get()}]"
+        return f"{head} {record.getMessage()} {extra}".rstrip()
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:

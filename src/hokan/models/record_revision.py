@@ -20,9 +20,7 @@ class RecordRevision(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), index=True
     )
-    record_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("records.id", ondelete="CASCADE")
-    )
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("records.id", ondelete="CASCADE"))
     revision: Mapped[int] = mapped_column(Integer)
     operation: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(100))

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from hokan.edge.responses import JsonResponse
 
 from hokan.edge.body import JSON_TYPES, read_json
 from hokan.edge.context import RuntimeDep
+from hokan.edge.responses import JsonResponse
 from hokan.identity.dependencies import CollectionsManager, RecordsReader, RecordsWriter
 from hokan.records.schemas import (
     CollectionOut,
@@ -32,21 +32,27 @@ router = APIRouter(prefix="/api/v1/collections", tags=["records"])
 _JSON_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+        "content": {
+            "application/json": {"schema": {"type": "object", "additionalProperties": True}}
+        },
     }
 }
 _PATCH_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/merge-patch+json": {"schema": {"type": "object", "additionalProperties": True}}
+            "application/merge-patch+json": {
+                "schema": {"type": "object", "additionalProperties": True}
+            }
         },
     }
 }
 
 
 async def _record_body(request: Request, runtime: RuntimeDep) -> Any:
-    return await read_json(request, runtime.settings.max_record_bytes, frozenset({"application/json"}))
+    return await read_json(
+        request, runtime.settings.max_record_bytes, frozenset({"application/json"})
+    )
 
 
 async def _patch_body(request: Request, runtime: RuntimeDep) -> Any:
@@ -54,7 +60,11 @@ async def _patch_body(request: Request, runtime: RuntimeDep) -> Any:
 
 
 async def _schema_body(request: Request, runtime: RuntimeDep) -> Any:
-    return await read_json(request, runtime.settings.max_schema_bytes, frozenset({"application/json", "application/schema+json"}))
+    return await read_json(
+        request,
+        runtime.settings.max_schema_bytes,
+        frozenset({"application/json", "application/schema+json"}),
+    )
 
 
 RecordBody = Annotated[Any, Depends(_record_body)]
@@ -83,7 +93,9 @@ def list_collections(principal: RecordsReader, runtime: RuntimeDep) -> Response:
     return JsonResponse([collection_json(v) for v in views])
 
 
-@router.get("/{collection}/schema", response_model=CollectionOut, summary="Get a collection's schema")
+@router.get(
+    "/{collection}/schema", response_model=CollectionOut, summary="Get a collection's schema"
+)
 def get_schema(collection: str, principal: RecordsReader, runtime: RuntimeDep) -> Response:
     with runtime.db.session() as s:
         view = runtime.records.get_schema(s, principal, collection)
@@ -91,10 +103,14 @@ def get_schema(collection: str, principal: RecordsReader, runtime: RuntimeDep) -
 
 
 @router.put(
-    "/{collection}/schema", response_model=CollectionOut, summary="Set a collection's JSON Schema",
+    "/{collection}/schema",
+    response_model=CollectionOut,
+    summary="Set a collection's JSON Schema",
     openapi_extra=_JSON_BODY,
 )
-def put_schema(collection: str, principal: CollectionsManager, runtime: RuntimeDep, body: SchemaBody) -> Response:
+def put_schema(
+    collection: str, principal: CollectionsManager, runtime: RuntimeDep, body: SchemaBody
+) -> Response:
     """Set the JSON Schema (draft 2020-12) every later write to the collection must satisfy.
 
     Existing records are not re-validated.
@@ -104,7 +120,9 @@ def put_schema(collection: str, principal: CollectionsManager, runtime: RuntimeD
     return JsonResponse(collection_json(view))
 
 
-@router.delete("/{collection}/schema", response_model=CollectionOut, summary="Remove a collection's schema")
+@router.delete(
+    "/{collection}/schema", response_model=CollectionOut, summary="Remove a collection's schema"
+)
 def delete_schema(collection: str, principal: CollectionsManager, runtime: RuntimeDep) -> Response:
     with runtime.db.session(write=True) as s:
         runtime.records.get_schema(s, principal, collection)
@@ -119,8 +137,12 @@ def list_records(
     runtime: RuntimeDep,
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-    updated_since: Annotated[datetime | None, Query(description="ISO 8601; records updated at or after")] = None,
-    include_deleted: Annotated[bool, Query(description="Include tombstones of deleted records")] = False,
+    updated_since: Annotated[
+        datetime | None, Query(description="ISO 8601; records updated at or after")
+    ] = None,
+    include_deleted: Annotated[
+        bool, Query(description="Include tombstones of deleted records")
+    ] = False,
 ) -> Response:
     """Records ordered by (updated time, id), for paging and incremental sync."""
     settings = runtime.settings
@@ -128,18 +150,30 @@ def list_records(
     if updated_since is not None and updated_since.tzinfo is None:
         updated_since = updated_since.replace(tzinfo=UTC)
     with runtime.db.session() as s:
-        page = runtime.records.list(
-            s, principal, collection, limit=size, cursor=cursor,
-            updated_since=updated_since, include_deleted=include_deleted,
+        page = runtime.records.page(
+            s,
+            principal,
+            collection,
+            limit=size,
+            cursor=cursor,
+            updated_since=updated_since,
+            include_deleted=include_deleted,
         )
-    return JsonResponse({"items": [record_json(v) for v in page.items], "next_cursor": page.next_cursor})
+    return JsonResponse(
+        {"items": [record_json(v) for v in page.items], "next_cursor": page.next_cursor}
+    )
 
 
 @router.post(
-    "/{collection}/records", status_code=201, response_model=RecordOut, summary="Create a record",
+    "/{collection}/records",
+    status_code=201,
+    response_model=RecordOut,
+    summary="Create a record",
     openapi_extra=_JSON_BODY,
 )
-def create_record(collection: str, principal: RecordsWriter, runtime: RuntimeDep, body: RecordBody) -> Response:
+def create_record(
+    collection: str, principal: RecordsWriter, runtime: RuntimeDep, body: RecordBody
+) -> Response:
     """Create a record with a server-chosen id (returned, and in ``Location``)."""
     with runtime.db.session(write=True) as s:
         view = runtime.records.create(s, principal, collection, body)
@@ -164,7 +198,9 @@ def get_record(
 
 
 @router.put(
-    "/{collection}/records/{record_id}", response_model=RecordOut, summary="Create or replace a record",
+    "/{collection}/records/{record_id}",
+    response_model=RecordOut,
+    summary="Create or replace a record",
     responses={201: {"model": RecordOut}, 412: {"description": "Stale If-Match"}},
     openapi_extra=_JSON_BODY,
 )
@@ -181,14 +217,23 @@ def put_record(
     against concurrent writers; ``If-None-Match: *`` only creates."""
     with runtime.db.session(write=True) as s:
         view, created = runtime.records.put(
-            s, principal, collection, record_id, body,
-            if_match=parse_if_match(if_match), if_none_match=(if_none_match or "").strip() == "*",
+            s,
+            principal,
+            collection,
+            record_id,
+            body,
+            if_match=parse_if_match(if_match),
+            if_none_match=(if_none_match or "").strip() == "*",
         )
-    return _one(view, 201 if created else 200, _location(collection, record_id) if created else None)
+    return _one(
+        view, 201 if created else 200, _location(collection, record_id) if created else None
+    )
 
 
 @router.patch(
-    "/{collection}/records/{record_id}", response_model=RecordOut, summary="Merge-patch a record",
+    "/{collection}/records/{record_id}",
+    response_model=RecordOut,
+    summary="Merge-patch a record",
     openapi_extra=_PATCH_BODY,
 )
 def patch_record(
@@ -201,7 +246,9 @@ def patch_record(
 ) -> Response:
     """Apply a JSON merge patch (RFC 7396): ``null`` removes a member."""
     with runtime.db.session(write=True) as s:
-        view = runtime.records.patch(s, principal, collection, record_id, body, if_match=parse_if_match(if_match))
+        view = runtime.records.patch(
+            s, principal, collection, record_id, body, if_match=parse_if_match(if_match)
+        )
     return _one(view)
 
 
@@ -215,21 +262,28 @@ def delete_record(
 ) -> Response:
     """Delete the record. Its revisions are kept; listings with ``include_deleted`` show it."""
     with runtime.db.session(write=True) as s:
-        runtime.records.delete(s, principal, collection, record_id, if_match=parse_if_match(if_match))
+        runtime.records.delete(
+            s, principal, collection, record_id, if_match=parse_if_match(if_match)
+        )
     return Response(status_code=204)
 
 
 @router.get(
-    "/{collection}/records/{record_id}/revisions", response_model=list[RevisionOut], summary="List revisions"
+    "/{collection}/records/{record_id}/revisions",
+    response_model=list[RevisionOut],
+    summary="List revisions",
 )
-def list_revisions(collection: str, record_id: str, principal: RecordsReader, runtime: RuntimeDep) -> Response:
+def list_revisions(
+    collection: str, record_id: str, principal: RecordsReader, runtime: RuntimeDep
+) -> Response:
     with runtime.db.session() as s:
         views = runtime.records.revisions(s, principal, collection, record_id)
     return JsonResponse([revision_json(v, with_data=False) for v in views])
 
 
 @router.get(
-    "/{collection}/records/{record_id}/revisions/{revision}", response_model=RevisionOut,
+    "/{collection}/records/{record_id}/revisions/{revision}",
+    response_model=RevisionOut,
     summary="Read one revision",
 )
 def get_revision(

@@ -20,13 +20,15 @@ class RecordRepository:
         self.session = session
         self.tenant_id = tenant_id
 
-    def _scoped(self, model: type[T]) -> Select[tuple[T]]:
+    def _scoped(self, model: type[T]) -> Select[T]:
         return tenant_scoped(select(model), model, self.tenant_id)
 
     # -- collections --------------------------------------------------------
 
     def collection(self, name: str) -> Collection | None:
-        return self.session.scalars(self._scoped(Collection).where(Collection.name == name)).one_or_none()
+        return self.session.scalars(
+            self._scoped(Collection).where(Collection.name == name)
+        ).one_or_none()
 
     def collections(self) -> list[tuple[Collection, int]]:
         counts = (
@@ -85,7 +87,9 @@ class RecordRepository:
         self.session.add(record)
         self.session.flush()
 
-    def compare_and_set(self, record_id: uuid.UUID, expected_revision: int, values: dict[str, Any]) -> bool:
+    def compare_and_set(
+        self, record_id: uuid.UUID, expected_revision: int, values: dict[str, Any]
+    ) -> bool:
         """Move a record to its next revision only if nobody else did first (REC-2)."""
         result = self.session.execute(
             update(Record)
@@ -129,4 +133,6 @@ class RecordRepository:
         return list(self.session.scalars(stmt))
 
     def current_for(self, record_id: uuid.UUID) -> Record | None:
-        return self.session.scalars(self._scoped(Record).where(Record.id == record_id)).one_or_none()
+        return self.session.scalars(
+            self._scoped(Record).where(Record.id == record_id)
+        ).one_or_none()

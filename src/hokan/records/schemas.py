@@ -18,12 +18,16 @@ class RecordOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     deleted: bool = False
-    data: dict[str, Any] | None = Field(description="The record's JSON object (null for a deleted record)")
+    data: dict[str, Any] | None = Field(
+        description="The record's JSON object (null for a deleted record)"
+    )
 
 
 class RecordPageOut(BaseModel):
     items: list[RecordOut]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end")
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null at the end"
+    )
 
 
 class RevisionOut(BaseModel):

@@ -22,12 +22,12 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hokan.identity.principal import Principal
 from hokan.keyring.service import RECORDS, Keyring, Sealed
 from hokan.kit.clock import iso, parse_timestamp, utcnow
 from hokan.kit.errors import Forbidden, PayloadTooLarge, PreconditionFailed
 from hokan.kit.jsonmerge import merge_patch
 from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
-from hokan.identity.principal import Principal
 from hokan.models import Collection, Record, RecordRevision
 from hokan.records.errors import (
     CollectionNotFound,
@@ -133,13 +133,19 @@ class RecordService:
 
     # -- sealing --------------------------------------------------------------
 
-    def _seal(self, tenant_id: uuid.UUID, record_id: uuid.UUID, revision: int, data: Mapping[str, Any]) -> tuple[Sealed, int]:
+    def _seal(
+        self, tenant_id: uuid.UUID, record_id: uuid.UUID, revision: int, data: Mapping[str, Any]
+    ) -> tuple[Sealed, int]:
         raw = orjson.dumps(data)
         if len(raw) > self.max_record_bytes:
             raise PayloadTooLarge(f"a record may hold at most {self.max_record_bytes} bytes")
-        return self.keyring.seal(tenant_id, RECORDS, record_context(record_id, revision), raw), len(raw)
+        return self.keyring.seal(tenant_id, RECORDS, record_context(record_id, revision), raw), len(
+            raw
+        )
 
-    def _open(self, tenant_id: uuid.UUID, row: Record | RecordRevision, record_id: uuid.UUID) -> dict[str, Any] | None:
+    def _open(
+        self, tenant_id: uuid.UUID, row: Record | RecordRevision, record_id: uuid.UUID
+    ) -> dict[str, Any] | None:
         if row.ciphertext is None or row.wrapped_dek is None or row.key_version is None:
             return None
         sealed = Sealed(row.key_version, row.wrapped_dek, row.ciphertext)
@@ -148,7 +154,9 @@ class RecordService:
         )
         return data
 
-    def _view(self, tenant_id: uuid.UUID, collection: str, rec: Record, data: dict[str, Any] | None) -> RecordView:
+    def _view(
+        self, tenant_id: uuid.UUID, collection: str, rec: Record, data: dict[str, Any] | None
+    ) -> RecordView:
         return RecordView(
             key=rec.record_key,
             collection=collection,
@@ -219,7 +227,9 @@ class RecordService:
     def get_schema(self, session: Session, principal: Principal, name: str) -> CollectionView:
         _check_names(name)
         c = self._collection(RecordRepository(session, _tenant(principal)), name, create=False)
-        return CollectionView(c.name, c.json_schema, c.schema_version, -1, c.created_at, c.updated_at)
+        return CollectionView(
+            c.name, c.json_schema, c.schema_version, -1, c.created_at, c.updated_at
+        )
 
     def set_schema(
         self, session: Session, principal: Principal, name: str, schema: dict[str, Any] | None
@@ -240,7 +250,9 @@ class RecordService:
         c.schema_version += 1
         c.updated_at = utcnow()
         session.flush()
-        return CollectionView(c.name, c.json_schema, c.schema_version, -1, c.created_at, c.updated_at)
+        return CollectionView(
+            c.name, c.json_schema, c.schema_version, -1, c.created_at, c.updated_at
+        )
 
     # -- reads ----------------------------------------------------------------
 
@@ -258,7 +270,7 @@ class RecordService:
         _, rec = self._live(repo, collection, key)
         return self._view(tenant_id, collection, rec, self._open(tenant_id, rec, rec.id))
 
-    def list(
+    def page(
         self,
         session: Session,
         principal: Principal,
@@ -286,7 +298,11 @@ class RecordService:
         if c is None:
             return RecordPage([], None)
         rows = repo.page(
-            c.id, limit=limit + 1, after=after, updated_since=updated_since, include_deleted=include_deleted
+            c.id,
+            limit=limit + 1,
+            after=after,
+            updated_since=updated_since,
+            include_deleted=include_deleted,
         )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -294,7 +310,9 @@ class RecordService:
         next_cursor = encode_cursor(iso(rows[-1].updated_at), rows[-1].record_key) if more else None
         return RecordPage(items, next_cursor)
 
-    def revisions(self, session: Session, principal: Principal, collection: str, key: str) -> list[RevisionView]:
+    def revisions(
+        self, session: Session, principal: Principal, collection: str, key: str
+    ) -> list[RevisionView]:
         tenant_id = _tenant(principal)
         repo = RecordRepository(session, tenant_id)
         _check_names(collection, key)
@@ -307,7 +325,9 @@ class RecordService:
             for r in repo.revisions(rec.id)
         ]
 
-    def revision(self, session: Session, principal: Principal, collection: str, key: str, number: int) -> RevisionView:
+    def revision(
+        self, session: Session, principal: Principal, collection: str, key: str, number: int
+    ) -> RevisionView:
         tenant_id = _tenant(principal)
         repo = RecordRepository(session, tenant_id)
         _check_names(collection, key)
@@ -318,7 +338,9 @@ class RecordService:
         r = repo.revision(rec.id, number)
         if r is None:
             raise RevisionNotFound
-        return RevisionView(r.revision, r.operation, r.actor, r.size, r.created_at, self._open(tenant_id, r, rec.id))
+        return RevisionView(
+            r.revision, r.operation, r.actor, r.size, r.created_at, self._open(tenant_id, r, rec.id)
+        )
 
     # -- writes ---------------------------------------------------------------
 
@@ -333,7 +355,9 @@ class RecordService:
         """Compare-and-set ``rec`` to its next revision and log that revision."""
         now = utcnow()
         revision = rec.revision + 1
-        sealed, size = (None, 0) if data is None else self._seal(repo.tenant_id, rec.id, revision, data)
+        sealed, size = (
+            (None, 0) if data is None else self._seal(repo.tenant_id, rec.id, revision, data)
+        )
         values: dict[str, Any] = {
             "revision": revision,
             "key_version": sealed.key_version if sealed else None,
@@ -366,7 +390,12 @@ class RecordService:
         return True
 
     def _insert(
-        self, repo: RecordRepository, principal: Principal, c: Collection, key: str, data: dict[str, Any]
+        self,
+        repo: RecordRepository,
+        principal: Principal,
+        c: Collection,
+        key: str,
+        data: dict[str, Any],
     ) -> Record | None:
         """Insert revision 1 of a new record; None if someone created it first."""
         now = utcnow()
@@ -408,14 +437,13 @@ class RecordService:
 
     @staticmethod
     def _check_preconditions(rec: Record | None, if_match: IfMatch, if_none_match: bool) -> None:
-        live = rec is not None and rec.deleted_at is None
-        current = {"current_revision": rec.revision} if live and rec is not None else {}
-        if if_none_match and live:
-            raise RecordExists(**current)
-        if if_match == "*" and not live:
+        current = rec.revision if rec is not None and rec.deleted_at is None else None
+        if if_none_match and current is not None:
+            raise RecordExists(current_revision=current)
+        if if_match == "*" and current is None:
             raise PreconditionFailed("If-Match: * but the record does not exist")
-        if isinstance(if_match, set) and (not live or rec is None or rec.revision not in if_match):
-            raise StaleRevision(**current)
+        if isinstance(if_match, set) and (current is None or current not in if_match):
+            raise StaleRevision(current_revision=current)
 
     def put(
         self,
@@ -447,12 +475,16 @@ class RecordService:
             session.expire_all()
             if if_match is not None:
                 current = repo.record(c.id, key)
-                raise StaleRevision(**({"current_revision": current.revision} if current else {}))
+                raise StaleRevision(current_revision=current.revision if current else None)
         raise StaleRevision("too much contention on this record; retry")
 
-    def create(self, session: Session, principal: Principal, collection: str, data: Any) -> RecordView:
+    def create(
+        self, session: Session, principal: Principal, collection: str, data: Any
+    ) -> RecordView:
         """Create a record with a server-chosen id."""
-        view, _ = self.put(session, principal, collection, uuid.uuid4().hex, data, if_none_match=True)
+        view, _ = self.put(
+            session, principal, collection, uuid.uuid4().hex, data, if_none_match=True
+        )
         return view
 
     def patch(
@@ -482,7 +514,13 @@ class RecordService:
         raise StaleRevision("too much contention on this record; retry")
 
     def delete(
-        self, session: Session, principal: Principal, collection: str, key: str, *, if_match: IfMatch = None
+        self,
+        session: Session,
+        principal: Principal,
+        collection: str,
+        key: str,
+        *,
+        if_match: IfMatch = None,
     ) -> None:
         """Delete a record; its revisions are kept and a tombstone stays for sync clients."""
         _check_names(collection, key)

@@ -15,9 +15,13 @@ from hokan.records.service import record_context
 BATCH = 500
 
 
-def _stale(model: type[Record] | type[RecordRevision], tenant_id: uuid.UUID, active: int) -> Select[Any]:
+def _stale(
+    model: type[Record] | type[RecordRevision], tenant_id: uuid.UUID, active: int
+) -> Select[*tuple[Any, ...]]:
     record_ref = RecordRevision.record_id if model is RecordRevision else Record.id
-    stmt = select(model.id, record_ref, model.revision, model.key_version, model.wrapped_dek, model.ciphertext)
+    stmt = select(
+        model.id, record_ref, model.revision, model.key_version, model.wrapped_dek, model.ciphertext
+    )
     return tenant_scoped(stmt, model, tenant_id).where(model.key_version < active).limit(BATCH)
 
 
@@ -37,7 +41,9 @@ def rewrap_tenant(db: Database, keyring: Keyring, tenant_id: uuid.UUID) -> int:
                 rows = s.execute(_stale(model, tenant_id, active)).all()
                 for row_id, record_id, revision, version, wrapped, ciphertext in rows:
                     sealed = Sealed(version, wrapped, ciphertext)
-                    new = keyring.rewrap(tenant_id, RECORDS, record_context(record_id, revision), sealed)
+                    new = keyring.rewrap(
+                        tenant_id, RECORDS, record_context(record_id, revision), sealed
+                    )
                     if new is None:
                         continue
                     s.execute(

@@ -75,7 +75,7 @@ class TenantService:
             raise TenantNotFound
         return tenant
 
-    def list(self, session: Session) -> list[Tenant]:
+    def all(self, session: Session) -> list[Tenant]:
         return TenantRepository(session).all()
 
     def set_status(self, session: Session, ref: str, status: TenantStatus) -> Tenant:
