@@ -510,6 +510,7 @@ class Options:
     profile_mode: str
     py_spy: str | None
     workdir: Path
+    hokan_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -637,7 +638,9 @@ def base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")}
 
 
-def hokan_env(data_dir: Path, database_url: str = "", keyring_url: str = "") -> dict[str, str]:
+def hokan_env(
+    opts: Options, data_dir: Path, database_url: str = "", keyring_url: str = ""
+) -> dict[str, str]:
     env = base_env()
     env.update(
         {
@@ -649,6 +652,7 @@ def hokan_env(data_dir: Path, database_url: str = "", keyring_url: str = "") -> 
     if database_url:
         env["HOKAN_DATABASE_URL"] = database_url
         env["HOKAN_KEYRING_DATABASE_URL"] = keyring_url
+    env.update(opts.hokan_env)
     return env
 
 
@@ -714,7 +718,7 @@ def run_sqlite(
 ) -> Outcome:
     data_dir = opts.workdir / "sqlite" / "data"
     data_dir.parent.mkdir(parents=True)
-    return run_hokan("sqlite", hokan_env(data_dir), client, seed_bodies, put_bodies, opts)
+    return run_hokan("sqlite", hokan_env(opts, data_dir), client, seed_bodies, put_bodies, opts)
 
 
 @dataclass
@@ -781,7 +785,7 @@ def run_postgres(
             reason = f"PostgreSQL unusable at {admin_url}: {type(exc).__name__}: {exc}"
             log(f"hokan-postgresql: skipped: {reason}")
             return Outcome("hokan-postgresql", "postgresql", "skipped", reason.strip())
-        env = hokan_env(data_dir, databases.database_url, databases.keyring_url)
+        env = hokan_env(opts, data_dir, databases.database_url, databases.keyring_url)
         outcome = run_hokan("postgresql", env, client, seed_bodies, put_bodies, opts)
         outcome.setup["server_version"] = databases.server_version
         return outcome
@@ -831,8 +835,10 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
         f"1 worker, on {meta['cpus']} CPUs ({meta['background_cpu_pct']}% busy before start)",
         f"  data    : {meta['records']} records, ~{meta['record_bytes']} B JSON each; "
         "GET and PUT (unconditional replace) on random ids",
-        "",
     ]
+    if meta["hokan_env"]:
+        lines.append("  settings: " + " ".join(f"{k}={v}" for k, v in meta["hokan_env"].items()))
+    lines.append("")
     header = (
         f"{'target':<17}{'op':<5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
         f"{'srv CPU':>9}{'cli CPU':>9}{'x bare':>8}  goal"
@@ -951,6 +957,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also sample the server with py-spy during each measured window: 'active' "
         "threads (default) or only the thread holding the GIL ('gil')",
     )
+    parser.add_argument(
+        "--hokan-env",
+        action="append",
+        default=[],
+        metavar="HOKAN_NAME=VALUE",
+        help="extra setting for the Hokan servers, e.g. HOKAN_DB_POOL_SIZE=40 (repeatable)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated records")
     parser.add_argument("--output", type=Path, help="JSON results file (default bench/results/)")
     args = parser.parse_args(argv)
@@ -963,6 +976,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--connections must be 1..1024 and --client-threads 1..connections")
     if not 1 <= args.records <= 99_999:
         parser.error("--records must be 1..99999")
+    extra: dict[str, str] = {}
+    for item in args.hokan_env:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("HOKAN_"):
+            parser.error(f"--hokan-env wants HOKAN_NAME=VALUE, got {item!r}")
+        extra[name] = value
+    args.hokan_env = extra
     return args
 
 
@@ -997,6 +1017,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "records": args.records,
         "record_bytes": record_bytes,
         "profile": args.profile,
+        "hokan_env": args.hokan_env,
         "background_cpu_pct": background_cpu_pct(),
         **library_versions(),
     }
@@ -1019,6 +1040,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile_mode=args.profile or "active",
             py_spy=py_spy,
             workdir=Path(tmp),
+            hokan_env=args.hokan_env,
         )
         outcomes.append(run_bare(client, put_bodies, opts))
         if "sqlite" in backends:

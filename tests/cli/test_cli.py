@@ -12,38 +12,43 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from hokan.cli import app
 from hokan.settings import Settings
 
 HOKAN = [sys.executable, "-m", "hokan"]
 
 
 @pytest.fixture
-def cli(settings: Settings, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")}
-    env.update(
-        HOKAN_DATA_DIR=str(tmp_path / "cli-data"),
-        HOKAN_DATABASE_URL=settings.resolved_database_url,
-        HOKAN_KEYRING_DATABASE_URL=settings.resolved_keyring_url,
-        HOKAN_LOG_LEVEL="WARNING",
-    )
+def cli(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    hokan_env = {
+        "HOKAN_DATA_DIR": str(tmp_path / "cli-data"),
+        "HOKAN_DATABASE_URL": settings.resolved_database_url,
+        "HOKAN_KEYRING_DATABASE_URL": settings.resolved_keyring_url,
+        "HOKAN_LOG_LEVEL": "WARNING",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")} | hokan_env
 
     def run(
         *args: str, check: bool = True, extra_env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [*HOKAN, *args],
-            capture_output=True,
-            text=True,
-            env={**env, **(extra_env or {})},
-            timeout=60,
-            cwd=tmp_path,
+        # In-process through Click's runner (fast); the serve tests start real processes.
+        cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith("HOKAN_")}
+        result = CliRunner().invoke(
+            app, list(args), env={**cleared, **hokan_env, **(extra_env or {})}
         )
-        if check and result.returncode != 0:
+        done = subprocess.CompletedProcess(
+            list(args), result.exit_code, result.stdout, result.stderr
+        )
+        if check and done.returncode != 0:
             raise AssertionError(
-                f"hokan {' '.join(args)} failed ({result.returncode}): {result.stderr}"
+                f"hokan {' '.join(args)} failed ({done.returncode}): {done.stderr}"
             )
-        return result
+        return done
 
     run.env = env  # type: ignore[attr-defined]
     return run
