@@ -179,14 +179,29 @@ class LiveServer:
     runtime: Runtime
 
 
+def wait_ready(url: str, seconds: float = 20) -> bool:
+    """Poll ``url`` until it answers 200 or the time is up."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 @pytest.fixture
 def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     """The app under a real uvicorn server on a loopback port, in this process."""
     import socket
     import threading
-    import time
 
-    import httpx
     import uvicorn
 
     with socket.socket() as sock:
@@ -199,14 +214,7 @@ def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    else:
+    if not wait_ready(f"{url}/healthz"):
         pytest.fail("live server did not start")
     yield LiveServer(url, runtime)
     server.should_exit = True

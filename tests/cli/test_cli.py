@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 
 from hokan.cli import app
 from hokan.settings import Settings
+from tests.conftest import wait_ready
 
 HOKAN = [sys.executable, "-m", "hokan"]
 
@@ -150,14 +150,7 @@ def test_serve_answers_http(
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
+        if not wait_ready(f"{url}/readyz"):
             pytest.fail("hokan serve did not become ready: " + log_path.read_text())
         headers = {"Authorization": f"Bearer {token}"}
         r = httpx.put(

@@ -310,16 +310,21 @@ class RecordService:
         next_cursor = encode_cursor(iso(rows[-1].updated_at), rows[-1].record_key) if more else None
         return RecordPage(items, next_cursor)
 
-    def revisions(
-        self, session: Session, principal: Principal, collection: str, key: str
-    ) -> list[RevisionView]:
-        tenant_id = _tenant(principal)
-        repo = RecordRepository(session, tenant_id)
+    @staticmethod
+    def _any_state(repo: RecordRepository, collection: str, key: str) -> Record:
+        """The record live or deleted: history outlives deletion."""
         _check_names(collection, key)
         c = repo.collection(collection)
         rec = repo.record(c.id, key) if c else None
         if rec is None:
             raise RecordNotFound
+        return rec
+
+    def revisions(
+        self, session: Session, principal: Principal, collection: str, key: str
+    ) -> list[RevisionView]:
+        repo = RecordRepository(session, _tenant(principal))
+        rec = self._any_state(repo, collection, key)
         return [
             RevisionView(r.revision, r.operation, r.actor, r.size, r.created_at)
             for r in repo.revisions(rec.id)
@@ -330,17 +335,12 @@ class RecordService:
     ) -> RevisionView:
         tenant_id = _tenant(principal)
         repo = RecordRepository(session, tenant_id)
-        _check_names(collection, key)
-        c = repo.collection(collection)
-        rec = repo.record(c.id, key) if c else None
-        if rec is None:
-            raise RecordNotFound
+        rec = self._any_state(repo, collection, key)
         r = repo.revision(rec.id, number)
         if r is None:
             raise RevisionNotFound
-        return RevisionView(
-            r.revision, r.operation, r.actor, r.size, r.created_at, self._open(tenant_id, r, rec.id)
-        )
+        data = self._open(tenant_id, r, rec.id)
+        return RevisionView(r.revision, r.operation, r.actor, r.size, r.created_at, data)
 
     # -- writes ---------------------------------------------------------------
 
