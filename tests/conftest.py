@@ -40,35 +40,56 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 
 
+@dataclass(frozen=True)
+class PgDatabases:
+    system_url: str  # as the service's own, non-superuser role: row-level security applies
+    keyring_url: str
+    admin_system_url: str  # as the owner, for set-up and clean-up only
+    admin_keyring_url: str
+
+
 @pytest.fixture(scope="session")
-def pg_databases() -> Iterator[tuple[str, str]]:
-    """A fresh, migrated (system, keyring) database pair for this worker."""
+def pg_databases() -> Iterator[PgDatabases]:
+    """A fresh, migrated (system, keyring) database pair and an app role for this worker."""
     if not PG_URL:
         if os.environ.get("CI"):
             pytest.fail("CI must set HOKAN_TEST_DATABASE_URL (PostgreSQL tests may not skip)")
         pytest.skip("HOKAN_TEST_DATABASE_URL not set")
     base = make_url(PG_URL)
     names = [f"hokan_t_{_worker()}", f"hokan_t_{_worker()}_keyring"]
+    role = f"hokan_app_{_worker()}"
     try:
         admin = create_engine(base, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             for name in names:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+            conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS'))
     except Exception as exc:
         pytest.fail(
             f"PostgreSQL at HOKAN_TEST_DATABASE_URL is unreachable: {type(exc).__name__}: {exc}"
         )
-    urls = tuple(base.set(database=n).render_as_string(hide_password=False) for n in names)
-    system_url, keyring_url = urls
-    for which, url in (("system", system_url), ("keyring", keyring_url)):
+    admin_urls = [base.set(database=n).render_as_string(hide_password=False) for n in names]
+    app_urls = [
+        base.set(database=n, username=role).render_as_string(hide_password=False) for n in names
+    ]
+    for which, url in zip(("system", "keyring"), admin_urls, strict=True):
         engine = create_engine(url)
         migrations.upgrade(which, engine)  # type: ignore[arg-type]
+        with engine.begin() as conn:
+            conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+            conn.execute(
+                text(
+                    f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"'
+                )
+            )
         engine.dispose()
-    yield system_url, keyring_url
+    yield PgDatabases(app_urls[0], app_urls[1], admin_urls[0], admin_urls[1])
     with admin.connect() as conn:
         for name in names:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
     admin.dispose()
 
 
@@ -104,8 +125,9 @@ def settings_factory(
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     if backend == "postgresql":
-        system_url, keyring_url = request.getfixturevalue("pg_databases")
-        _truncate_pg(system_url, keyring_url)
+        pg: PgDatabases = request.getfixturevalue("pg_databases")
+        _truncate_pg(pg.admin_system_url, pg.admin_keyring_url)
+        system_url, keyring_url = pg.system_url, pg.keyring_url
     else:
         for name in ("hokan.db", "keyring.db"):
             shutil.copy(sqlite_template / name, data_dir / name)
@@ -157,7 +179,7 @@ def make_tenant(runtime: Runtime) -> Callable[..., TenantHandle]:
         code: str | None = None, scopes: frozenset[str] = ALL_TOKEN_SCOPES, days: int = 30
     ) -> TenantHandle:
         code = code or f"t-{uuid.uuid4().hex[:8]}"
-        with runtime.db.session(write=True) as s:
+        with runtime.db.session(write=True, system=True) as s:
             tenant = runtime.tenants.create(
                 s, TenantCreate(code=code, name=f"{code} 株式会社", product=Product.staff)
             )

@@ -28,7 +28,8 @@ class Runtime:
                 s.resolved_database_url,
                 pool_size=s.db_pool_size,
                 busy_timeout_ms=s.sqlite_busy_timeout_ms,
-            )
+            ),
+            row_level_security=True,
         )
 
     @cached_property

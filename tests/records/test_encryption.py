@@ -83,7 +83,7 @@ def test_payload_is_not_stored_in_clear(
 
 
 def _seal_columns(runtime: Runtime, tenant: TenantHandle, key: str) -> dict[str, object]:
-    with runtime.db.session() as s:
+    with runtime.db.session(system=True) as s:
         rec = s.scalars(
             select(Record).where(Record.tenant_id == tenant.id, Record.record_key == key)
         ).one()
@@ -96,7 +96,7 @@ def _seal_columns(runtime: Runtime, tenant: TenantHandle, key: str) -> dict[str,
 
 
 def _overwrite(runtime: Runtime, tenant: TenantHandle, key: str, values: dict[str, object]) -> None:
-    with runtime.db.session(write=True) as s:
+    with runtime.db.session(write=True, system=True) as s:
         s.execute(
             update(Record)
             .where(Record.tenant_id == tenant.id, Record.record_key == key)

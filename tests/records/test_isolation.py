@@ -68,7 +68,7 @@ def test_revoked_and_expired_tokens_are_401(
     client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
 ) -> None:
     revoked, expired, good = make_tenant(), make_tenant(), make_tenant()
-    with runtime.db.session(write=True) as s:
+    with runtime.db.session(write=True, system=True) as s:
         s.execute(
             update(ApiToken).where(ApiToken.tenant_id == revoked.id).values(revoked_at=utcnow())
         )
@@ -154,7 +154,7 @@ def test_suspended_tenant_is_refused(
     from hokan.models import TenantStatus
 
     t = make_tenant()
-    with runtime.db.session(write=True) as s:
+    with runtime.db.session(write=True, system=True) as s:
         runtime.tenants.set_status(s, t.tenant.code, TenantStatus.suspended)
     r = client.get("/api/v1/collections", headers=t.headers)
     assert r.status_code == 403

@@ -34,7 +34,7 @@ def init(
         rt.keyring.verify_master(initialise=True)
         typer.echo(f"databases ready in {s.data_dir}")
         if demo:
-            with rt.db.session(write=True) as session:
+            with rt.db.session(write=True, system=True) as session:
                 if any(t.code == "demo" for t in rt.tenants.all(session)):
                     typer.echo("demo tenant exists; 'hokan tenant token create demo' makes a token")
                     return

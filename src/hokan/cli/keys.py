@@ -17,7 +17,7 @@ def list_(tenant: str = typer.Option(None, help="Tenant code or id")) -> None:
     with runtime() as rt:
         tenant_id = None
         if tenant:
-            with rt.db.session() as s:
+            with rt.db.session(system=True) as s:
                 tenant_id = rt.tenants.get(s, tenant).id
         for k in rt.keyring.list_keys(tenant_id):
             state = f"v{k.version:<3} {k.status.value:<9}"
@@ -34,7 +34,7 @@ def rotate(
     if not tenant and not all_tenants:
         fail("name --tenant T or --all", 2)
     with runtime() as rt:
-        with rt.db.session() as s:
+        with rt.db.session(system=True) as s:
             targets = (
                 [rt.tenants.get(s, tenant)]
                 if tenant
@@ -50,7 +50,7 @@ def rotate(
 def rewrap_cmd(tenant: str) -> None:
     """Move a tenant's data keys onto its active key version."""
     with runtime() as rt:
-        with rt.db.session() as s:
+        with rt.db.session(system=True) as s:
             t = rt.tenants.get(s, tenant)
         typer.echo(f"{t.code}: re-wrapped {rewrap_tenant(rt.db, rt.keyring, t.id)} data keys")
 
@@ -62,7 +62,7 @@ def destroy(
 ) -> None:
     """Destroy every key of a terminated tenant: its data becomes unreadable for good."""
     with runtime() as rt:
-        with rt.db.session() as s:
+        with rt.db.session(system=True) as s:
             t = rt.tenants.get(s, tenant)
         if confirm != t.code:
             fail("--confirm must repeat the tenant code", 2)

@@ -38,7 +38,7 @@ def create(
     except ValidationError as exc:
         fields = sorted({str(e["loc"][0]) for e in exc.errors()})
         fail(f"invalid_tenant: check {', '.join(fields)}")
-    with runtime() as rt, rt.db.session(write=True) as s:
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
         tenant = rt.tenants.create(s, data)
         typer.echo(f"created tenant {tenant.code} ({tenant.id})")
 
@@ -46,7 +46,7 @@ def create(
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json")) -> None:
     """List tenants."""
-    with runtime() as rt, rt.db.session() as s:
+    with runtime() as rt, rt.db.session(system=True) as s:
         rows = rt.tenants.all(s)
         if as_json:
             echo_json([to_out(t).model_dump(mode="json") for t in rows])
@@ -58,14 +58,14 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
 @app.command("show")
 def show(tenant: str = typer.Argument(..., help="Tenant code or id")) -> None:
     """Show one tenant with its settings (times in JST)."""
-    with runtime() as rt, rt.db.session() as s:
+    with runtime() as rt, rt.db.session(system=True) as s:
         out = to_out(rt.tenants.get(s, tenant)).model_dump(mode="json")
         out["created_at_jst"] = to_jst(rt.tenants.get(s, tenant).created_at).isoformat()
         echo_json(out)
 
 
 def _status(tenant: str, status: TenantStatus) -> None:
-    with runtime() as rt, rt.db.session(write=True) as s:
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.set_status(s, tenant, status)
         typer.echo(f"tenant {t.code} is now {t.status.value}")
 
@@ -98,7 +98,7 @@ def token_create(
     ),
 ) -> None:
     """Issue an API token. The token is printed once and never stored in clear."""
-    with runtime() as rt, rt.db.session(write=True) as s:
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.get(s, tenant)
         issued = tokens.issue(s, t.id, name, scope, days or rt.settings.token_default_days)
         expires = iso(issued.token.expires_at)
@@ -109,7 +109,7 @@ def token_create(
 @token_app.command("list")
 def token_list(tenant: str) -> None:
     """List a tenant's tokens (prefixes only)."""
-    with runtime() as rt, rt.db.session() as s:
+    with runtime() as rt, rt.db.session(system=True) as s:
         t = rt.tenants.get(s, tenant)
         for tok in TokenRepository(s).for_tenant(t.id):
             state = "revoked" if tok.revoked_at else "active"
@@ -123,7 +123,7 @@ def token_list(tenant: str) -> None:
 @token_app.command("revoke")
 def token_revoke(tenant: str, token: str = typer.Argument(..., help="Token id or prefix")) -> None:
     """Revoke a token at once."""
-    with runtime() as rt, rt.db.session(write=True) as s:
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.get(s, tenant)
         tok = tokens.revoke(s, t.id, token)
         typer.echo(f"revoked {tok.prefix}")

@@ -90,7 +90,8 @@ def authenticate(db: Database, raw: str) -> Principal:
     prefix = _split(raw)
     if prefix is None:
         raise InvalidToken
-    with db.session() as session:
+    # System scope: the token itself names its tenant, so the lookup precedes scoping.
+    with db.session(system=True) as session:
         found = TokenRepository(session).by_prefix_with_tenant(prefix)
         # Hash and compare even when nothing was found, so timing tells nothing.
         presented = crypto.sha256_hex(raw.encode())
@@ -112,7 +113,7 @@ def authenticate(db: Database, raw: str) -> Principal:
             scopes=frozenset(token.scopes),
         )
     if stale:
-        with db.session(write=True) as session:
+        with db.session(write=True, system=True) as session:
             session.execute(
                 update(ApiToken)
                 .where(ApiToken.id == uuid.UUID(principal.id))

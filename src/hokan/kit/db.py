@@ -131,11 +131,17 @@ def make_engine(
     )
 
 
+_SET_RLS_CONTEXT = text(
+    "SELECT set_config('hokan.tenant_id', :tenant, true), set_config('hokan.scope', :scope, true)"
+)
+
+
 class Database:
     """One database: an engine plus read and write units of work."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, row_level_security: bool = False) -> None:
         self.engine = engine
+        self._tag_transactions = row_level_security and engine.dialect.name == "postgresql"
         self._read = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
         self._write = sessionmaker(
             bind=engine.execution_options(hokan_write=True),
@@ -148,11 +154,26 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
-        """A unit of work: commits once at the end, rolls back on any error."""
+    def session(
+        self, *, write: bool = False, tenant: uuid.UUID | None = None, system: bool = False
+    ) -> Iterator[Session]:
+        """A unit of work: commits once at the end, rolls back on any error.
+
+        On PostgreSQL the transaction is tagged with its tenant (or as a system
+        job) for the row-level-security policies, the second wall behind the
+        repositories' scoping (TEN-2). Untagged work sees no tenant-owned rows.
+        """
         factory = self._write if write else self._read
         with factory() as session:
             try:
+                if self._tag_transactions:
+                    session.execute(
+                        _SET_RLS_CONTEXT,
+                        {
+                            "tenant": str(tenant) if tenant else "",
+                            "scope": "system" if system else "",
+                        },
+                    )
                 yield session
                 if write:
                     session.commit()

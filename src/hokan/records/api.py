@@ -88,7 +88,7 @@ def _location(collection: str, key: str) -> str:
 @router.get("", response_model=list[CollectionOut], summary="List collections")
 def list_collections(principal: RecordsReader, runtime: RuntimeDep) -> Response:
     """The tenant's collections with their record counts and schemas."""
-    with runtime.db.session() as s:
+    with runtime.db.session(tenant=principal.tenant_id) as s:
         views = runtime.records.list_collections(s, principal)
     return JsonResponse([collection_json(v) for v in views])
 
@@ -97,7 +97,7 @@ def list_collections(principal: RecordsReader, runtime: RuntimeDep) -> Response:
     "/{collection}/schema", response_model=CollectionOut, summary="Get a collection's schema"
 )
 def get_schema(collection: str, principal: RecordsReader, runtime: RuntimeDep) -> Response:
-    with runtime.db.session() as s:
+    with runtime.db.session(tenant=principal.tenant_id) as s:
         view = runtime.records.get_schema(s, principal, collection)
     return JsonResponse(collection_json(view))
 
@@ -115,7 +115,7 @@ def put_schema(
 
     Existing records are not re-validated.
     """
-    with runtime.db.session(write=True) as s:
+    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
         view = runtime.records.set_schema(s, principal, collection, body)
     return JsonResponse(collection_json(view))
 
@@ -124,7 +124,7 @@ def put_schema(
     "/{collection}/schema", response_model=CollectionOut, summary="Remove a collection's schema"
 )
 def delete_schema(collection: str, principal: CollectionsManager, runtime: RuntimeDep) -> Response:
-    with runtime.db.session(write=True) as s:
+    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
         runtime.records.get_schema(s, principal, collection)
         view = runtime.records.set_schema(s, principal, collection, None)
     return JsonResponse(collection_json(view))
@@ -149,7 +149,7 @@ def list_records(
     size = min(limit or settings.page_size_default, settings.page_size_max)
     if updated_since is not None and updated_since.tzinfo is None:
         updated_since = updated_since.replace(tzinfo=UTC)
-    with runtime.db.session() as s:
+    with runtime.db.session(tenant=principal.tenant_id) as s:
         page = runtime.records.page(
             s,
             principal,
@@ -175,7 +175,7 @@ def create_record(
     collection: str, principal: RecordsWriter, runtime: RuntimeDep, body: RecordBody
 ) -> Response:
     """Create a record with a server-chosen id (returned, and in ``Location``)."""
-    with runtime.db.session(write=True) as s:
+    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
         view = runtime.records.create(s, principal, collection, body)
     return _one(view, 201, _location(collection, view.key))
 
@@ -188,7 +188,7 @@ def get_record(
     runtime: RuntimeDep,
     if_none_match: IfNoneMatchHeader = None,
 ) -> Response:
-    with runtime.db.session() as s:
+    with runtime.db.session(tenant=principal.tenant_id) as s:
         view = runtime.records.get(s, principal, collection, record_id)
     if if_none_match is not None:
         tags = parse_if_match(if_none_match)
@@ -215,7 +215,7 @@ def put_record(
 ) -> Response:
     """Replace the record (201 when it is created). ``If-Match: "<revision>"`` makes it safe
     against concurrent writers; ``If-None-Match: *`` only creates."""
-    with runtime.db.session(write=True) as s:
+    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
         view, created = runtime.records.put(
             s,
             principal,
@@ -245,7 +245,7 @@ def patch_record(
     if_match: IfMatchHeader = None,
 ) -> Response:
     """Apply a JSON merge patch (RFC 7396): ``null`` removes a member."""
-    with runtime.db.session(write=True) as s:
+    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
         view = runtime.records.patch(
             s, principal, collection, record_id, body, if_match=parse_if_match(if_match)
         )
@@ -261,7 +261,7 @@ def delete_record(
     if_match: IfMatchHeader = None,
 ) -> Response:
     """Delete the record. Its revisions are kept; listings with ``include_deleted`` show it."""
-    with runtime.db.session(write=True) as s:
+    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
         runtime.records.delete(
             s, principal, collection, record_id, if_match=parse_if_match(if_match)
         )
@@ -276,7 +276,7 @@ def delete_record(
 def list_revisions(
     collection: str, record_id: str, principal: RecordsReader, runtime: RuntimeDep
 ) -> Response:
-    with runtime.db.session() as s:
+    with runtime.db.session(tenant=principal.tenant_id) as s:
         views = runtime.records.revisions(s, principal, collection, record_id)
     return JsonResponse([revision_json(v, with_data=False) for v in views])
 
@@ -289,6 +289,6 @@ def list_revisions(
 def get_revision(
     collection: str, record_id: str, revision: int, principal: RecordsReader, runtime: RuntimeDep
 ) -> Response:
-    with runtime.db.session() as s:
+    with runtime.db.session(tenant=principal.tenant_id) as s:
         view = runtime.records.revision(s, principal, collection, record_id, revision)
     return JsonResponse(revision_json(view, with_data=True))

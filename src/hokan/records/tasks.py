@@ -37,7 +37,7 @@ def rewrap_tenant(db: Database, keyring: Keyring, tenant_id: uuid.UUID) -> int:
     moved = 0
     for model in (Record, RecordRevision):
         while True:
-            with db.session(write=True) as s:
+            with db.session(write=True, tenant=tenant_id) as s:
                 rows = s.execute(_stale(model, tenant_id, active)).all()
                 for row_id, record_id, revision, version, wrapped, ciphertext in rows:
                     sealed = Sealed(version, wrapped, ciphertext)
