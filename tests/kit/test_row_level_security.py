@@ -57,9 +57,11 @@ def test_writes_into_another_tenant_are_refused(
     with runtime.db.session(write=True, tenant=a.id) as s:
         moved = s.execute(update(Record).where(Record.tenant_id == b.id).values(revision=99))
         assert moved.rowcount == 0  # type: ignore[attr-defined]
-    with pytest.raises(ProgrammingError, match="row-level security"):  # noqa: PT012
-        with runtime.db.session(write=True, tenant=a.id) as s:
-            s.execute(update(Record).where(Record.tenant_id == a.id).values(tenant_id=b.id))
+    with (
+        pytest.raises(ProgrammingError, match="row-level security"),
+        runtime.db.session(write=True, tenant=a.id) as s,
+    ):
+        s.execute(update(Record).where(Record.tenant_id == a.id).values(tenant_id=b.id))
     with runtime.db.session(system=True) as s:
         assert all(r.revision == 1 for r in s.scalars(select(Record)))
         assert len(s.scalars(select(Record).where(Record.tenant_id == a.id)).all()) == 3
