@@ -15,6 +15,7 @@ from hokan.kit.logging import configure_logging
 from hokan.records import api as records_api
 from hokan.runtime import Runtime
 from hokan.settings import Settings, load_settings
+from hokan.tenants import api as tenants_api
 
 DESCRIPTION = """Hokan (保管) stores Japanese business applications' system data per tenant,
 encrypted at rest. Authenticate with `Authorization: Bearer <API token>`.
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(tenants_api.router)
     app.include_router(records_api.router)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -185,3 +185,28 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     )
     assert r.returncode == 1
     assert "hokan db upgrade" in r.stderr or "hokan init" in r.stderr
+
+
+def test_tenant_settings_are_validated(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    cli("init", "--demo")
+    out = cli(
+        "tenant",
+        "set",
+        "demo",
+        "-s",
+        "lockout_threshold=3",
+        "-s",
+        "allowed_cidrs=203.0.113.0/24,2001:db8::/32",
+    ).stdout
+    assert '"lockout_threshold": 3' in out
+    assert "203.0.113.0/24" in out
+    bad = cli("tenant", "set", "demo", "-s", "lockout_threshold=0", check=False)
+    assert bad.returncode == 1
+    assert "invalid_tenant_settings" in bad.stderr and "lockout_threshold" in bad.stderr
+    bad = cli("tenant", "set", "demo", "-s", "allowed_cidrs=not-a-network", check=False)
+    assert "allowed_cidrs" in bad.stderr
+    unknown = cli("tenant", "set", "demo", "-s", "colour=blue", check=False)
+    assert unknown.returncode == 2 and "unknown setting" in unknown.stderr
+    assert '"lockout_threshold": 3' in cli("tenant", "show", "demo").stdout

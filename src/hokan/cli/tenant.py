@@ -11,7 +11,7 @@ from hokan.identity.principal import DEFAULT_TOKEN_SCOPES
 from hokan.identity.repository import TokenRepository
 from hokan.kit.clock import iso, to_jst
 from hokan.models import Product, TenantStatus
-from hokan.tenants.schemas import Contact, TenantCreate
+from hokan.tenants.schemas import Contact, TenantCreate, TenantSettings
 from hokan.tenants.service import to_out
 
 app = typer.Typer(help="Tenants (customer companies).", no_args_is_help=True)
@@ -68,6 +68,30 @@ def _status(tenant: str, status: TenantStatus) -> None:
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.set_status(s, tenant, status)
         typer.echo(f"tenant {t.code} is now {t.status.value}")
+
+
+@app.command("set")
+def set_settings(
+    tenant: str,
+    setting: list[str] = typer.Option(..., "--setting", "-s", help="NAME=VALUE (repeatable)"),
+) -> None:
+    """Change security settings, e.g. ``-s lockout_threshold=3 -s allowed_cidrs=203.0.113.0/24``.
+
+    List values are comma-separated; the result is validated as a whole.
+    """
+    changes: dict[str, object] = {}
+    for item in setting:
+        name, sep, value = item.partition("=")
+        if not sep:
+            fail(f"--setting takes NAME=VALUE, got {name!r}", 2)
+        known = TenantSettings.model_fields.get(name)
+        if known is None:
+            fail(f"unknown setting {name!r}; known: {', '.join(TenantSettings.model_fields)}", 2)
+        is_list = "list" in str(known.annotation)
+        changes[name] = [v for v in value.split(",") if v] if is_list else value
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
+        t = rt.tenants.update_settings(s, tenant, changes)
+        echo_json(t.settings)
 
 
 @app.command("suspend")

@@ -75,6 +75,12 @@ class TenantService:
             raise TenantNotFound
         return tenant
 
+    def get_by_id(self, session: Session, tenant_id: uuid.UUID | None) -> Tenant:
+        tenant = TenantRepository(session).get(tenant_id) if tenant_id else None
+        if tenant is None:
+            raise TenantNotFound
+        return tenant
+
     def all(self, session: Session) -> list[Tenant]:
         return TenantRepository(session).all()
 

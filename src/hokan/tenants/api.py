@@ -1,0 +1,20 @@
+"""The calling tenant's own profile: ``GET /api/v1/tenant``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hokan.edge.context import RuntimeDep
+from hokan.identity.dependencies import Authenticated
+from hokan.tenants.schemas import TenantOut
+from hokan.tenants.service import to_out
+
+router = APIRouter(prefix="/api/v1/tenant", tags=["tenant"])
+
+
+@router.get("", response_model=TenantOut, summary="The calling tenant")
+def get_own_tenant(principal: Authenticated, runtime: RuntimeDep) -> TenantOut:
+    """Code, name, product, status, notice contacts and security settings of the
+    tenant the credentials belong to."""
+    with runtime.db.session(tenant=principal.tenant_id) as s:
+        return to_out(runtime.tenants.get_by_id(s, principal.tenant_id))
