@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    threads: int = Field(
+        default=8, ge=1, le=256, description="Threads per process for blocking work (DB, crypto)"
+    )
 
     max_record_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     max_schema_bytes: int = Field(default=262_144, ge=1024, le=16 * 1_048_576)

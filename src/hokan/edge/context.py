@@ -12,7 +12,8 @@ from hokan.runtime import Runtime
 __all__ = ["RuntimeDep", "get_runtime", "preferred_language", "request_id_var"]
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: a sync dependency would cost a threadpool hop per request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -12,13 +12,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from hokan.edge.context import RuntimeDep
 from hokan.identity import tokens
 from hokan.identity.errors import InsufficientScope, MissingCredentials
 from hokan.identity.principal import Principal, Scope
+from hokan.runtime import Runtime
 
 
-def authenticated(request: Request, runtime: RuntimeDep) -> Principal:
+def _authenticate(request: Request) -> Principal:
+    runtime: Runtime = request.app.state.runtime
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
@@ -28,11 +29,23 @@ def authenticated(request: Request, runtime: RuntimeDep) -> Principal:
     return principal
 
 
+def authenticated(request: Request) -> Principal:
+    """Any valid credentials of an active tenant."""
+    return _authenticate(request)
+
+
 Authenticated = Annotated[Principal, Depends(authenticated)]
 
 
-def requires(scope: Scope) -> Callable[[Principal], Principal]:
-    def check(principal: Authenticated) -> Principal:
+def requires(scope: Scope) -> Callable[[Request], Principal]:
+    """Valid credentials carrying ``scope``.
+
+    Authentication and the scope check are one dependency: each sync
+    dependency costs a threadpool hop per request.
+    """
+
+    def check(request: Request) -> Principal:
+        principal = _authenticate(request)
         if not principal.has_scope(scope):
             raise InsufficientScope(f"requires scope {scope.value}")
         return principal

@@ -3,26 +3,44 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Connection, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from hokan.kit.db import tenant_scoped
 from hokan.models import ApiToken, Tenant
 
+# Built once: constructing a statement costs more than running it on SQLite.
+_CREDENTIALS = (
+    select(
+        ApiToken.id,
+        ApiToken.token_hash,
+        ApiToken.name,
+        ApiToken.scopes,
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        Tenant.id.label("tenant_id"),
+        Tenant.status.label("tenant_status"),
+    )
+    .join(Tenant, Tenant.id == ApiToken.tenant_id)
+    .where(ApiToken.prefix == bindparam("prefix"))
+)
+
+
+def credentials(conn: Connection, prefix: str) -> Row[*tuple[Any, ...]] | None:
+    """What authentication needs about a token and its tenant, in one plain row.
+
+    Authentication has no tenant yet: the token itself names it. Runs on every
+    request, hence Core and a prebuilt statement.
+    """
+    return conn.execute(_CREDENTIALS, {"prefix": prefix}).one_or_none()
+
 
 class TokenRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
-
-    def by_prefix_with_tenant(self, prefix: str) -> tuple[ApiToken, Tenant] | None:
-        # Authentication has no tenant yet: the token itself names it.
-        row = self.session.execute(
-            select(ApiToken, Tenant)
-            .join(Tenant, Tenant.id == ApiToken.tenant_id)
-            .where(ApiToken.prefix == prefix)
-        ).one_or_none()
-        return (row[0], row[1]) if row else None
 
     def _scoped(self, tenant_id: uuid.UUID) -> Select[ApiToken]:
         return tenant_scoped(select(ApiToken), ApiToken, tenant_id)

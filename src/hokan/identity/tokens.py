@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hokan.identity.errors import InvalidScope, InvalidToken, TokenNotFound
 from hokan.identity.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
-from hokan.identity.repository import TokenRepository
+from hokan.identity.repository import TokenRepository, credentials
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
@@ -91,32 +91,25 @@ def authenticate(db: Database, raw: str) -> Principal:
     if prefix is None:
         raise InvalidToken
     # System scope: the token itself names its tenant, so the lookup precedes scoping.
-    with db.session(system=True) as session:
-        found = TokenRepository(session).by_prefix_with_tenant(prefix)
-        # Hash and compare even when nothing was found, so timing tells nothing.
-        presented = crypto.sha256_hex(raw.encode())
-        stored = found[0].token_hash if found else "0" * 64
-        if not crypto.constant_time_equals(presented, stored) or found is None:
-            raise InvalidToken
-        token, tenant = found
-        now = utcnow()
-        if token.revoked_at is not None or token.expires_at <= now:
-            raise InvalidToken
-        if tenant.status is not TenantStatus.active:
-            raise TenantInactive
-        stale = token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY
-        principal = Principal(
-            kind=PrincipalKind.token,
-            id=str(token.id),
-            display_name=token.name,
-            tenant_id=tenant.id,
-            scopes=frozenset(token.scopes),
-        )
-    if stale:
+    with db.reader(system=True) as conn:
+        row = credentials(conn, prefix)
+    # Hash and compare even when nothing was found, so timing tells nothing.
+    presented = crypto.sha256_hex(raw.encode())
+    stored = row.token_hash if row is not None else "0" * 64
+    if not crypto.constant_time_equals(presented, stored) or row is None:
+        raise InvalidToken
+    now = utcnow()
+    if row.revoked_at is not None or row.expires_at <= now:
+        raise InvalidToken
+    if row.tenant_status is not TenantStatus.active:
+        raise TenantInactive
+    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY:
         with db.session(write=True, system=True) as session:
-            session.execute(
-                update(ApiToken)
-                .where(ApiToken.id == uuid.UUID(principal.id))
-                .values(last_used_at=now)
-            )
-    return principal
+            session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return Principal(
+        kind=PrincipalKind.token,
+        id=str(row.id),
+        display_name=row.name,
+        tenant_id=row.tenant_id,
+        scopes=frozenset(row.scopes),
+    )

@@ -14,7 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Select, create_engine, event, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Select,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.url import make_url
@@ -73,11 +83,12 @@ def new_id() -> uuid.UUID:
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
-def tenant_scoped(stmt: S, model: Any, tenant_id: uuid.UUID) -> S:
+def tenant_scoped(stmt: S, model: Any, tenant_id: Any) -> S:
     """Restrict a query on a tenant-owned model to one tenant (TEN-2).
 
     Repositories call this from their single scoping method; nothing else builds
-    tenant-owned queries.
+    tenant-owned queries. ``tenant_id`` is a UUID, or a bind parameter for
+    statements built once at import time.
     """
     return stmt.where(model.tenant_id == tenant_id)
 
@@ -182,6 +193,22 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def reader(
+        self, *, tenant: uuid.UUID | None = None, system: bool = False
+    ) -> Iterator[Connection]:
+        """A read-only Core connection for hot paths (no ORM session, ~100 µs less).
+
+        Tagged for row-level security exactly like :meth:`session`.
+        """
+        with self.engine.connect() as conn:
+            if self._tag_transactions:
+                conn.execute(
+                    _SET_RLS_CONTEXT,
+                    {"tenant": str(tenant) if tenant else "", "scope": "system" if system else ""},
+                )
+            yield conn
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -188,8 +188,8 @@ def get_record(
     runtime: RuntimeDep,
     if_none_match: IfNoneMatchHeader = None,
 ) -> Response:
-    with runtime.db.session(tenant=principal.tenant_id) as s:
-        view = runtime.records.get(s, principal, collection, record_id)
+    with runtime.db.reader(tenant=principal.tenant_id) as conn:
+        view = runtime.records.get(conn, principal, collection, record_id)
     if if_none_match is not None:
         tags = parse_if_match(if_none_match)
         if tags == "*" or (isinstance(tags, set) and view.revision in tags):

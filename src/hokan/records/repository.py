@@ -6,13 +6,77 @@ import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from hokan.kit.db import tenant_scoped
 from hokan.models import Collection, Record, RecordRevision
 
 T = TypeVar("T", Collection, Record, RecordRevision)
+
+
+_RECORD_BY_NAME = tenant_scoped(
+    select(
+        Record.id,
+        Record.record_key,
+        Record.revision,
+        Record.key_version,
+        Record.wrapped_dek,
+        Record.ciphertext,
+        Record.created_at,
+        Record.updated_at,
+        Record.deleted_at,
+    ).join(Collection, Collection.id == Record.collection_id),
+    Record,
+    bindparam("tenant_id", type_=Record.tenant_id.type),
+).where(Collection.name == bindparam("collection"), Record.record_key == bindparam("key"))
+
+
+_CAS_COLUMNS = (
+    "revision",
+    "key_version",
+    "wrapped_dek",
+    "ciphertext",
+    "size",
+    "updated_at",
+    "deleted_at",
+)
+
+
+def _cas(columns: tuple[str, ...]) -> Any:
+    return (
+        update(Record)
+        .where(
+            Record.tenant_id == bindparam("b_tenant", type_=Record.tenant_id.type),
+            Record.id == bindparam("b_id", type_=Record.id.type),
+            Record.revision == bindparam("b_expected"),
+        )
+        .values({name: bindparam(name, type_=Record.__table__.c[name].type) for name in columns})
+    )
+
+
+_CAS = _cas(_CAS_COLUMNS)
+_CAS_RECREATE = _cas((*_CAS_COLUMNS, "created_at"))
+_INSERT_REVISION = insert(RecordRevision)
+
+
+def record_by_name(
+    conn: Connection, tenant_id: uuid.UUID, collection: str, key: str
+) -> Row[*tuple[Any, ...]] | None:
+    """The hot read path: one prebuilt, tenant-scoped query by collection name and id."""
+    params = {"tenant_id": tenant_id, "collection": collection, "key": key}
+    return conn.execute(_RECORD_BY_NAME, params).one_or_none()
 
 
 class RecordRepository:
@@ -91,23 +155,18 @@ class RecordRepository:
         self, record_id: uuid.UUID, expected_revision: int, values: dict[str, Any]
     ) -> bool:
         """Move a record to its next revision only if nobody else did first (REC-2)."""
-        result = self.session.execute(
-            update(Record)
-            .where(
-                Record.tenant_id == self.tenant_id,
-                Record.id == record_id,
-                Record.revision == expected_revision,
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        stmt = _CAS_RECREATE if "created_at" in values else _CAS
+        params = {"b_tenant": self.tenant_id, "b_id": record_id, "b_expected": expected_revision}
+        result = self.session.connection().execute(stmt, {**params, **values})
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
     # -- revisions ------------------------------------------------------------
 
-    def add_revision(self, revision: RecordRevision) -> None:
-        self.session.add(revision)
-        self.session.flush()
+    def add_revision(self, **values: Any) -> None:
+        """Append one revision (Core insert: no unit-of-work flush on the write path)."""
+        self.session.connection().execute(
+            _INSERT_REVISION, {"id": uuid.uuid4(), "tenant_id": self.tenant_id, **values}
+        )
 
     def revisions(self, record_id: uuid.UUID) -> list[RecordRevision]:
         stmt = (

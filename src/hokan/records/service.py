@@ -14,11 +14,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,7 @@ from hokan.kit.clock import iso, parse_timestamp, utcnow
 from hokan.kit.errors import Forbidden, PayloadTooLarge, PreconditionFailed
 from hokan.kit.jsonmerge import merge_patch
 from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
-from hokan.models import Collection, Record, RecordRevision
+from hokan.models import Collection, Record
 from hokan.records.errors import (
     CollectionNotFound,
     InvalidName,
@@ -40,7 +41,7 @@ from hokan.records.errors import (
     SchemaViolation,
     StaleRevision,
 )
-from hokan.records.repository import RecordRepository
+from hokan.records.repository import RecordRepository, record_by_name
 
 COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 RECORD_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
@@ -48,6 +49,22 @@ _UNCONDITIONAL_RETRIES = 8
 _VALIDATOR_CACHE_MAX = 512
 
 IfMatch = set[int] | Literal["*"] | None
+
+
+class SealedRow(Protocol):
+    """A stored revision: an ORM row or a Core row with these columns."""
+
+    revision: int
+    key_version: int | None
+    wrapped_dek: bytes | None
+    ciphertext: bytes | None
+
+
+class RecordRow(SealedRow, Protocol):
+    record_key: str
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +161,7 @@ class RecordService:
         )
 
     def _open(
-        self, tenant_id: uuid.UUID, row: Record | RecordRevision, record_id: uuid.UUID
+        self, tenant_id: uuid.UUID, row: SealedRow, record_id: uuid.UUID
     ) -> dict[str, Any] | None:
         if row.ciphertext is None or row.wrapped_dek is None or row.key_version is None:
             return None
@@ -155,7 +172,7 @@ class RecordService:
         return data
 
     def _view(
-        self, tenant_id: uuid.UUID, collection: str, rec: Record, data: dict[str, Any] | None
+        self, tenant_id: uuid.UUID, collection: str, rec: RecordRow, data: dict[str, Any] | None
     ) -> RecordView:
         return RecordView(
             key=rec.record_key,
@@ -264,10 +281,12 @@ class RecordService:
             raise RecordNotFound
         return c, rec
 
-    def get(self, session: Session, principal: Principal, collection: str, key: str) -> RecordView:
+    def get(self, conn: Connection, principal: Principal, collection: str, key: str) -> RecordView:
+        _check_names(collection, key)
         tenant_id = _tenant(principal)
-        repo = RecordRepository(session, tenant_id)
-        _, rec = self._live(repo, collection, key)
+        rec = record_by_name(conn, tenant_id, collection, key)
+        if rec is None or rec.deleted_at is not None:
+            raise RecordNotFound
         return self._view(tenant_id, collection, rec, self._open(tenant_id, rec, rec.id))
 
     def page(
@@ -372,18 +391,15 @@ class RecordService:
         if not repo.compare_and_set(rec.id, rec.revision, values):
             return False
         repo.add_revision(
-            RecordRevision(
-                tenant_id=repo.tenant_id,
-                record_id=rec.id,
-                revision=revision,
-                operation=operation,
-                actor=principal.actor,
-                key_version=values["key_version"],
-                wrapped_dek=values["wrapped_dek"],
-                ciphertext=values["ciphertext"],
-                size=size,
-                created_at=now,
-            )
+            record_id=rec.id,
+            revision=revision,
+            operation=operation,
+            actor=principal.actor,
+            key_version=values["key_version"],
+            wrapped_dek=values["wrapped_dek"],
+            ciphertext=values["ciphertext"],
+            size=size,
+            created_at=now,
         )
         for name, value in values.items():
             setattr(rec, name, value)
@@ -420,18 +436,15 @@ class RecordService:
         except IntegrityError:
             return None
         repo.add_revision(
-            RecordRevision(
-                tenant_id=repo.tenant_id,
-                record_id=record_id,
-                revision=1,
-                operation="create",
-                actor=principal.actor,
-                key_version=sealed.key_version,
-                wrapped_dek=sealed.wrapped_dek,
-                ciphertext=sealed.ciphertext,
-                size=size,
-                created_at=now,
-            )
+            record_id=record_id,
+            revision=1,
+            operation="create",
+            actor=principal.actor,
+            key_version=sealed.key_version,
+            wrapped_dek=sealed.wrapped_dek,
+            ciphertext=sealed.ciphertext,
+            size=size,
+            created_at=now,
         )
         return rec
 
