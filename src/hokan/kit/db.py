@@ -7,9 +7,10 @@ queue on the lock instead of failing mid-transaction. PostgreSQL uses psycopg 3.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -153,6 +154,10 @@ class Database:
     def __init__(self, engine: Engine, *, row_level_security: bool = False) -> None:
         self.engine = engine
         self._tag_transactions = row_level_security and engine.dialect.name == "postgresql"
+        # SQLite has one writer. Its busy handler makes waiting writers sleep in
+        # growing steps (up to 100 ms), so queue this process's writers on a lock
+        # instead; other processes still meet the busy timeout.
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         self._read = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
         self._write = sessionmaker(
             bind=engine.execution_options(hokan_write=True),
@@ -175,7 +180,7 @@ class Database:
         repositories' scoping (TEN-2). Untagged work sees no tenant-owned rows.
         """
         factory = self._write if write else self._read
-        with factory() as session:
+        with self._write_lock if write else nullcontext(), factory() as session:
             try:
                 if self._tag_transactions:
                     session.execute(
