@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from hokan import __version__
-from hokan.edge import errors, health
+from hokan.edge import docs, errors, health
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.responses import JsonResponse
 from hokan.kit.logging import configure_logging
@@ -41,11 +41,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         description=DESCRIPTION,
         default_response_class=JsonResponse,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by edge.docs, from local assets
         redoc_url=None,
     )
     app.state.runtime = runtime
     errors.install(app)
+    docs.install(app)
     app.include_router(health.router)
     app.include_router(tenants_api.router)
     app.include_router(records_api.router)

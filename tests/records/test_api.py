@@ -267,4 +267,7 @@ def test_errors_are_japanese_first_with_english(
 def test_openapi_documents_the_records_api(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/collections/{collection}/records/{record_id}" in spec["paths"]
-    assert client.get("/docs").status_code == 200
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()  # served locally: works on a closed network
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200

@@ -24,7 +24,7 @@ from hokan.runtime import Runtime
 from hokan.settings import Settings
 from tests.conftest import TenantHandle
 
-PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs"}
 PARAMS = {"collection": "staff", "record_id": "victim", "revision": "1"}
 
 
