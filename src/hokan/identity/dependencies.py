@@ -10,12 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hokan.identity import tokens
 from hokan.identity.errors import InsufficientScope, MissingCredentials
 from hokan.identity.principal import Principal, Scope
 from hokan.runtime import Runtime
+
+# Declares the scheme in OpenAPI (the docs' "Authorize" button); parsing is ours.
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="APIToken", description="A tenant API token: hk_…"
+)
+BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
 def _authenticate(request: Request) -> Principal:
@@ -29,7 +36,7 @@ def _authenticate(request: Request) -> Principal:
     return principal
 
 
-def authenticated(request: Request) -> Principal:
+def authenticated(request: Request, _doc: BearerDoc) -> Principal:
     """Any valid credentials of an active tenant."""
     return _authenticate(request)
 
@@ -37,14 +44,14 @@ def authenticated(request: Request) -> Principal:
 Authenticated = Annotated[Principal, Depends(authenticated)]
 
 
-def requires(scope: Scope) -> Callable[[Request], Principal]:
+def requires(scope: Scope) -> Callable[..., Principal]:
     """Valid credentials carrying ``scope``.
 
     Authentication and the scope check are one dependency: each sync
     dependency costs a threadpool hop per request.
     """
 
-    def check(request: Request) -> Principal:
+    def check(request: Request, _doc: BearerDoc) -> Principal:
         principal = _authenticate(request)
         if not principal.has_scope(scope):
             raise InsufficientScope(f"requires scope {scope.value}")
