@@ -133,14 +133,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one process (Linux /proc)."""
+@dataclass(frozen=True)
+class ProcUsage:
+    user_s: float
+    system_s: float
+    context_switches: int
+
+    @property
+    def cpu_s(self) -> float:
+        return self.user_s + self.system_s
+
+
+def proc_usage(pid: int) -> ProcUsage:
+    """CPU seconds (user, system) and context switches of one process and its threads."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
+        return ProcUsage(0.0, 0.0, 0)
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    switches = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        with contextlib.suppress(OSError):
+            for line in status.read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    switches += int(line.split(":")[1])
+    return ProcUsage(int(fields[11]) / tick, int(fields[12]) / tick, switches)
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -511,6 +529,12 @@ class Options:
     py_spy: str | None
     workdir: Path
     hokan_env: dict[str, str] = field(default_factory=dict)
+    server_cpus: str | None = None
+
+
+def pinned(argv: list[str], opts: Options) -> list[str]:
+    """Run a server on the given CPUs only (``--server-cpus``), else as it is."""
+    return ["taskset", "--cpu-list", opts.server_cpus, *argv] if opts.server_cpus else argv
 
 
 @dataclass
@@ -535,22 +559,26 @@ def measure(
         profiler = subprocess.Popen(
             [
                 opts.py_spy, "record", "--pid", str(server.pid), "--duration", str(opts.duration),
-                "--rate", "100", "--nonblocking", "--format", "raw", "--output", str(raw_profile),
+                "--rate", "100", "--format", "raw", "--output", str(raw_profile),
                 *(["--gil"] if opts.profile_mode == "gil" else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-    server_cpu = proc_cpu_seconds(server.pid)
+    usage = proc_usage(server.pid)
     machine_busy, machine_total = machine_cpu()
     client_cpu = children_cpu_seconds()
     wall = time.perf_counter()
     raw = client.run(spec, opts.duration, opts.workdir)
     wall = time.perf_counter() - wall
     client_cpu = children_cpu_seconds() - client_cpu
-    server_cpu = proc_cpu_seconds(server.pid) - server_cpu
+    usage_after = proc_usage(server.pid)
+    server_cpu = usage_after.cpu_s - usage.cpu_s
+    requests = max(1, raw["requests"])
     busy_after, total_after = machine_cpu()
     machine_pct = 100 * (busy_after - machine_busy) / max(1.0, total_after - machine_total)
+    # Everything else on the machine (PostgreSQL's backends, other jobs), in % of one core.
+    other_pct = machine_pct * (os.cpu_count() or 1) - 100 * (server_cpu + client_cpu) / wall
     seconds = raw["duration_us"] / 1e6
     result: dict[str, Any] = {
         "op": spec.method,
@@ -566,8 +594,14 @@ def measure(
         "non_2xx_3xx": raw["status"],
         "socket_errors": {k: raw[k] for k in ("connect", "read", "write", "timeout")},
         "server_cpu_pct": round(100 * server_cpu / wall, 1),
+        "server_cpu_ms_per_request": round(1000 * server_cpu / requests, 3),
+        "server_system_cpu_pct": round(100 * (usage_after.system_s - usage.system_s) / wall, 1),
+        "server_context_switches_per_request": round(
+            (usage_after.context_switches - usage.context_switches) / requests, 1
+        ),
         "client_cpu_pct": round(100 * client_cpu / wall, 1),
         "machine_cpu_pct": round(machine_pct, 1),
+        "other_cpu_pct": round(max(0.0, other_pct), 1),
     }
     if profiler is not None and raw_profile is not None:
         try:
@@ -618,7 +652,7 @@ def run_bare(client: LoadClient, put_bodies: list[str], opts: Options) -> Outcom
         "--log-level", "warning", "--no-access-log", "--no-server-header", "--no-proxy-headers",
     ]  # fmt: skip
     log("bare: starting Starlette baseline")
-    server = Server("bare", argv, base_env(), opts.workdir / "bare.log", port)
+    server = Server("bare", pinned(argv, opts), base_env(), opts.workdir / "bare.log", port)
     try:
         server.wait_ready()
         status, _ = http_call(port, "GET", PATH_PREFIX + record_key(1))
@@ -692,7 +726,7 @@ def run_hokan(
         return outcome
     port = free_port()
     argv = [hokan_bin(), "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
-    server = Server(label, argv, env, opts.workdir / f"{label}.log", port)
+    server = Server(label, pinned(argv, opts), env, opts.workdir / f"{label}.log", port)
     try:
         server.wait_ready()
         outcome.setup["server_pid"] = server.pid
@@ -782,7 +816,8 @@ def run_postgres(
         try:
             databases = stack.enter_context(postgres_databases(admin_url))
         except Exception as exc:  # whatever keeps PostgreSQL from being used: report, go on
-            reason = f"PostgreSQL unusable at {admin_url}: {type(exc).__name__}: {exc}"
+            detail = " ".join(str(exc).split())
+            reason = f"PostgreSQL unusable at {admin_url}: {type(exc).__name__}: {detail}"
             log(f"hokan-postgresql: skipped: {reason}")
             return Outcome("hokan-postgresql", "postgresql", "skipped", reason.strip())
         env = hokan_env(opts, data_dir, databases.database_url, databases.keyring_url)
@@ -838,10 +873,12 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
     ]
     if meta["hokan_env"]:
         lines.append("  settings: " + " ".join(f"{k}={v}" for k, v in meta["hokan_env"].items()))
+    if meta["server_cpus"]:
+        lines.append(f"  pinning : every server process on CPU(s) {meta['server_cpus']}")
     lines.append("")
     header = (
         f"{'target':<17}{'op':<5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'srv CPU':>9}{'cli CPU':>9}{'x bare':>8}  goal"
+        f"{'srv CPU':>9}{'ms CPU/req':>11}{'cli CPU':>9}{'oth CPU':>9}{'x bare':>8}  goal"
     )
     lines += [header, "-" * len(header)]
     for outcome in outcomes:
@@ -855,11 +892,14 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
             lines.append(
                 f"{outcome.target:<17}{s['op']:<5}{s['rps']:>10.1f}{s['p50_ms']:>9.2f}"
                 f"{s['p99_ms']:>9.2f}{errors:>8}{s['server_cpu_pct']:>8.0f}%"
-                f"{s['client_cpu_pct']:>8.0f}%{ratio:>8}  {goal}".rstrip()
+                f"{s['server_cpu_ms_per_request']:>11.3f}"
+                f"{s['client_cpu_pct']:>8.0f}%{s['other_cpu_pct']:>8.0f}%"
+                f"{ratio:>8}  {goal}".rstrip()
             )
     lines.append("")
     lines.append(
-        "srv/cli CPU: the server process and the load client, % of one core while measured."
+        "srv/cli/oth CPU: the server process, the load client and everything else (PostgreSQL,"
+        " other jobs),\n% of one core while measured; ms CPU/req: server CPU time per request."
     )
     if any(s.get("profile") for o in outcomes for s in o.scenarios):
         lines.append("Profiled with py-spy during the measured window: numbers above include")
@@ -964,6 +1004,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="HOKAN_NAME=VALUE",
         help="extra setting for the Hokan servers, e.g. HOKAN_DB_POOL_SIZE=40 (repeatable)",
     )
+    parser.add_argument(
+        "--server-cpus",
+        metavar="LIST",
+        help="pin every server process to these CPUs with taskset, e.g. 1 (default: unpinned)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated records")
     parser.add_argument("--output", type=Path, help="JSON results file (default bench/results/)")
     args = parser.parse_args(argv)
@@ -976,6 +1021,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--connections must be 1..1024 and --client-threads 1..connections")
     if not 1 <= args.records <= 99_999:
         parser.error("--records must be 1..99999")
+    if args.server_cpus is not None:
+        if not re.fullmatch(r"[0-9,-]+", args.server_cpus):
+            parser.error("--server-cpus wants a CPU list such as 1 or 0-1")
+        if shutil.which("taskset") is None:
+            parser.error("--server-cpus needs taskset (util-linux)")
     extra: dict[str, str] = {}
     for item in args.hokan_env:
         name, sep, value = item.partition("=")
@@ -1018,6 +1068,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "record_bytes": record_bytes,
         "profile": args.profile,
         "hokan_env": args.hokan_env,
+        "server_cpus": args.server_cpus,
         "background_cpu_pct": background_cpu_pct(),
         **library_versions(),
     }
@@ -1041,6 +1092,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             py_spy=py_spy,
             workdir=Path(tmp),
             hokan_env=args.hokan_env,
+            server_cpus=args.server_cpus,
         )
         outcomes.append(run_bare(client, put_bodies, opts))
         if "sqlite" in backends:
