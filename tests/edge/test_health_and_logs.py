@@ -6,6 +6,7 @@ import io
 import logging
 from collections.abc import Callable, Iterator
 
+import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -87,3 +88,28 @@ def test_logs_are_json_lines_without_secrets(
     assert secret_value not in text
     assert t.token not in text and t.token[12:] not in text
     assert "note=" not in text  # query strings are not logged
+
+
+def test_client_going_away_mid_upload_is_not_an_error(
+    live_server: object, make_tenant: Callable[..., TenantHandle], captured_logs: io.StringIO
+) -> None:
+    import socket
+    import time
+
+    from tests.conftest import LiveServer
+
+    assert isinstance(live_server, LiveServer)
+    t = make_tenant()
+    host, port = live_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"PUT /api/v1/collections/staff/records/gone HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Bearer {t.token}\r\n".encode()
+            + b'Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"a": "'
+        )
+        time.sleep(0.3)
+    time.sleep(0.5)
+    lines = [orjson.loads(x) for x in captured_logs.getvalue().splitlines() if x.strip()]
+    assert not [x for x in lines if x["level"] == "error"], lines
+    with httpx.Client(base_url=live_server.url) as c:
+        assert c.get("/api/v1/collections/staff/records/gone", headers=t.headers).status_code == 404

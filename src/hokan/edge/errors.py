@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from hokan.edge.context import preferred_language
 from hokan.edge.responses import JsonResponse
@@ -60,6 +62,12 @@ async def http_error(request: Request, exc: Exception) -> JsonResponse:
     )
 
 
+async def client_disconnected(request: Request, exc: Exception) -> Response:
+    # The client went away mid-request: nothing to answer and nothing wrong here.
+    log.info("client disconnected", extra={"fields": {"path": request.url.path}})
+    return Response(status_code=400)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JsonResponse:
     log.error("unhandled", exc_info=(type(exc), exc, None), extra={"fields": {"status": 500}})
     lang = preferred_language(request.headers.get("accept-language"))
@@ -70,4 +78,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HokanError, hokan_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(ClientDisconnect, client_disconnected)
     app.add_exception_handler(Exception, unexpected_error)
