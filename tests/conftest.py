@@ -150,8 +150,14 @@ def settings_factory(
 
 
 @pytest.fixture
-def settings(settings_factory: Callable[..., Settings]) -> Settings:
-    return settings_factory()
+def blocking(request: pytest.FixtureRequest) -> str:
+    """Where database work runs (HOKAN_BLOCKING); tests may parametrize it indirectly."""
+    return str(getattr(request, "param", "auto"))
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings], blocking: str) -> Settings:
+    return settings_factory(blocking=blocking)
 
 
 @pytest.fixture

@@ -72,3 +72,14 @@ def test_secret_is_not_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOKAN_MASTER_KEY", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=")
     s = load_settings()
     assert "c2VjcmV0" not in repr(s)
+
+
+def test_blocking_mode_follows_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().inline_blocking  # SQLite: inline on the event loop
+    monkeypatch.setenv("HOKAN_DATABASE_URL", "postgresql+psycopg://h/db")
+    assert not load_settings().inline_blocking  # PostgreSQL: bounded threadpool
+    monkeypatch.setenv("HOKAN_BLOCKING", "inline")
+    assert load_settings().inline_blocking
+    monkeypatch.setenv("HOKAN_BLOCKING", "sometimes")
+    with pytest.raises(SettingsError, match="HOKAN_BLOCKING"):
+        load_settings()

@@ -6,7 +6,11 @@ reaches for globals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
+from typing import TypeVar
+
+from anyio import to_thread
 
 from hokan.keyring.master import MasterKeyProvider, load_master_key
 from hokan.keyring.service import Keyring
@@ -14,6 +18,8 @@ from hokan.kit.db import Database, make_engine
 from hokan.records.service import RecordService
 from hokan.settings import Settings
 from hokan.tenants.service import TenantService
+
+T = TypeVar("T")
 
 
 class Runtime:
@@ -59,6 +65,18 @@ class Runtime:
     @cached_property
     def tenants(self) -> TenantService:
         return TenantService(self.keyring)
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        """Run blocking work (database, crypto) from async code (ADR 0001).
+
+        On SQLite the work is local and sub-millisecond, so it runs inline on the
+        event loop: a threadpool hop and the GIL hand-offs it causes cost more
+        than the work. On PostgreSQL it runs in the bounded threadpool, so a slow
+        round trip never stalls other requests.
+        """
+        if self.settings.inline_blocking:
+            return fn()
+        return await to_thread.run_sync(fn)
 
     def close(self) -> None:
         for name in ("db", "keyring_db"):

@@ -25,6 +25,12 @@ class Environment(StrEnum):
     production = "production"
 
 
+class BlockingMode(StrEnum):
+    auto = "auto"  # inline on SQLite (sub-millisecond, local), threads otherwise
+    inline = "inline"
+    threads = "threads"
+
+
 class LogFormat(StrEnum):
     json = "json"
     text = "text"
@@ -62,6 +68,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    blocking: BlockingMode = Field(
+        default=BlockingMode.auto,
+        description="Where database work runs: inline on the event loop or in threads",
+    )
     threads: int = Field(
         default=8, ge=1, le=256, description="Threads per process for blocking work (DB, crypto)"
     )
@@ -114,6 +124,12 @@ class Settings(BaseSettings):
     @property
     def default_master_key_path(self) -> Path:
         return self.data_dir / "keys" / "master.key"
+
+    @property
+    def inline_blocking(self) -> bool:
+        if self.blocking is BlockingMode.auto:
+            return self.resolved_database_url.startswith("sqlite")
+        return self.blocking is BlockingMode.inline
 
     @property
     def is_production(self) -> bool:

@@ -6,8 +6,13 @@ import threading
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from tests.conftest import LiveServer, TenantHandle
+
+# The live server runs database work inline on SQLite by default; run every race
+# in the threadpool too, where writers really do overlap (HOKAN_BLOCKING=threads).
+pytestmark = pytest.mark.parametrize("blocking", ["auto", "threads"], indirect=True)
 
 
 def _race(

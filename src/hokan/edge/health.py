@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from anyio import to_thread
 from fastapi import APIRouter
 
 from hokan.edge.context import RuntimeDep
@@ -15,13 +16,13 @@ log = logging.getLogger("hokan.health")
 
 
 @router.get("/healthz", summary="Liveness")
-def healthz() -> JsonResponse:
+async def healthz() -> JsonResponse:
     """The process is up and serving."""
     return JsonResponse({"status": "ok"})
 
 
 @router.get("/readyz", summary="Readiness")
-def readyz(runtime: RuntimeDep) -> JsonResponse:
+async def readyz(runtime: RuntimeDep) -> JsonResponse:
     """The system database, the keyring database and the master key are usable."""
     checks: dict[str, str] = {}
     for name, probe in (
@@ -30,7 +31,7 @@ def readyz(runtime: RuntimeDep) -> JsonResponse:
         ("master_key", runtime.keyring.verify_master),
     ):
         try:
-            probe()
+            await to_thread.run_sync(probe)  # always a thread: a probe may hang
             checks[name] = "ok"
         except HokanError as exc:
             checks[name] = exc.code

@@ -7,7 +7,8 @@ explicitly public.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -25,34 +26,30 @@ _bearer = HTTPBearer(
 BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
-def _authenticate(request: Request) -> Principal:
+async def _authenticate(request: Request) -> Principal:
     runtime: Runtime = request.app.state.runtime
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         raise MissingCredentials
-    principal = tokens.authenticate(runtime.db, credentials.strip())
+    principal = await runtime.call(partial(tokens.authenticate, runtime.db, credentials.strip()))
     request.state.principal = principal
     return principal
 
 
-def authenticated(request: Request, _doc: BearerDoc) -> Principal:
+async def authenticated(request: Request, _doc: BearerDoc) -> Principal:
     """Any valid credentials of an active tenant."""
-    return _authenticate(request)
+    return await _authenticate(request)
 
 
 Authenticated = Annotated[Principal, Depends(authenticated)]
 
 
-def requires(scope: Scope) -> Callable[..., Principal]:
-    """Valid credentials carrying ``scope``.
+def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    """Valid credentials carrying ``scope``."""
 
-    Authentication and the scope check are one dependency: each sync
-    dependency costs a threadpool hop per request.
-    """
-
-    def check(request: Request, _doc: BearerDoc) -> Principal:
-        principal = _authenticate(request)
+    async def check(request: Request, _doc: BearerDoc) -> Principal:
+        principal = await _authenticate(request)
         if not principal.has_scope(scope):
             raise InsufficientScope(f"requires scope {scope.value}")
         return principal

@@ -25,7 +25,13 @@ from hokan.records.schemas import (
     record_json,
     revision_json,
 )
-from hokan.records.service import RecordView, parse_if_match
+from hokan.records.service import (
+    CollectionView,
+    RecordPage,
+    RecordView,
+    RevisionView,
+    parse_if_match,
+)
 
 router = APIRouter(prefix="/api/v1/collections", tags=["records"])
 
@@ -86,19 +92,26 @@ def _location(collection: str, key: str) -> str:
 
 
 @router.get("", response_model=list[CollectionOut], summary="List collections")
-def list_collections(principal: RecordsReader, runtime: RuntimeDep) -> Response:
+async def list_collections(principal: RecordsReader, runtime: RuntimeDep) -> Response:
     """The tenant's collections with their record counts and schemas."""
-    with runtime.db.session(tenant=principal.tenant_id) as s:
-        views = runtime.records.list_collections(s, principal)
+
+    def work() -> list[CollectionView]:
+        with runtime.db.session(tenant=principal.tenant_id) as s:
+            return runtime.records.list_collections(s, principal)
+
+    views = await runtime.call(work)
     return JsonResponse([collection_json(v) for v in views])
 
 
 @router.get(
     "/{collection}/schema", response_model=CollectionOut, summary="Get a collection's schema"
 )
-def get_schema(collection: str, principal: RecordsReader, runtime: RuntimeDep) -> Response:
-    with runtime.db.session(tenant=principal.tenant_id) as s:
-        view = runtime.records.get_schema(s, principal, collection)
+async def get_schema(collection: str, principal: RecordsReader, runtime: RuntimeDep) -> Response:
+    def work() -> CollectionView:
+        with runtime.db.session(tenant=principal.tenant_id) as s:
+            return runtime.records.get_schema(s, principal, collection)
+
+    view = await runtime.call(work)
     return JsonResponse(collection_json(view))
 
 
@@ -108,30 +121,39 @@ def get_schema(collection: str, principal: RecordsReader, runtime: RuntimeDep) -
     summary="Set a collection's JSON Schema",
     openapi_extra=_JSON_BODY,
 )
-def put_schema(
+async def put_schema(
     collection: str, principal: CollectionsManager, runtime: RuntimeDep, body: SchemaBody
 ) -> Response:
     """Set the JSON Schema (draft 2020-12) every later write to the collection must satisfy.
 
     Existing records are not re-validated.
     """
-    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-        view = runtime.records.set_schema(s, principal, collection, body)
+
+    def work() -> CollectionView:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            return runtime.records.set_schema(s, principal, collection, body)
+
+    view = await runtime.call(work)
     return JsonResponse(collection_json(view))
 
 
 @router.delete(
     "/{collection}/schema", response_model=CollectionOut, summary="Remove a collection's schema"
 )
-def delete_schema(collection: str, principal: CollectionsManager, runtime: RuntimeDep) -> Response:
-    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-        runtime.records.get_schema(s, principal, collection)
-        view = runtime.records.set_schema(s, principal, collection, None)
+async def delete_schema(
+    collection: str, principal: CollectionsManager, runtime: RuntimeDep
+) -> Response:
+    def work() -> CollectionView:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            runtime.records.get_schema(s, principal, collection)
+            return runtime.records.set_schema(s, principal, collection, None)
+
+    view = await runtime.call(work)
     return JsonResponse(collection_json(view))
 
 
 @router.get("/{collection}/records", response_model=RecordPageOut, summary="List records")
-def list_records(
+async def list_records(
     collection: str,
     principal: RecordsReader,
     runtime: RuntimeDep,
@@ -149,16 +171,20 @@ def list_records(
     size = min(limit or settings.page_size_default, settings.page_size_max)
     if updated_since is not None and updated_since.tzinfo is None:
         updated_since = updated_since.replace(tzinfo=UTC)
-    with runtime.db.session(tenant=principal.tenant_id) as s:
-        page = runtime.records.page(
-            s,
-            principal,
-            collection,
-            limit=size,
-            cursor=cursor,
-            updated_since=updated_since,
-            include_deleted=include_deleted,
-        )
+
+    def work() -> RecordPage:
+        with runtime.db.session(tenant=principal.tenant_id) as s:
+            return runtime.records.page(
+                s,
+                principal,
+                collection,
+                limit=size,
+                cursor=cursor,
+                updated_since=updated_since,
+                include_deleted=include_deleted,
+            )
+
+    page = await runtime.call(work)
     return JsonResponse(
         {"items": [record_json(v) for v in page.items], "next_cursor": page.next_cursor}
     )
@@ -171,25 +197,32 @@ def list_records(
     summary="Create a record",
     openapi_extra=_JSON_BODY,
 )
-def create_record(
+async def create_record(
     collection: str, principal: RecordsWriter, runtime: RuntimeDep, body: RecordBody
 ) -> Response:
     """Create a record with a server-chosen id (returned, and in ``Location``)."""
-    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-        view = runtime.records.create(s, principal, collection, body)
+
+    def work() -> RecordView:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            return runtime.records.create(s, principal, collection, body)
+
+    view = await runtime.call(work)
     return _one(view, 201, _location(collection, view.key))
 
 
 @router.get("/{collection}/records/{record_id}", response_model=RecordOut, summary="Read a record")
-def get_record(
+async def get_record(
     collection: str,
     record_id: str,
     principal: RecordsReader,
     runtime: RuntimeDep,
     if_none_match: IfNoneMatchHeader = None,
 ) -> Response:
-    with runtime.db.reader(tenant=principal.tenant_id) as conn:
-        view = runtime.records.get(conn, principal, collection, record_id)
+    def work() -> RecordView:
+        with runtime.db.reader(tenant=principal.tenant_id) as conn:
+            return runtime.records.get(conn, principal, collection, record_id)
+
+    view = await runtime.call(work)
     if if_none_match is not None:
         tags = parse_if_match(if_none_match)
         if tags == "*" or (isinstance(tags, set) and view.revision in tags):
@@ -204,7 +237,7 @@ def get_record(
     responses={201: {"model": RecordOut}, 412: {"description": "Stale If-Match"}},
     openapi_extra=_JSON_BODY,
 )
-def put_record(
+async def put_record(
     collection: str,
     record_id: str,
     principal: RecordsWriter,
@@ -215,16 +248,20 @@ def put_record(
 ) -> Response:
     """Replace the record (201 when it is created). ``If-Match: "<revision>"`` makes it safe
     against concurrent writers; ``If-None-Match: *`` only creates."""
-    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-        view, created = runtime.records.put(
-            s,
-            principal,
-            collection,
-            record_id,
-            body,
-            if_match=parse_if_match(if_match),
-            if_none_match=(if_none_match or "").strip() == "*",
-        )
+
+    def work() -> tuple[RecordView, bool]:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            return runtime.records.put(
+                s,
+                principal,
+                collection,
+                record_id,
+                body,
+                if_match=parse_if_match(if_match),
+                if_none_match=(if_none_match or "").strip() == "*",
+            )
+
+    view, created = await runtime.call(work)
     return _one(
         view, 201 if created else 200, _location(collection, record_id) if created else None
     )
@@ -236,7 +273,7 @@ def put_record(
     summary="Merge-patch a record",
     openapi_extra=_PATCH_BODY,
 )
-def patch_record(
+async def patch_record(
     collection: str,
     record_id: str,
     principal: RecordsWriter,
@@ -245,15 +282,19 @@ def patch_record(
     if_match: IfMatchHeader = None,
 ) -> Response:
     """Apply a JSON merge patch (RFC 7396): ``null`` removes a member."""
-    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-        view = runtime.records.patch(
-            s, principal, collection, record_id, body, if_match=parse_if_match(if_match)
-        )
+
+    def work() -> RecordView:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            return runtime.records.patch(
+                s, principal, collection, record_id, body, if_match=parse_if_match(if_match)
+            )
+
+    view = await runtime.call(work)
     return _one(view)
 
 
 @router.delete("/{collection}/records/{record_id}", status_code=204, summary="Delete a record")
-def delete_record(
+async def delete_record(
     collection: str,
     record_id: str,
     principal: RecordsWriter,
@@ -261,10 +302,14 @@ def delete_record(
     if_match: IfMatchHeader = None,
 ) -> Response:
     """Delete the record. Its revisions are kept; listings with ``include_deleted`` show it."""
-    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-        runtime.records.delete(
-            s, principal, collection, record_id, if_match=parse_if_match(if_match)
-        )
+
+    def work() -> None:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            runtime.records.delete(
+                s, principal, collection, record_id, if_match=parse_if_match(if_match)
+            )
+
+    await runtime.call(work)
     return Response(status_code=204)
 
 
@@ -273,11 +318,14 @@ def delete_record(
     response_model=list[RevisionOut],
     summary="List revisions",
 )
-def list_revisions(
+async def list_revisions(
     collection: str, record_id: str, principal: RecordsReader, runtime: RuntimeDep
 ) -> Response:
-    with runtime.db.session(tenant=principal.tenant_id) as s:
-        views = runtime.records.revisions(s, principal, collection, record_id)
+    def work() -> list[RevisionView]:
+        with runtime.db.session(tenant=principal.tenant_id) as s:
+            return runtime.records.revisions(s, principal, collection, record_id)
+
+    views = await runtime.call(work)
     return JsonResponse([revision_json(v, with_data=False) for v in views])
 
 
@@ -286,9 +334,12 @@ def list_revisions(
     response_model=RevisionOut,
     summary="Read one revision",
 )
-def get_revision(
+async def get_revision(
     collection: str, record_id: str, revision: int, principal: RecordsReader, runtime: RuntimeDep
 ) -> Response:
-    with runtime.db.session(tenant=principal.tenant_id) as s:
-        view = runtime.records.revision(s, principal, collection, record_id, revision)
+    def work() -> RevisionView:
+        with runtime.db.session(tenant=principal.tenant_id) as s:
+            return runtime.records.revision(s, principal, collection, record_id, revision)
+
+    view = await runtime.call(work)
     return JsonResponse(revision_json(view, with_data=True))

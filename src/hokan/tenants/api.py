@@ -13,8 +13,12 @@ router = APIRouter(prefix="/api/v1/tenant", tags=["tenant"])
 
 
 @router.get("", response_model=TenantOut, summary="The calling tenant")
-def get_own_tenant(principal: Authenticated, runtime: RuntimeDep) -> TenantOut:
+async def get_own_tenant(principal: Authenticated, runtime: RuntimeDep) -> TenantOut:
     """Code, name, product, status, notice contacts and security settings of the
     tenant the credentials belong to."""
-    with runtime.db.session(tenant=principal.tenant_id) as s:
-        return to_out(runtime.tenants.get_by_id(s, principal.tenant_id))
+
+    def work() -> TenantOut:
+        with runtime.db.session(tenant=principal.tenant_id) as s:
+            return to_out(runtime.tenants.get_by_id(s, principal.tenant_id))
+
+    return await runtime.call(work)
