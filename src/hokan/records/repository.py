@@ -26,6 +26,15 @@ from hokan.models import Collection, Record, RecordRevision
 T = TypeVar("T", Collection, Record, RecordRevision)
 
 
+_TENANT = bindparam("tenant_id", type_=Record.tenant_id.type)
+# Built once: on SQLite, building a statement costs more than running it.
+_COLLECTION_BY_NAME = tenant_scoped(select(Collection), Collection, _TENANT).where(
+    Collection.name == bindparam("name")
+)
+_RECORD_FOR_WRITE = tenant_scoped(select(Record), Record, _TENANT).where(
+    Record.collection_id == bindparam("collection_id", type_=Record.collection_id.type),
+    Record.record_key == bindparam("key"),
+)
 _RECORD_BY_NAME = tenant_scoped(
     select(
         Record.id,
@@ -39,7 +48,7 @@ _RECORD_BY_NAME = tenant_scoped(
         Record.deleted_at,
     ).join(Collection, Collection.id == Record.collection_id),
     Record,
-    bindparam("tenant_id", type_=Record.tenant_id.type),
+    _TENANT,
 ).where(Collection.name == bindparam("collection"), Record.record_key == bindparam("key"))
 
 
@@ -90,9 +99,8 @@ class RecordRepository:
     # -- collections --------------------------------------------------------
 
     def collection(self, name: str) -> Collection | None:
-        return self.session.scalars(
-            self._scoped(Collection).where(Collection.name == name)
-        ).one_or_none()
+        params = {"tenant_id": self.tenant_id, "name": name}
+        return self.session.scalars(_COLLECTION_BY_NAME, params).one_or_none()
 
     def collections(self) -> list[tuple[Collection, int]]:
         counts = (
@@ -120,10 +128,8 @@ class RecordRepository:
     # -- records ------------------------------------------------------------
 
     def record(self, collection_id: uuid.UUID, key: str) -> Record | None:
-        stmt = self._scoped(Record).where(
-            Record.collection_id == collection_id, Record.record_key == key
-        )
-        return self.session.scalars(stmt).one_or_none()
+        params = {"tenant_id": self.tenant_id, "collection_id": collection_id, "key": key}
+        return self.session.scalars(_RECORD_FOR_WRITE, params).one_or_none()
 
     def page(
         self,

@@ -22,6 +22,7 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hokan.identity.principal import Principal
 from hokan.keyring.service import RECORDS, Keyring, Sealed
@@ -402,7 +403,9 @@ class RecordService:
             created_at=now,
         )
         for name, value in values.items():
-            setattr(rec, name, value)
+            # The row is already written: update the object without making it dirty,
+            # or the commit would flush a second, unconditional UPDATE.
+            set_committed_value(rec, name, value)
         return True
 
     def _insert(
