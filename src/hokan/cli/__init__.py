@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hokan.cli import db, init, keys, serve, tenant
+from hokan.cli import audit, db, init, keys, serve, tenant
 
 app = typer.Typer(
     name="hokan",
@@ -18,6 +18,7 @@ app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(keys.app, name="keys")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

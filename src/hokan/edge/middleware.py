@@ -9,6 +9,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hokan.audit.context import source_ip_var
 from hokan.kit.logging import request_id_var
 
 log = logging.getLogger("hokan.access")
@@ -32,6 +33,8 @@ class RequestContextMiddleware:
                 break
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else secrets.token_hex(8)
         token = request_id_var.set(request_id)
+        client = scope.get("client")
+        ip_token = source_ip_var.set(client[0] if client else "")
         started = time.perf_counter()
         status = 500
 
@@ -60,3 +63,4 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+            source_ip_var.reset(ip_token)

@@ -14,9 +14,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hokan.audit.calls import audited
 from hokan.identity import tokens
 from hokan.identity.errors import InsufficientScope, MissingCredentials
-from hokan.identity.principal import Principal, Scope
+from hokan.identity.principal import ANONYMOUS, Principal, Scope
 from hokan.runtime import Runtime
 
 # Declares the scheme in OpenAPI (the docs' "Authorize" button); parsing is ours.
@@ -32,7 +33,16 @@ async def _authenticate(request: Request) -> Principal:
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         raise MissingCredentials
-    principal = await runtime.call(partial(tokens.authenticate, runtime.db, credentials.strip()))
+    # A rejected token is a security event: audited (on the system chain, since
+    # the caller's tenant is unknown) by the same call that checks it.
+    principal = await audited(
+        runtime,
+        ANONYMOUS,
+        "auth.token",
+        "token",
+        tokens.public_prefix(credentials.strip()),
+        partial(tokens.authenticate, runtime.db, credentials.strip()),
+    )
     request.state.principal = principal
     return principal
 

@@ -16,6 +16,7 @@ class PrincipalKind(StrEnum):
     user = "user"  # a tenant user (identity issue)
     operator = "operator"  # a Hokan operator (identity issue)
     system = "system"  # scheduled jobs and the CLI
+    anonymous = "anonymous"  # no valid credentials (only ever seen in audit entries)
 
 
 class Scope(StrEnum):
@@ -46,4 +47,5 @@ class Principal:
         return scope in self.scopes
 
 
+ANONYMOUS = Principal(PrincipalKind.anonymous, "-", "anonymous", None)
 SYSTEM = Principal(PrincipalKind.system, "hokan", "Hokan system", None, frozenset(Scope))

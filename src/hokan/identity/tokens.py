@@ -50,6 +50,11 @@ def _split(raw: str) -> str | None:
     return raw[:cut]
 
 
+def public_prefix(raw: str) -> str:
+    """The shown part of a presented token, or "" if it is not shaped like one."""
+    return _split(raw) or ""
+
+
 def validate_scopes(scopes: Iterable[str]) -> list[str]:
     wanted = sorted(set(scopes))
     unknown = [s for s in wanted if s not in ALL_TOKEN_SCOPES]

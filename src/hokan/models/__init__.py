@@ -1,6 +1,8 @@
 """ORM models, one file per table, re-exported here."""
 
 from hokan.models.api_token import ApiToken
+from hokan.models.audit_chain import AuditChain
+from hokan.models.audit_event import AuditEvent
 from hokan.models.collection import Collection
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.record import Record
@@ -9,6 +11,8 @@ from hokan.models.tenant import Product, Tenant, TenantStatus
 
 __all__ = [
     "ApiToken",
+    "AuditChain",
+    "AuditEvent",
     "Collection",
     "KeyStatus",
     "KeyringMeta",

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from hokan.audit.calls import audited
 from hokan.edge.body import JSON_TYPES, read_json
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
@@ -96,10 +97,10 @@ async def list_collections(principal: RecordsReader, runtime: RuntimeDep) -> Res
     """The tenant's collections with their record counts and schemas."""
 
     def work() -> list[CollectionView]:
-        with runtime.db.session(tenant=principal.tenant_id) as s:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
             return runtime.records.list_collections(s, principal)
 
-    views = await runtime.call(work)
+    views = await audited(runtime, principal, "collections.list", "collection", "*", work)
     return JsonResponse([collection_json(v) for v in views])
 
 
@@ -108,10 +109,12 @@ async def list_collections(principal: RecordsReader, runtime: RuntimeDep) -> Res
 )
 async def get_schema(collection: str, principal: RecordsReader, runtime: RuntimeDep) -> Response:
     def work() -> CollectionView:
-        with runtime.db.session(tenant=principal.tenant_id) as s:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
             return runtime.records.get_schema(s, principal, collection)
 
-    view = await runtime.call(work)
+    view = await audited(
+        runtime, principal, "collections.schema_read", "collection", collection, work
+    )
     return JsonResponse(collection_json(view))
 
 
@@ -133,7 +136,9 @@ async def put_schema(
         with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
             return runtime.records.set_schema(s, principal, collection, body)
 
-    view = await runtime.call(work)
+    view = await audited(
+        runtime, principal, "collections.schema_set", "collection", collection, work
+    )
     return JsonResponse(collection_json(view))
 
 
@@ -148,7 +153,9 @@ async def delete_schema(
             runtime.records.get_schema(s, principal, collection)
             return runtime.records.set_schema(s, principal, collection, None)
 
-    view = await runtime.call(work)
+    view = await audited(
+        runtime, principal, "collections.schema_delete", "collection", collection, work
+    )
     return JsonResponse(collection_json(view))
 
 
@@ -173,7 +180,7 @@ async def list_records(
         updated_since = updated_since.replace(tzinfo=UTC)
 
     def work() -> RecordPage:
-        with runtime.db.session(tenant=principal.tenant_id) as s:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
             return runtime.records.page(
                 s,
                 principal,
@@ -184,7 +191,7 @@ async def list_records(
                 include_deleted=include_deleted,
             )
 
-    page = await runtime.call(work)
+    page = await audited(runtime, principal, "records.list", "collection", collection, work)
     return JsonResponse(
         {"items": [record_json(v) for v in page.items], "next_cursor": page.next_cursor}
     )
@@ -206,7 +213,7 @@ async def create_record(
         with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
             return runtime.records.create(s, principal, collection, body)
 
-    view = await runtime.call(work)
+    view = await audited(runtime, principal, "records.create", "collection", collection, work)
     return _one(view, 201, _location(collection, view.key))
 
 
@@ -219,10 +226,11 @@ async def get_record(
     if_none_match: IfNoneMatchHeader = None,
 ) -> Response:
     def work() -> RecordView:
-        with runtime.db.reader(tenant=principal.tenant_id) as conn:
-            return runtime.records.get(conn, principal, collection, record_id)
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            return runtime.records.get(s, principal, collection, record_id)
 
-    view = await runtime.call(work)
+    target = f"{collection}/{record_id}"
+    view = await audited(runtime, principal, "records.read", "record", target, work)
     if if_none_match is not None:
         tags = parse_if_match(if_none_match)
         if tags == "*" or (isinstance(tags, set) and view.revision in tags):
@@ -261,7 +269,8 @@ async def put_record(
                 if_none_match=(if_none_match or "").strip() == "*",
             )
 
-    view, created = await runtime.call(work)
+    target = f"{collection}/{record_id}"
+    view, created = await audited(runtime, principal, "records.replace", "record", target, work)
     return _one(
         view, 201 if created else 200, _location(collection, record_id) if created else None
     )
@@ -289,7 +298,8 @@ async def patch_record(
                 s, principal, collection, record_id, body, if_match=parse_if_match(if_match)
             )
 
-    view = await runtime.call(work)
+    target = f"{collection}/{record_id}"
+    view = await audited(runtime, principal, "records.patch", "record", target, work)
     return _one(view)
 
 
@@ -309,7 +319,8 @@ async def delete_record(
                 s, principal, collection, record_id, if_match=parse_if_match(if_match)
             )
 
-    await runtime.call(work)
+    target = f"{collection}/{record_id}"
+    await audited(runtime, principal, "records.delete", "record", target, work)
     return Response(status_code=204)
 
 
@@ -322,10 +333,11 @@ async def list_revisions(
     collection: str, record_id: str, principal: RecordsReader, runtime: RuntimeDep
 ) -> Response:
     def work() -> list[RevisionView]:
-        with runtime.db.session(tenant=principal.tenant_id) as s:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
             return runtime.records.revisions(s, principal, collection, record_id)
 
-    views = await runtime.call(work)
+    target = f"{collection}/{record_id}"
+    views = await audited(runtime, principal, "records.history", "record", target, work)
     return JsonResponse([revision_json(v, with_data=False) for v in views])
 
 
@@ -338,8 +350,9 @@ async def get_revision(
     collection: str, record_id: str, revision: int, principal: RecordsReader, runtime: RuntimeDep
 ) -> Response:
     def work() -> RevisionView:
-        with runtime.db.session(tenant=principal.tenant_id) as s:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
             return runtime.records.revision(s, principal, collection, record_id, revision)
 
-    view = await runtime.call(work)
+    target = f"{collection}/{record_id}"
+    view = await audited(runtime, principal, "records.revision_read", "record", target, work)
     return JsonResponse(revision_json(view, with_data=True))

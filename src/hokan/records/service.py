@@ -19,11 +19,11 @@ from typing import Any, Literal, Protocol
 import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from hokan.audit import service as audit
 from hokan.identity.principal import Principal
 from hokan.keyring.service import RECORDS, Keyring, Sealed
 from hokan.kit.clock import iso, parse_timestamp, utcnow
@@ -237,14 +237,19 @@ class RecordService:
 
     def list_collections(self, session: Session, principal: Principal) -> list[CollectionView]:
         repo = RecordRepository(session, _tenant(principal))
-        return [
+        views = [
             CollectionView(c.name, c.json_schema, c.schema_version, n, c.created_at, c.updated_at)
             for c, n in repo.collections()
         ]
+        audit.record(
+            session, principal, "collections.list", "collection", "*", detail={"count": len(views)}
+        )
+        return views
 
     def get_schema(self, session: Session, principal: Principal, name: str) -> CollectionView:
         _check_names(name)
         c = self._collection(RecordRepository(session, _tenant(principal)), name, create=False)
+        audit.record(session, principal, "collections.schema_read", "collection", name)
         return CollectionView(
             c.name, c.json_schema, c.schema_version, -1, c.created_at, c.updated_at
         )
@@ -268,6 +273,15 @@ class RecordService:
         c.schema_version += 1
         c.updated_at = utcnow()
         session.flush()
+        action = "collections.schema_set" if schema is not None else "collections.schema_delete"
+        audit.record(
+            session,
+            principal,
+            action,
+            "collection",
+            name,
+            detail={"schema_version": c.schema_version},
+        )
         return CollectionView(
             c.name, c.json_schema, c.schema_version, -1, c.created_at, c.updated_at
         )
@@ -282,13 +296,23 @@ class RecordService:
             raise RecordNotFound
         return c, rec
 
-    def get(self, conn: Connection, principal: Principal, collection: str, key: str) -> RecordView:
+    def get(self, session: Session, principal: Principal, collection: str, key: str) -> RecordView:
+        """One record; the read is audited (AUD-1: reads of customer data too)."""
         _check_names(collection, key)
         tenant_id = _tenant(principal)
-        rec = record_by_name(conn, tenant_id, collection, key)
+        rec = record_by_name(session.connection(), tenant_id, collection, key)
         if rec is None or rec.deleted_at is not None:
             raise RecordNotFound
-        return self._view(tenant_id, collection, rec, self._open(tenant_id, rec, rec.id))
+        view = self._view(tenant_id, collection, rec, self._open(tenant_id, rec, rec.id))
+        audit.record(
+            session,
+            principal,
+            "records.read",
+            "record",
+            f"{collection}/{key}",
+            detail={"revision": view.revision},
+        )
+        return view
 
     def page(
         self,
@@ -316,6 +340,9 @@ class RecordService:
         repo = RecordRepository(session, tenant_id)
         c = repo.collection(collection)
         if c is None:
+            audit.record(
+                session, principal, "records.list", "collection", collection, detail={"count": 0}
+            )
             return RecordPage([], None)
         rows = repo.page(
             c.id,
@@ -328,6 +355,14 @@ class RecordService:
         rows = rows[:limit]
         items = [self._view(tenant_id, collection, r, self._open(tenant_id, r, r.id)) for r in rows]
         next_cursor = encode_cursor(iso(rows[-1].updated_at), rows[-1].record_key) if more else None
+        audit.record(
+            session,
+            principal,
+            "records.list",
+            "collection",
+            collection,
+            detail={"count": len(items)},
+        )
         return RecordPage(items, next_cursor)
 
     @staticmethod
@@ -345,10 +380,12 @@ class RecordService:
     ) -> list[RevisionView]:
         repo = RecordRepository(session, _tenant(principal))
         rec = self._any_state(repo, collection, key)
-        return [
+        views = [
             RevisionView(r.revision, r.operation, r.actor, r.size, r.created_at)
             for r in repo.revisions(rec.id)
         ]
+        audit.record(session, principal, "records.history", "record", f"{collection}/{key}")
+        return views
 
     def revision(
         self, session: Session, principal: Principal, collection: str, key: str, number: int
@@ -360,6 +397,14 @@ class RecordService:
         if r is None:
             raise RevisionNotFound
         data = self._open(tenant_id, r, rec.id)
+        audit.record(
+            session,
+            principal,
+            "records.revision_read",
+            "record",
+            f"{collection}/{key}",
+            detail={"revision": number},
+        )
         return RevisionView(r.revision, r.operation, r.actor, r.size, r.created_at, data)
 
     # -- writes ---------------------------------------------------------------
@@ -473,6 +518,30 @@ class RecordService:
         if_none_match: bool = False,
     ) -> tuple[RecordView, bool]:
         """Create or replace a record; returns the new view and whether it was created."""
+        view, created = self._put(
+            session, principal, collection, key, data, if_match, if_none_match
+        )
+        action = "records.create" if created else "records.replace"
+        audit.record(
+            session,
+            principal,
+            action,
+            "record",
+            f"{collection}/{key}",
+            detail={"revision": view.revision},
+        )
+        return view, created
+
+    def _put(
+        self,
+        session: Session,
+        principal: Principal,
+        collection: str,
+        key: str,
+        data: Any,
+        if_match: IfMatch,
+        if_none_match: bool,
+    ) -> tuple[RecordView, bool]:
         _check_names(collection, key)
         repo = RecordRepository(session, _tenant(principal))
         c = self._collection(repo, collection, create=True)
@@ -523,7 +592,16 @@ class RecordService:
             data = merge_patch(self._open(tenant_id, rec, rec.id) or {}, patch)
             self._validate(c, data)
             if self._advance(repo, principal, rec, "patch", data):
-                return self._view(tenant_id, collection, rec, data)
+                view = self._view(tenant_id, collection, rec, data)
+                audit.record(
+                    session,
+                    principal,
+                    "records.patch",
+                    "record",
+                    f"{collection}/{key}",
+                    detail={"revision": view.revision},
+                )
+                return view
             session.expire_all()
             if if_match is not None:
                 raise StaleRevision
@@ -545,6 +623,14 @@ class RecordService:
             _, rec = self._live(repo, collection, key)
             self._check_preconditions(rec, if_match, False)
             if self._advance(repo, principal, rec, "delete", None):
+                audit.record(
+                    session,
+                    principal,
+                    "records.delete",
+                    "record",
+                    f"{collection}/{key}",
+                    detail={"revision": rec.revision},
+                )
                 return
             session.expire_all()
             if if_match is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from hokan.audit import service as audit
+from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.identity.dependencies import Authenticated
 from hokan.tenants.schemas import TenantOut
@@ -18,7 +20,9 @@ async def get_own_tenant(principal: Authenticated, runtime: RuntimeDep) -> Tenan
     tenant the credentials belong to."""
 
     def work() -> TenantOut:
-        with runtime.db.session(tenant=principal.tenant_id) as s:
-            return to_out(runtime.tenants.get_by_id(s, principal.tenant_id))
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            tenant = runtime.tenants.get_by_id(s, principal.tenant_id)
+            audit.record(s, principal, "tenant.read", "tenant", tenant.code)
+            return to_out(tenant)
 
-    return await runtime.call(work)
+    return await audited(runtime, principal, "tenant.read", "tenant", "", work)

@@ -1,0 +1,48 @@
+"""Run a route's work so that its failure is audited too.
+
+A failed action's own transaction rolls back with its audit entry, so the
+failure (denied or error) is recorded in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, TypeVar
+
+from hokan.audit.errors import AuditWriteFailed
+from hokan.audit.service import record_failure
+from hokan.identity.principal import Principal
+from hokan.kit.errors import HokanError
+
+if TYPE_CHECKING:
+    from hokan.runtime import Runtime
+
+T = TypeVar("T")
+log = logging.getLogger("hokan.audit")
+
+
+async def audited(
+    runtime: Runtime,
+    principal: Principal,
+    action: str,
+    target_type: str,
+    target_id: str,
+    work: Callable[[], T],
+) -> T:
+    try:
+        return await runtime.call(work)
+    except AuditWriteFailed:
+        raise
+    except HokanError as exc:
+        try:
+            await runtime.call(
+                partial(record_failure, runtime.db, principal, action, target_type, target_id, exc)
+            )
+        except Exception as audit_exc:  # the caller gets the original error either way
+            log.error(
+                "failure not audited", extra={"fields": {"exc_type": type(audit_exc).__name__}}
+            )
+            raise AuditWriteFailed from audit_exc
+        raise

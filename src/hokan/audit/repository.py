@@ -1,0 +1,88 @@
+"""Audit tables: the chain head lock, the append, and ordered reads for verification."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hokan.audit.canonical import GENESIS
+from hokan.models import AuditChain, AuditEvent
+
+_HEAD_FOR_UPDATE = (
+    select(AuditChain.seq, AuditChain.head_hash)
+    .where(AuditChain.chain == bindparam("chain"))
+    .with_for_update()
+)
+_NEW_HEAD = insert(AuditChain)
+_MOVE_HEAD = (
+    update(AuditChain)
+    .where(AuditChain.chain == bindparam("b_chain"))
+    .values(seq=bindparam("seq"), head_hash=bindparam("head_hash"), updated_at=bindparam("now"))
+)
+_APPEND = insert(AuditEvent)
+EVENT_COLUMNS = list(AuditEvent.__table__.c)
+
+
+def lock_head(
+    conn: Connection, chain: str, tenant_id: uuid.UUID | None, now: datetime
+) -> tuple[int, str]:
+    """Lock a chain's head row for this transaction (creating it on first use)."""
+    row = conn.execute(_HEAD_FOR_UPDATE, {"chain": chain}).one_or_none()
+    if row is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    _NEW_HEAD,
+                    {
+                        "chain": chain,
+                        "tenant_id": tenant_id,
+                        "seq": 0,
+                        "head_hash": GENESIS,
+                        "updated_at": now,
+                    },
+                )
+        except IntegrityError:  # another writer created it first; its row lock orders us
+            pass
+        row = conn.execute(_HEAD_FOR_UPDATE, {"chain": chain}).one()
+    return int(row.seq), str(row.head_hash)
+
+
+def append(conn: Connection, entry: dict[str, Any], now: datetime) -> None:
+    conn.execute(_APPEND, entry)
+    conn.execute(
+        _MOVE_HEAD,
+        {
+            "b_chain": entry["chain"],
+            "seq": entry["seq"],
+            "head_hash": entry["entry_hash"],
+            "now": now,
+        },
+    )
+
+
+def chains(conn: Connection, chain: str | None = None) -> list[Row[Any]]:
+    stmt = select(AuditChain.chain, AuditChain.seq, AuditChain.head_hash).order_by(AuditChain.chain)
+    if chain is not None:
+        stmt = stmt.where(AuditChain.chain == chain)
+    return list(conn.execute(stmt))
+
+
+def entries(conn: Connection, chain: str, batch: int = 2000) -> Iterator[Row[Any]]:
+    """Every entry of a chain in stored sequence order, read in batches."""
+    after = 0
+    while True:
+        rows = conn.execute(
+            select(*EVENT_COLUMNS)
+            .where(AuditEvent.chain == chain, AuditEvent.seq > after)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
+        ).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq

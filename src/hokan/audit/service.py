@@ -1,0 +1,188 @@
+"""Record audit entries (one function for every service) and verify the chains.
+
+:func:`record` appends to the actor's tenant chain (or the ``system`` chain) in
+the caller's transaction, so the entry commits or rolls back with the change it
+records; if the append fails, the action fails (fail closed).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hokan.audit import repository
+from hokan.audit.canonical import GENESIS, canonical_bytes, check_detail, entry_hash
+from hokan.audit.context import cert_fingerprint_var, source_ip_var
+from hokan.audit.errors import AuditWriteFailed
+from hokan.identity.principal import Principal
+from hokan.kit.clock import utcnow
+from hokan.kit.db import Database
+from hokan.kit.errors import HokanError
+from hokan.kit.logging import request_id_var
+
+SYSTEM_CHAIN = "system"
+SUCCESS, DENIED, ERROR = "success", "denied", "error"
+
+
+def chain_of(tenant_id: uuid.UUID | None) -> str:
+    return str(tenant_id) if tenant_id else SYSTEM_CHAIN
+
+
+def record(
+    session: Session,
+    principal: Principal,
+    action: str,
+    target_type: str,
+    target_id: str = "",
+    *,
+    result: str = SUCCESS,
+    detail: Mapping[str, Any] | None = None,
+    tenant_id: uuid.UUID | None = None,
+) -> None:
+    """Append one entry (``action`` is ``domain.verb``) in the session's transaction.
+
+    ``tenant_id`` defaults to the principal's tenant; operator and system
+    events without a tenant go to the system chain. Never pass secrets,
+    payloads or My Numbers in ``detail``.
+    """
+    tenant = tenant_id if tenant_id is not None else principal.tenant_id
+    chain = chain_of(tenant)
+    now = utcnow()
+    try:
+        conn = session.connection()
+        seq, prev = repository.lock_head(conn, chain, tenant, now)
+        entry: dict[str, Any] = {
+            "id": uuid.uuid4(),
+            "chain": chain,
+            "seq": seq + 1,
+            "occurred_at": now,
+            "tenant_id": tenant,
+            "actor_type": principal.kind.value,
+            "actor_id": principal.id[:64],
+            "actor_name": principal.display_name[:200],
+            "role": ",".join(sorted(principal.roles)) or principal.kind.value,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id[:300],
+            "source_ip": source_ip_var.get(),
+            "cert_fingerprint": cert_fingerprint_var.get(),
+            "request_id": request_id_var.get(),
+            "result": result,
+            "detail": check_detail(detail or {}),
+            "prev_hash": prev,
+        }
+        entry["entry_hash"] = entry_hash(entry)
+        repository.append(conn, entry, now)
+    except HokanError:
+        raise
+    except TypeError:
+        raise
+    except Exception as exc:
+        raise AuditWriteFailed from exc
+
+
+def outcome_of(exc: HokanError) -> str:
+    return DENIED if exc.status in (401, 403) else ERROR
+
+
+def record_failure(
+    db: Database,
+    principal: Principal,
+    action: str,
+    target_type: str,
+    target_id: str,
+    exc: HokanError,
+    tenant_id: uuid.UUID | None = None,
+) -> None:
+    """Audit an action that failed, in a transaction of its own (the action's rolled back)."""
+    tenant = tenant_id if tenant_id is not None else principal.tenant_id
+    with db.session(write=True, tenant=tenant, system=tenant is None) as s:
+        record(
+            s,
+            principal,
+            action,
+            target_type,
+            target_id,
+            result=outcome_of(exc),
+            detail={"error": exc.code},
+            tenant_id=tenant,
+        )
+
+
+@dataclass
+class Problem:
+    chain: str
+    seq: int
+    entry_id: str
+    reason: str
+
+
+@dataclass
+class VerifyReport:
+    chains: int = 0
+    entries: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def entries_per_second(self) -> float:
+        return self.entries / self.seconds if self.seconds else 0.0
+
+
+def verify(db: Database, chain: str | None = None) -> VerifyReport:
+    """Recompute every chain; report the first bad entry of each broken chain."""
+    report = VerifyReport()
+    started = time.perf_counter()
+    with db.reader(system=True) as conn:
+        for head in repository.chains(conn, chain):
+            report.chains += 1
+            expected_seq, prev = 1, GENESIS
+            problem: Problem | None = None
+            for row in repository.entries(conn, head.chain):
+                entry = row._asdict()
+                report.entries += 1
+                report.bytes += len(canonical_bytes(entry))
+                if problem is not None:
+                    continue
+                ident = str(entry["id"])
+                if entry["seq"] != expected_seq:
+                    problem = Problem(
+                        head.chain,
+                        expected_seq,
+                        ident,
+                        f"entry {expected_seq} is missing (found {entry['seq']} next)",
+                    )
+                elif entry["prev_hash"] != prev:
+                    problem = Problem(
+                        head.chain,
+                        entry["seq"],
+                        ident,
+                        "does not link to the previous entry (deleted, inserted or reordered)",
+                    )
+                elif entry_hash(entry) != entry["entry_hash"]:
+                    problem = Problem(
+                        head.chain, entry["seq"], ident, "content does not match its hash (edited)"
+                    )
+                expected_seq, prev = entry["seq"] + 1, entry["entry_hash"]
+            if problem is None and (expected_seq - 1 != head.seq or prev != head.head_hash):
+                problem = Problem(
+                    head.chain,
+                    expected_seq,
+                    "",
+                    f"chain ends at {expected_seq - 1} but its head says {head.seq}"
+                    " (entries removed from the end)",
+                )
+            if problem is not None:
+                report.problems.append(problem)
+    report.seconds = time.perf_counter() - started
+    return report
