@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from hokan import migrations
 from hokan.app import create_app
 from hokan.identity import tokens
-from hokan.identity.principal import ALL_TOKEN_SCOPES
+from hokan.identity.principal import ALL_TOKEN_SCOPES, SYSTEM
 from hokan.kit import crypto
 from hokan.kit.db import Base, KeyringBase
 from hokan.models import Product, Tenant
@@ -187,9 +187,9 @@ def make_tenant(runtime: Runtime) -> Callable[..., TenantHandle]:
         code = code or f"t-{uuid.uuid4().hex[:8]}"
         with runtime.db.session(write=True, system=True) as s:
             tenant = runtime.tenants.create(
-                s, TenantCreate(code=code, name=f"{code} 株式会社", product=Product.staff)
+                s, TenantCreate(code=code, name=f"{code} 株式会社", product=Product.staff), SYSTEM
             )
-            issued = tokens.issue(s, tenant.id, "tests", scopes, days)
+            issued = tokens.issue(s, tenant.id, "tests", scopes, days, SYSTEM)
         return TenantHandle(tenant, issued.secret, {"Authorization": f"Bearer {issued.secret}"})
 
     return make

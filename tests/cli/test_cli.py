@@ -210,3 +210,15 @@ def test_tenant_settings_are_validated(
     unknown = cli("tenant", "set", "demo", "-s", "colour=blue", check=False)
     assert unknown.returncode == 2 and "unknown setting" in unknown.stderr
     assert '"lockout_threshold": 3' in cli("tenant", "show", "demo").stdout
+
+
+def test_operator_actions_are_audited_and_verifiable(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    cli("init", "--demo")
+    cli("tenant", "suspend", "demo")
+    cli("tenant", "resume", "demo")
+    cli("keys", "rotate", "--tenant", "demo")
+    out = cli("audit", "verify").stdout
+    assert "1 chains, 5 entries" in out and "ok" in out
+    assert "1 chains" in cli("audit", "verify", "--tenant", "demo").stdout

@@ -151,11 +151,12 @@ def test_scopes_are_enforced(client: TestClient, make_tenant: Callable[..., Tena
 def test_suspended_tenant_is_refused(
     client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
 ) -> None:
+    from hokan.identity.principal import SYSTEM
     from hokan.models import TenantStatus
 
     t = make_tenant()
     with runtime.db.session(write=True, system=True) as s:
-        runtime.tenants.set_status(s, t.tenant.code, TenantStatus.suspended)
+        runtime.tenants.set_status(s, t.tenant.code, TenantStatus.suspended, SYSTEM)
     r = client.get("/api/v1/collections", headers=t.headers)
     assert r.status_code == 403
     assert r.json()["error"] == "tenant_inactive"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,9 +10,16 @@ from typing import NoReturn
 
 import typer
 
+from hokan.identity.principal import Principal, PrincipalKind
 from hokan.kit.errors import HokanError
 from hokan.runtime import Runtime
 from hokan.settings import Settings, SettingsError, load_settings
+
+
+def operator() -> Principal:
+    """Whoever runs the CLI on the server, as recorded in audit entries."""
+    user = getpass.getuser()
+    return Principal(PrincipalKind.operator, f"cli:{user}"[:64], f"{user} (hokan CLI)", None)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -7,7 +7,7 @@ import os
 import typer
 
 from hokan import migrations
-from hokan.cli._common import runtime
+from hokan.cli._common import operator, runtime
 from hokan.identity import tokens
 from hokan.identity.principal import DEFAULT_TOKEN_SCOPES, Scope
 from hokan.keyring.master import create_master_key_file
@@ -38,15 +38,15 @@ def init(
                 if any(t.code == "demo" for t in rt.tenants.all(session)):
                     typer.echo("demo tenant exists; 'hokan tenant token create demo' makes a token")
                     return
-                tenant = rt.tenants.create(
-                    session, TenantCreate(code="demo", name="デモ株式会社", product=Product.staff)
-                )
+                demo_tenant = TenantCreate(code="demo", name="デモ株式会社", product=Product.staff)
+                tenant = rt.tenants.create(session, demo_tenant, operator())
                 issued = tokens.issue(
                     session,
                     tenant.id,
                     "demo",
                     [*DEFAULT_TOKEN_SCOPES, Scope.collections_manage],
                     s.token_default_days,
+                    operator(),
                 )
             typer.echo("demo tenant 'demo' created. API token (shown once, keep it safe):")
             typer.echo(issued.secret)

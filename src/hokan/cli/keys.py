@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+
 import typer
 
-from hokan.cli._common import fail, runtime
+from hokan.audit import service as audit
+from hokan.cli._common import fail, operator, runtime
 from hokan.models import TenantStatus
 from hokan.records.tasks import rewrap_tenant
+from hokan.runtime import Runtime
+
+
+def _audit(rt: Runtime, action: str, tenant_id: uuid.UUID, detail: dict[str, int]) -> None:
+    # The keyring is another database: the entry follows the key operation it records.
+    with rt.db.session(write=True, system=True) as s:
+        audit.record(
+            s, operator(), action, "tenant_keys", str(tenant_id), detail=detail, tenant_id=tenant_id
+        )
+
 
 app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
 
@@ -43,6 +56,7 @@ def rotate(
         for t in targets:
             version = rt.keyring.rotate(t.id)
             moved = rewrap_tenant(rt.db, rt.keyring, t.id) if rewrap else 0
+            _audit(rt, "keys.rotate", t.id, {"version": version, "rewrapped": moved})
             typer.echo(f"{t.code}: now v{version}; re-wrapped {moved} data keys")
 
 
@@ -71,4 +85,5 @@ def destroy(
                 "only a terminated tenant's keys can be destroyed ('hokan tenant terminate' first)"
             )
         count = rt.keyring.destroy_tenant(t.id)
+        _audit(rt, "keys.destroy", t.id, {"versions": count})
         typer.echo(f"{t.code}: destroyed {count} key versions")

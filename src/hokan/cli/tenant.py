@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from hokan.cli._common import echo_json, fail, runtime
+from hokan.cli._common import echo_json, fail, operator, runtime
 from hokan.identity import tokens
 from hokan.identity.principal import DEFAULT_TOKEN_SCOPES
 from hokan.identity.repository import TokenRepository
@@ -39,7 +39,7 @@ def create(
         fields = sorted({str(e["loc"][0]) for e in exc.errors()})
         fail(f"invalid_tenant: check {', '.join(fields)}")
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
-        tenant = rt.tenants.create(s, data)
+        tenant = rt.tenants.create(s, data, operator())
         typer.echo(f"created tenant {tenant.code} ({tenant.id})")
 
 
@@ -66,7 +66,7 @@ def show(tenant: str = typer.Argument(..., help="Tenant code or id")) -> None:
 
 def _status(tenant: str, status: TenantStatus) -> None:
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
-        t = rt.tenants.set_status(s, tenant, status)
+        t = rt.tenants.set_status(s, tenant, status, operator())
         typer.echo(f"tenant {t.code} is now {t.status.value}")
 
 
@@ -90,7 +90,7 @@ def set_settings(
         is_list = "list" in str(known.annotation)
         changes[name] = [v for v in value.split(",") if v] if is_list else value
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
-        t = rt.tenants.update_settings(s, tenant, changes)
+        t = rt.tenants.update_settings(s, tenant, changes, operator())
         echo_json(t.settings)
 
 
@@ -124,7 +124,9 @@ def token_create(
     """Issue an API token. The token is printed once and never stored in clear."""
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.get(s, tenant)
-        issued = tokens.issue(s, t.id, name, scope, days or rt.settings.token_default_days)
+        issued = tokens.issue(
+            s, t.id, name, scope, days or rt.settings.token_default_days, operator()
+        )
         expires = iso(issued.token.expires_at)
         typer.echo(f"token {issued.token.prefix} ({issued.token.id}) expires {expires}", err=True)
         typer.echo(issued.secret)
@@ -149,5 +151,5 @@ def token_revoke(tenant: str, token: str = typer.Argument(..., help="Token id or
     """Revoke a token at once."""
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.get(s, tenant)
-        tok = tokens.revoke(s, t.id, token)
+        tok = tokens.revoke(s, t.id, token, operator())
         typer.echo(f"revoked {tok.prefix}")

@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from hokan.audit import service as audit
 from hokan.identity.errors import InvalidScope, InvalidToken, TokenNotFound
 from hokan.identity.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
 from hokan.identity.repository import TokenRepository, credentials
@@ -64,7 +65,12 @@ def validate_scopes(scopes: Iterable[str]) -> list[str]:
 
 
 def issue(
-    session: Session, tenant_id: uuid.UUID, name: str, scopes: Iterable[str], days: int
+    session: Session,
+    tenant_id: uuid.UUID,
+    name: str,
+    scopes: Iterable[str],
+    days: int,
+    actor: Principal,
 ) -> IssuedToken:
     prefix, secret = _new_secret()
     token = TokenRepository(session).add(
@@ -77,16 +83,26 @@ def issue(
             expires_at=utcnow() + timedelta(days=days),
         )
     )
+    audit.record(
+        session,
+        actor,
+        "token.create",
+        "token",
+        prefix,
+        detail={"scopes": token.scopes, "days": days},
+        tenant_id=tenant_id,
+    )
     return IssuedToken(token, secret)
 
 
-def revoke(session: Session, tenant_id: uuid.UUID, ref: str) -> ApiToken:
+def revoke(session: Session, tenant_id: uuid.UUID, ref: str, actor: Principal) -> ApiToken:
     token = TokenRepository(session).find(tenant_id, ref)
     if token is None:
         raise TokenNotFound
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+        audit.record(session, actor, "token.revoke", "token", token.prefix, tenant_id=tenant_id)
     return token
 
 

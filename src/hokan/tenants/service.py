@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from hokan.audit import service as audit
+from hokan.identity.principal import Principal
 from hokan.keyring.service import Keyring
 from hokan.kit.clock import utcnow
 from hokan.models import Tenant, TenantStatus
@@ -37,11 +39,19 @@ def to_out(tenant: Tenant) -> TenantOut:
     )
 
 
+_VERBS = {
+    TenantStatus.active: "resume",
+    TenantStatus.suspended: "suspend",
+    TenantStatus.terminated: "terminate",
+    TenantStatus.disposed: "dispose",
+}
+
+
 class TenantService:
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
 
-    def create(self, session: Session, data: TenantCreate) -> Tenant:
+    def create(self, session: Session, data: TenantCreate, actor: Principal) -> Tenant:
         """Create a tenant and its keys. The keys live in the keyring database."""
         repo = TenantRepository(session)
         if repo.by_code(data.code) is not None:
@@ -60,6 +70,7 @@ class TenantService:
         # Keys first in their own database; if the system commit then fails the
         # orphan keys protect nothing and are harmless.
         self.keyring.create_tenant_keys(tenant.id)
+        audit.record(session, actor, "tenant.create", "tenant", tenant.code, tenant_id=tenant.id)
         return tenant
 
     def get(self, session: Session, ref: str) -> Tenant:
@@ -84,16 +95,30 @@ class TenantService:
     def all(self, session: Session) -> list[Tenant]:
         return TenantRepository(session).all()
 
-    def set_status(self, session: Session, ref: str, status: TenantStatus) -> Tenant:
+    def set_status(
+        self, session: Session, ref: str, status: TenantStatus, actor: Principal
+    ) -> Tenant:
         tenant = self.get(session, ref)
         if tenant.status is TenantStatus.disposed:
             raise TenantInactive("a disposed tenant cannot change status")
+        previous = tenant.status
         tenant.status = status
         tenant.updated_at = utcnow()
         session.flush()
+        audit.record(
+            session,
+            actor,
+            f"tenant.{_VERBS[status]}",
+            "tenant",
+            tenant.code,
+            detail={"from": previous.value, "to": status.value},
+            tenant_id=tenant.id,
+        )
         return tenant
 
-    def update_settings(self, session: Session, ref: str, changes: dict[str, Any]) -> Tenant:
+    def update_settings(
+        self, session: Session, ref: str, changes: dict[str, Any], actor: Principal
+    ) -> Tenant:
         tenant = self.get(session, ref)
         try:
             merged = TenantSettings.model_validate({**tenant.settings, **changes})
@@ -103,4 +128,13 @@ class TenantService:
         tenant.settings = merged.model_dump(mode="json")
         tenant.updated_at = utcnow()
         session.flush()
+        audit.record(
+            session,
+            actor,
+            "tenant.settings",
+            "tenant",
+            tenant.code,
+            detail={"changed": sorted(changes)},
+            tenant_id=tenant.id,
+        )
         return tenant

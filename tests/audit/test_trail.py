@@ -1,0 +1,272 @@
+"""The audit trail (AUD-1, AUD-2): every route leaves an entry, chains verify,
+tampering is located, entries are append-only, failures are audited, the
+business change fails when its audit entry cannot be written."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from hokan.app import create_app
+from hokan.audit import repository
+from hokan.audit import service as audit
+from hokan.edge import routes as edge_routes
+from hokan.identity.principal import SYSTEM
+from hokan.models import AuditEvent
+from hokan.runtime import Runtime
+from hokan.settings import Settings
+from tests.conftest import PgDatabases, TenantHandle
+
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs"}
+
+
+def _events(runtime: Runtime, chain: str | None = None) -> list[AuditEvent]:
+    with runtime.db.session(system=True) as s:
+        stmt = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq)
+        if chain is not None:
+            stmt = stmt.where(AuditEvent.chain == chain)
+        return list(s.scalars(stmt))
+
+
+def _count(runtime: Runtime) -> int:
+    with runtime.db.session(system=True) as s:
+        return int(s.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+
+
+@pytest.fixture
+def owner_engine(
+    runtime: Runtime, backend: str, request: pytest.FixtureRequest
+) -> Iterator[Engine]:
+    """A connection with the rights of whoever owns the files or the database: an attacker."""
+    if backend == "postgresql":
+        pg: PgDatabases = request.getfixturevalue("pg_databases")
+        engine = create_engine(pg.admin_system_url)
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+        yield engine
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
+        engine.dispose()
+    else:
+        engine = create_engine(runtime.settings.resolved_database_url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER audit_events_no_update"))
+            conn.execute(text("DROP TRIGGER audit_events_no_delete"))
+        yield engine
+        engine.dispose()
+
+
+def test_every_route_leaves_an_entry(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    t = make_tenant()
+    client.put("/api/v1/collections/staff/records/r1", json={"v": 1}, headers=t.headers)
+    app = create_app(Settings(env="test", data_dir=Path("/nonexistent")))
+    params = {"collection": "staff", "record_id": "r1", "revision": "1"}
+    for method, path in edge_routes.api_routes(app):
+        if path in PUBLIC:
+            continue
+        url = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
+        body = {"json": {"type": "object"}} if method in {"PUT", "POST", "PATCH"} else {}
+        before = _count(runtime)
+        client.request(method, url, headers=t.headers, **body)  # type: ignore[arg-type]
+        assert _count(runtime) > before, f"{method} {path} left no audit entry"
+        if method == "DELETE" and path.endswith("/records/{record_id}"):
+            client.put("/api/v1/collections/staff/records/r1", json={"v": 1}, headers=t.headers)
+
+
+def test_entries_describe_the_action_and_hold_no_secrets(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    t = make_tenant()
+    secret = "給与口座-1234567-秘密"
+    client.put(
+        "/api/v1/collections/staff/records/r1",
+        json={"bank": secret},
+        headers={**t.headers, "X-Request-ID": "req-audit-0001"},
+    )
+    client.get("/api/v1/collections/staff/records/r1", headers=t.headers)
+    client.get("/api/v1/collections/staff/records/missing", headers=t.headers)
+    events = _events(runtime, str(t.id))
+    assert [(e.seq, e.action, e.result) for e in events] == [
+        (1, "tenant.create", "success"),  # by the operator who onboarded the tenant
+        (2, "token.create", "success"),
+        (3, "records.create", "success"),
+        (4, "records.read", "success"),
+        (5, "records.read", "error"),
+    ]
+    assert events[0].actor_type == "system"
+    events = events[2:]
+    first = events[0]
+    assert first.tenant_id == t.id
+    assert first.actor_type == "token"
+    assert first.actor_name == "tests"
+    assert first.target_type == "record"
+    assert first.target_id == "staff/r1"
+    assert first.request_id == "req-audit-0001"
+    assert first.source_ip  # the test client's address
+    assert first.detail == {"revision": 1}
+    assert events[2].detail == {"error": "record_not_found"}
+    dump = " ".join(str(vars(e)) for e in _events(runtime))
+    assert secret not in dump
+    assert t.token not in dump and t.token[12:] not in dump
+
+
+def test_rejected_tokens_are_audited_on_the_system_chain(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    t = make_tenant()
+    forged = t.token[:-1] + ("A" if t.token[-1] != "A" else "B")
+    assert (
+        client.get("/api/v1/collections", headers={"Authorization": f"Bearer {forged}"}).status_code
+        == 401
+    )
+    events = _events(runtime, audit.SYSTEM_CHAIN)
+    assert [(e.action, e.result, e.actor_type) for e in events] == [
+        ("auth.token", "denied", "anonymous")
+    ]
+    assert events[0].target_id == t.token[:11]  # the public prefix only
+    assert events[0].detail == {"error": "invalid_token"}
+    assert forged not in str(vars(events[0]))
+
+
+def test_chains_verify(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    a, b = make_tenant(), make_tenant()
+    for t in (a, b):
+        for i in range(5):
+            client.put(f"/api/v1/collections/staff/records/r{i}", json={"i": i}, headers=t.headers)
+    report = audit.verify(runtime.db)
+    assert report.ok, report.problems
+    assert report.chains == 2
+    assert report.entries == 14  # 5 writes + tenant and token creation, per tenant
+    assert audit.verify(runtime.db, str(a.id)).entries == 7
+
+
+def _seed(client: TestClient, t: TenantHandle, n: int = 6) -> None:
+    for i in range(n):
+        client.put(f"/api/v1/collections/staff/records/r{i}", json={"i": i}, headers=t.headers)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "bad_seq", "reason"),
+    [
+        (
+            "UPDATE audit_events SET target_id = 'staff/other' WHERE chain = :c AND seq = 3",
+            3,
+            "edited",
+        ),
+        ("UPDATE audit_events SET result = 'denied' WHERE chain = :c AND seq = 4", 4, "edited"),
+        ("DELETE FROM audit_events WHERE chain = :c AND seq = 2", 2, "missing"),
+        (
+            "UPDATE audit_events SET seq = -3 WHERE chain = :c AND seq = 3;"
+            "UPDATE audit_events SET seq = 3 WHERE chain = :c AND seq = 4;"
+            "UPDATE audit_events SET seq = 4 WHERE chain = :c AND seq = -3",
+            3,
+            "link",
+        ),
+        ("DELETE FROM audit_events WHERE chain = :c AND seq >= 7", 7, "removed from the end"),
+    ],
+    ids=["edited-target", "edited-result", "deleted", "reordered", "truncated"],
+)
+def test_tampering_is_detected_and_located(
+    client: TestClient,
+    runtime: Runtime,
+    make_tenant: Callable[..., TenantHandle],
+    owner_engine: Engine,
+    tamper: str,
+    bad_seq: int,
+    reason: str,
+) -> None:
+    t, bystander = make_tenant(), make_tenant()
+    _seed(client, t)
+    _seed(client, bystander)
+    chain = str(t.id)
+    with owner_engine.begin() as conn:
+        for statement in tamper.split(";"):
+            conn.execute(text(statement), {"c": chain})
+    report = audit.verify(runtime.db)
+    assert not report.ok
+    assert [(p.chain, p.seq) for p in report.problems] == [(chain, bad_seq)]
+    assert reason in report.problems[0].reason
+    assert audit.verify(runtime.db, str(bystander.id)).ok
+
+
+def test_entries_are_append_only(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    t = make_tenant()
+    _seed(client, t, 2)
+    for statement in ("UPDATE audit_events SET result = 'denied'", "DELETE FROM audit_events"):
+        with (
+            pytest.raises(DBAPIError, match="append-only"),
+            runtime.db.session(write=True, system=True) as s,
+        ):
+            s.execute(text(statement))
+    assert audit.verify(runtime.db).ok
+    assert len(_events(runtime)) == 4
+
+
+def test_the_change_fails_when_its_audit_entry_cannot_be_written(
+    client: TestClient,
+    runtime: Runtime,
+    make_tenant: Callable[..., TenantHandle],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    t = make_tenant()
+    client.put("/api/v1/collections/staff/records/kept", json={"v": 1}, headers=t.headers)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(repository, "append", broken)
+    r = client.put("/api/v1/collections/staff/records/new", json={"v": 1}, headers=t.headers)
+    assert r.status_code == 503
+    assert r.json()["error"] == "audit_unavailable"
+    r = client.put("/api/v1/collections/staff/records/kept", json={"v": 2}, headers=t.headers)
+    assert r.status_code == 503
+    assert (
+        client.get("/api/v1/collections/staff/records/kept", headers=t.headers).status_code == 503
+    )
+    monkeypatch.undo()
+    assert client.get("/api/v1/collections/staff/records/new", headers=t.headers).status_code == 404
+    kept = client.get("/api/v1/collections/staff/records/kept", headers=t.headers).json()
+    assert (kept["revision"], kept["data"]) == (1, {"v": 1})
+    assert audit.verify(runtime.db).ok
+
+
+def test_concurrent_writers_never_fork_a_chain(
+    runtime: Runtime, make_tenant: Callable[..., TenantHandle], backend: str
+) -> None:
+    t = make_tenant()
+    principal = SYSTEM
+    writers, per_writer = (8, 500) if backend == "postgresql" else (4, 50)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for _ in range(per_writer):
+                with runtime.db.session(write=True, tenant=t.id) as s:
+                    audit.record(s, principal, "test.append", "test", tenant_id=t.id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    events = [e for e in _events(runtime, str(t.id)) if e.action == "test.append"]
+    assert [e.seq for e in events] == list(range(3, writers * per_writer + 3))
+    report = audit.verify(runtime.db, str(t.id))
+    assert report.ok, report.problems
+    assert report.entries == writers * per_writer + 2
