@@ -270,3 +270,53 @@ def test_concurrent_writers_never_fork_a_chain(
     report = audit.verify(runtime.db, str(t.id))
     assert report.ok, report.problems
     assert report.entries == writers * per_writer + 2
+
+
+def test_signed_checkpoints_catch_a_rewritten_tail(
+    client: TestClient,
+    runtime: Runtime,
+    make_tenant: Callable[..., TenantHandle],
+    owner_engine: Engine,
+) -> None:
+    from hokan.audit import checkpoints
+
+    t = make_tenant()
+    _seed(client, t)
+    made = checkpoints.make(runtime.db, runtime.keyring)
+    assert [(m.chain, m.seq) for m in made] == [(str(t.id), 8)]
+    assert checkpoints.make(runtime.db, runtime.keyring) == []  # nothing new to sign
+    public_key = runtime.keyring.audit_signing_key().public_key()
+    report = audit.verify(runtime.db, public_key=public_key)
+    assert report.ok, report.problems
+    assert report.checkpoints == 1
+    # The attacker removes the last two entries AND rewrites the head row to match.
+    with owner_engine.begin() as conn:
+        conn.execute(
+            text("DELETE FROM audit_events WHERE chain = :c AND seq >= 7"), {"c": str(t.id)}
+        )
+        row = conn.execute(
+            text("SELECT entry_hash FROM audit_events WHERE chain = :c AND seq = 6"),
+            {"c": str(t.id)},
+        ).one()
+        conn.execute(
+            text("UPDATE audit_chains SET seq = 6, head_hash = :h WHERE chain = :c"),
+            {"h": row[0], "c": str(t.id)},
+        )
+    assert audit.verify(runtime.db).ok  # without the checkpoint the rewrite is invisible
+    report = audit.verify(runtime.db, public_key=public_key)
+    assert [(p.seq, "checkpoint" in p.reason) for p in report.problems] == [(7, True)]
+
+
+def test_a_forged_checkpoint_signature_is_reported(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from hokan.audit import checkpoints
+
+    t = make_tenant()
+    _seed(client, t, 2)
+    checkpoints.make(runtime.db, runtime.keyring)
+    other_key = Ed25519PrivateKey.generate().public_key()
+    report = audit.verify(runtime.db, public_key=other_key)
+    assert [p.reason for p in report.problems] == ["checkpoint signature is invalid"]

@@ -222,3 +222,13 @@ def test_operator_actions_are_audited_and_verifiable(
     out = cli("audit", "verify").stdout
     assert "1 chains, 5 entries" in out and "ok" in out
     assert "1 chains" in cli("audit", "verify", "--tenant", "demo").stdout
+
+
+def test_audit_checkpoint_and_public_key(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    cli("init", "--demo")
+    assert "1 checkpoints signed" in cli("audit", "checkpoint").stdout
+    assert "0 checkpoints signed" in cli("audit", "checkpoint").stdout
+    assert cli("audit", "public-key").stdout.startswith("-----BEGIN PUBLIC KEY-----")
+    assert "1 signed checkpoints" in cli("audit", "verify").stdout

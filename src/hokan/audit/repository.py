@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hokan.audit.canonical import GENESIS
-from hokan.models import AuditChain, AuditEvent
+from hokan.models import AuditChain, AuditCheckpoint, AuditEvent
 
 _HEAD_FOR_UPDATE = (
     select(AuditChain.seq, AuditChain.head_hash)
@@ -69,6 +69,15 @@ def chains(conn: Connection, chain: str | None = None) -> list[Row[Any]]:
     stmt = select(AuditChain.chain, AuditChain.seq, AuditChain.head_hash).order_by(AuditChain.chain)
     if chain is not None:
         stmt = stmt.where(AuditChain.chain == chain)
+    return list(conn.execute(stmt))
+
+
+def checkpoints(conn: Connection, chain: str) -> list[Row[Any]]:
+    stmt = (
+        select(*AuditCheckpoint.__table__.c)
+        .where(AuditCheckpoint.chain == chain)
+        .order_by(AuditCheckpoint.seq)
+    )
     return list(conn.execute(stmt))
 
 

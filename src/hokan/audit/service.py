@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from hokan.audit import repository
+from hokan.audit import checkpoints, repository
 from hokan.audit.canonical import GENESIS, canonical_bytes, check_detail, entry_hash
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
 from hokan.audit.errors import AuditWriteFailed
@@ -127,6 +128,7 @@ class VerifyReport:
     chains: int = 0
     entries: int = 0
     bytes: int = 0
+    checkpoints: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
 
@@ -139,50 +141,78 @@ class VerifyReport:
         return self.entries / self.seconds if self.seconds else 0.0
 
 
-def verify(db: Database, chain: str | None = None) -> VerifyReport:
-    """Recompute every chain; report the first bad entry of each broken chain."""
+def verify(
+    db: Database, chain: str | None = None, public_key: Ed25519PublicKey | None = None
+) -> VerifyReport:
+    """Recompute every chain; report the first bad entry of each broken chain.
+
+    With ``public_key``, signed checkpoints are checked too: a bad signature, a
+    checkpointed entry whose hash changed, or a chain shorter than a checkpoint
+    (its tail removed and the head row rewritten) is reported.
+    """
     report = VerifyReport()
     started = time.perf_counter()
     with db.reader(system=True) as conn:
         for head in repository.chains(conn, chain):
             report.chains += 1
-            expected_seq, prev = 1, GENESIS
+            signed: dict[int, str] = {}
             problem: Problem | None = None
+            if public_key is not None:
+                for cp in repository.checkpoints(conn, head.chain):
+                    report.checkpoints += 1
+                    if problem is None and not checkpoints.signature_ok(public_key, cp):
+                        problem = Problem(head.chain, cp.seq, "", "checkpoint signature is invalid")
+                    signed[cp.seq] = cp.head_hash
+            expected_seq, prev = 1, GENESIS
             for row in repository.entries(conn, head.chain):
                 entry = row._asdict()
                 report.entries += 1
                 report.bytes += len(canonical_bytes(entry))
                 if problem is not None:
                     continue
-                ident = str(entry["id"])
-                if entry["seq"] != expected_seq:
-                    problem = Problem(
-                        head.chain,
-                        expected_seq,
-                        ident,
-                        f"entry {expected_seq} is missing (found {entry['seq']} next)",
-                    )
-                elif entry["prev_hash"] != prev:
-                    problem = Problem(
-                        head.chain,
-                        entry["seq"],
-                        ident,
-                        "does not link to the previous entry (deleted, inserted or reordered)",
-                    )
-                elif entry_hash(entry) != entry["entry_hash"]:
-                    problem = Problem(
-                        head.chain, entry["seq"], ident, "content does not match its hash (edited)"
-                    )
+                problem = _check(head.chain, entry, expected_seq, prev, signed)
                 expected_seq, prev = entry["seq"] + 1, entry["entry_hash"]
-            if problem is None and (expected_seq - 1 != head.seq or prev != head.head_hash):
+            last = expected_seq - 1
+            if problem is None and signed and max(signed) > last:
                 problem = Problem(
                     head.chain,
-                    expected_seq,
+                    last + 1,
                     "",
-                    f"chain ends at {expected_seq - 1} but its head says {head.seq}"
+                    f"signed checkpoint covers entry {max(signed)} "
+                    f"but the chain ends at {last} (entries removed from the end)",
+                )
+            if problem is None and (last != head.seq or prev != head.head_hash):
+                problem = Problem(
+                    head.chain,
+                    last + 1,
+                    "",
+                    f"chain ends at {last} but its head says {head.seq}"
                     " (entries removed from the end)",
                 )
             if problem is not None:
                 report.problems.append(problem)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check(
+    chain: str, entry: dict[str, Any], expected_seq: int, prev: str, signed: dict[int, str]
+) -> Problem | None:
+    ident = str(entry["id"])
+    seq = entry["seq"]
+    if seq != expected_seq:
+        return Problem(
+            chain, expected_seq, ident, f"entry {expected_seq} is missing (found {seq} next)"
+        )
+    if entry["prev_hash"] != prev:
+        return Problem(
+            chain,
+            seq,
+            ident,
+            "does not link to the previous entry (deleted, inserted or reordered)",
+        )
+    if entry_hash(entry) != entry["entry_hash"]:
+        return Problem(chain, seq, ident, "content does not match its hash (edited)")
+    if seq in signed and signed[seq] != entry["entry_hash"]:
+        return Problem(chain, seq, ident, "differs from its signed checkpoint (rewritten)")
+    return None

@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -34,6 +36,7 @@ from hokan.models import KeyringMeta, KeyStatus, TenantKey
 RECORDS = "records"
 PURPOSES = (RECORDS,)
 _CHECK_NAME = "master_check"
+_AUDIT_KEY_NAME = "audit_signing_key"
 _CHECK_PLAINTEXT = b"hokan master key check v1"
 
 
@@ -87,6 +90,27 @@ class Keyring:
                 ok = False
             if not ok:
                 raise MasterKeyMismatch
+
+    # -- the audit signing key ------------------------------------------------
+
+    def audit_signing_key(self) -> Ed25519PrivateKey:
+        """The Ed25519 key that signs audit checkpoints (AUD-2), made on first use.
+
+        Kept in the keyring database wrapped by the master key, like tenant keys.
+        """
+        associated = crypto.aad("audit-signing-key", {})
+        with self.db.session(write=True) as s:
+            row = s.get(KeyringMeta, _AUDIT_KEY_NAME)
+            if row is None:
+                key = Ed25519PrivateKey.generate()
+                raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+                s.add(KeyringMeta(name=_AUDIT_KEY_NAME, value=self.master.wrap(raw, associated)))
+                return key
+            try:
+                raw = self.master.unwrap(row.value, associated)
+            except crypto.DecryptionError:
+                raise MasterKeyMismatch("the audit signing key does not open") from None
+        return Ed25519PrivateKey.from_private_bytes(raw)
 
     # -- tenant keys ------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from hokan.models.api_token import ApiToken
 from hokan.models.audit_chain import AuditChain
+from hokan.models.audit_checkpoint import AuditCheckpoint
 from hokan.models.audit_event import AuditEvent
 from hokan.models.collection import Collection
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
@@ -12,6 +13,7 @@ from hokan.models.tenant import Product, Tenant, TenantStatus
 __all__ = [
     "ApiToken",
     "AuditChain",
+    "AuditCheckpoint",
     "AuditEvent",
     "Collection",
     "KeyStatus",
