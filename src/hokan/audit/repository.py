@@ -81,6 +81,37 @@ def checkpoints(conn: Connection, chain: str) -> list[Row[Any]]:
     return list(conn.execute(stmt))
 
 
+def page(
+    conn: Connection,
+    chain: str,
+    *,
+    after_seq: int,
+    limit: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    action: str | None = None,
+    actor_id: str | None = None,
+    result: str | None = None,
+) -> list[Row[Any]]:
+    """One tenant's entries in chain order, filtered (AUD-3)."""
+    stmt = select(*EVENT_COLUMNS).where(AuditEvent.chain == chain, AuditEvent.seq > after_seq)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < until)
+    if action:
+        stmt = stmt.where(
+            AuditEvent.action.startswith(action, autoescape=True)
+            if action.endswith(".")
+            else AuditEvent.action == action
+        )
+    if actor_id:
+        stmt = stmt.where(AuditEvent.actor_id == actor_id)
+    if result:
+        stmt = stmt.where(AuditEvent.result == result)
+    return list(conn.execute(stmt.order_by(AuditEvent.seq).limit(limit)))
+
+
 def entries(conn: Connection, chain: str, batch: int = 2000) -> Iterator[Row[Any]]:
     """Every entry of a chain in stored sequence order, read in batches."""
     after = 0

@@ -71,3 +71,4 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
 RecordsReader = Annotated[Principal, Depends(requires(Scope.records_read))]
 RecordsWriter = Annotated[Principal, Depends(requires(Scope.records_write))]
 CollectionsManager = Annotated[Principal, Depends(requires(Scope.collections_manage))]
+AuditReader = Annotated[Principal, Depends(requires(Scope.audit_read))]

@@ -23,6 +23,7 @@ class Scope(StrEnum):
     records_read = "records:read"
     records_write = "records:write"
     collections_manage = "collections:manage"
+    audit_read = "audit:read"
 
 
 ALL_TOKEN_SCOPES = frozenset(Scope)

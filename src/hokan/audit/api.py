@@ -1,0 +1,197 @@
+"""A tenant's own operation log (AUD-3, whitepaper §1-4-1): JSON pages and CSV.
+
+Reading the log is itself recorded. Times are UTC (``occurred_at``) with the
+Japan Standard Time rendering beside them (``occurred_at_jst``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import Row
+from starlette.responses import Response, StreamingResponse
+
+from hokan.audit import repository
+from hokan.audit import service as audit
+from hokan.audit.calls import audited
+from hokan.edge.context import RuntimeDep
+from hokan.edge.responses import JsonResponse
+from hokan.identity.dependencies import AuditReader
+from hokan.identity.principal import Principal
+from hokan.kit.clock import iso, to_jst
+from hokan.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+Result = Literal["success", "denied", "error"]
+CSV_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "occurred_at_jst",
+    "actor_type",
+    "actor_id",
+    "actor_name",
+    "role",
+    "action",
+    "target_type",
+    "target_id",
+    "result",
+    "source_ip",
+    "cert_fingerprint",
+    "request_id",
+    "detail",
+    "entry_hash",
+)
+
+
+def _json(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "seq": row.seq,
+        "occurred_at": iso(row.occurred_at),
+        "occurred_at_jst": to_jst(row.occurred_at).isoformat(),
+        "actor": {"type": row.actor_type, "id": row.actor_id, "name": row.actor_name},
+        "role": row.role,
+        "action": row.action,
+        "target": {"type": row.target_type, "id": row.target_id},
+        "result": row.result,
+        "source_ip": row.source_ip,
+        "cert_fingerprint": row.cert_fingerprint,
+        "request_id": row.request_id,
+        "detail": row.detail,
+        "entry_hash": row.entry_hash,
+    }
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: datetime | None
+    until: datetime | None
+    action: str | None
+    actor_id: str | None
+    result: str | None
+
+
+async def _filters(
+    since: Annotated[datetime | None, Query(description="From (inclusive, ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="Until (exclusive, ISO 8601)")] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, description="Exact action, or a prefix ending in '.'")
+    ] = None,
+    actor: Annotated[str | None, Query(max_length=64, description="Actor id")] = None,
+    result: Result | None = None,
+) -> Filters:
+    def utc(value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
+
+    return Filters(utc(since), utc(until), action, actor, result)
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
+
+
+def _read(
+    runtime: Runtime, principal: Principal, filters: Filters, after: int, limit: int, export: bool
+) -> list[Row[Any]]:
+    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+        rows = repository.page(
+            s.connection(),
+            audit.chain_of(principal.tenant_id),
+            after_seq=after,
+            limit=limit,
+            since=filters.since,
+            until=filters.until,
+            action=filters.action,
+            actor_id=filters.actor_id,
+            result=filters.result,
+        )
+        action = "audit.export" if export else "audit.read"
+        audit.record(s, principal, action, "audit_log", "", detail={"count": len(rows)})
+        return rows
+
+
+@router.get("/events", summary="The tenant's operation log")
+async def list_events(
+    principal: AuditReader,
+    runtime: RuntimeDep,
+    filters: FiltersDep,
+    cursor: Annotated[int, Query(ge=0, description="next_cursor of the previous page")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    """Entries of the caller's tenant, oldest first, with cursor pagination."""
+    rows = await audited(
+        runtime,
+        principal,
+        "audit.read",
+        "audit_log",
+        "",
+        lambda: _read(runtime, principal, filters, cursor, limit + 1, False),
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return JsonResponse(
+        {"items": [_json(r) for r in rows], "next_cursor": rows[-1].seq if more else None}
+    )
+
+
+@router.get("/events.csv", summary="The tenant's operation log as CSV")
+async def export_events(
+    principal: AuditReader,
+    runtime: RuntimeDep,
+    filters: FiltersDep,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 100_000,
+) -> Response:
+    """CSV (UTF-8 with BOM, so Excel shows Japanese correctly), oldest first."""
+    rows = await audited(
+        runtime,
+        principal,
+        "audit.export",
+        "audit_log",
+        "",
+        lambda: _read(runtime, principal, filters, 0, limit, True),
+    )
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        buffer.write("\ufeff")
+        writer.writerow(CSV_COLUMNS)
+        for row in rows:
+            item = _json(row)
+            writer.writerow(
+                [
+                    row.seq,
+                    item["occurred_at"],
+                    item["occurred_at_jst"],
+                    row.actor_type,
+                    row.actor_id,
+                    row.actor_name,
+                    row.role,
+                    row.action,
+                    row.target_type,
+                    row.target_id,
+                    row.result,
+                    row.source_ip,
+                    row.cert_fingerprint,
+                    row.request_id,
+                    orjson.dumps(row.detail).decode(),
+                    row.entry_hash,
+                ]
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="hokan-audit.csv"'},
+    )
