@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Row
 from starlette.responses import Response, StreamingResponse
 
-from hokan.audit import repository
+from hokan.audit import bundle, repository
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
@@ -194,4 +194,25 @@ async def export_events(
         lines(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="hokan-audit.csv"'},
+    )
+
+
+@router.get("/bundle", summary="A verifiable export of the tenant's whole log")
+async def export_bundle(principal: AuditReader, runtime: RuntimeDep) -> Response:
+    """The whole chain with its signed checkpoints and the public key, as one JSON
+    file that ``hokan audit verify --bundle FILE`` checks offline."""
+
+    def work() -> bytes:
+        tenant_id = principal.tenant_id
+        assert tenant_id is not None  # AuditReader is always a tenant's credential
+        data = bundle.export(runtime.db, runtime.keyring, tenant_id)
+        with runtime.db.session(write=True, tenant=tenant_id) as s:
+            audit.record(s, principal, "audit.export_bundle", "audit_log", "")
+        return data
+
+    data = await audited(runtime, principal, "audit.export_bundle", "audit_log", "", work)
+    return Response(
+        data,
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="hokan-audit-bundle.json"'},
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 GENESIS = "0" * 64
 FIELDS = (
+    "id",
     "chain",
     "seq",
     "occurred_at",
@@ -56,7 +57,8 @@ def check_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _value(value: Any) -> Any:
+def canonical_value(value: Any) -> Any:
+    """A field value as it appears in the canonical form (and in export bundles)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, uuid.UUID):
@@ -65,7 +67,7 @@ def _value(value: Any) -> Any:
 
 
 def canonical_bytes(entry: Mapping[str, Any]) -> bytes:
-    body = {name: _value(entry[name]) for name in FIELDS}
+    body = {name: canonical_value(entry[name]) for name in FIELDS}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

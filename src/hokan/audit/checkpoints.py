@@ -48,6 +48,8 @@ def public_key_pem(keyring: Keyring) -> str:
 
 
 def signature_ok(public_key: Ed25519PublicKey, cp: AuditCheckpoint | Row[Any]) -> bool:
+    if cp.key_id != public_key_id(public_key):
+        return False
     try:
         public_key.verify(
             bytes.fromhex(cp.signature), message(cp.chain, cp.seq, cp.head_hash, cp.created_at)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,49 +154,61 @@ def verify(
     started = time.perf_counter()
     with db.reader(system=True) as conn:
         for head in repository.chains(conn, chain):
-            report.chains += 1
-            signed: dict[int, str] = {}
-            problem: Problem | None = None
-            if public_key is not None:
-                for cp in repository.checkpoints(conn, head.chain):
-                    report.checkpoints += 1
-                    if problem is None and not checkpoints.signature_ok(public_key, cp):
-                        problem = Problem(head.chain, cp.seq, "", "checkpoint signature is invalid")
-                    signed[cp.seq] = cp.head_hash
-            expected_seq, prev = 1, GENESIS
-            for row in repository.entries(conn, head.chain):
-                entry = row._asdict()
-                report.entries += 1
-                report.bytes += len(canonical_bytes(entry))
-                if problem is not None:
-                    continue
-                problem = _check(head.chain, entry, expected_seq, prev, signed)
-                expected_seq, prev = entry["seq"] + 1, entry["entry_hash"]
-            last = expected_seq - 1
-            if problem is None and signed and max(signed) > last:
-                problem = Problem(
-                    head.chain,
-                    last + 1,
-                    "",
-                    f"signed checkpoint covers entry {max(signed)} "
-                    f"but the chain ends at {last} (entries removed from the end)",
-                )
-            if problem is None and (last != head.seq or prev != head.head_hash):
-                problem = Problem(
-                    head.chain,
-                    last + 1,
-                    "",
-                    f"chain ends at {last} but its head says {head.seq}"
-                    " (entries removed from the end)",
-                )
-            if problem is not None:
-                report.problems.append(problem)
+            cps = repository.checkpoints(conn, head.chain) if public_key is not None else []
+            rows = (row._asdict() for row in repository.entries(conn, head.chain))
+            verify_chain(report, head.chain, rows, cps, public_key, (head.seq, head.head_hash))
     report.seconds = time.perf_counter() - started
     return report
 
 
+def verify_chain(
+    report: VerifyReport,
+    chain: str,
+    entries: Iterable[Mapping[str, Any]],
+    cps: Iterable[Any],
+    public_key: Ed25519PublicKey | None,
+    head: tuple[int, str] | None,
+) -> None:
+    """Check one chain's entries (in stored order) against each other, the signed
+    checkpoints and, when known, the stored head; add its first problem to ``report``."""
+    report.chains += 1
+    signed: dict[int, str] = {}
+    problem: Problem | None = None
+    for cp in cps:
+        report.checkpoints += 1
+        if problem is None and (public_key is None or not checkpoints.signature_ok(public_key, cp)):
+            problem = Problem(chain, cp.seq, "", "checkpoint signature is invalid")
+        signed[cp.seq] = cp.head_hash
+    expected_seq, prev = 1, GENESIS
+    for entry in entries:
+        report.entries += 1
+        report.bytes += len(canonical_bytes(entry))
+        if problem is not None:
+            continue
+        problem = _check(chain, entry, expected_seq, prev, signed)
+        expected_seq, prev = entry["seq"] + 1, entry["entry_hash"]
+    last = expected_seq - 1
+    if problem is None and signed and max(signed) > last:
+        problem = Problem(
+            chain,
+            last + 1,
+            "",
+            f"signed checkpoint covers entry {max(signed)} "
+            f"but the chain ends at {last} (entries removed from the end)",
+        )
+    if problem is None and head is not None and (last != head[0] or prev != head[1]):
+        problem = Problem(
+            chain,
+            last + 1,
+            "",
+            f"chain ends at {last} but its head says {head[0]} (entries removed from the end)",
+        )
+    if problem is not None:
+        report.problems.append(problem)
+
+
 def _check(
-    chain: str, entry: dict[str, Any], expected_seq: int, prev: str, signed: dict[int, str]
+    chain: str, entry: Mapping[str, Any], expected_seq: int, prev: str, signed: dict[int, str]
 ) -> Problem | None:
     ident = str(entry["id"])
     seq = entry["seq"]

@@ -2,36 +2,55 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from hokan.audit import checkpoints
+from hokan.audit import bundle, checkpoints
 from hokan.audit import service as audit
-from hokan.cli._common import runtime
+from hokan.cli._common import operator, runtime
 
 app = typer.Typer(help="Audit trail.", no_args_is_help=True)
 
 
+def _report(report: audit.VerifyReport) -> None:
+    mb_per_s = report.bytes / 1_048_576 / max(report.seconds, 1e-9)
+    typer.echo(
+        f"{report.chains} chains, {report.entries} entries, {report.checkpoints} signed "
+        f"checkpoints verified in {report.seconds:.2f} s "
+        f"({report.entries_per_second:,.0f} entries/s, {mb_per_s:.1f} MB/s)"
+    )
+    for p in report.problems:
+        typer.echo(f"BROKEN chain {p.chain} at entry {p.seq} ({p.entry_id or '-'}): {p.reason}")
+    if not report.ok:
+        raise typer.Exit(1)
+    typer.echo("ok: every chain is intact")
+
+
 @app.command("verify")
-def verify(tenant: str = typer.Option(None, help="Only this tenant's chain (code or id)")) -> None:
+def verify(
+    tenant: str = typer.Option(None, help="Only this tenant's chain (code or id)"),
+    bundle_file: Path = typer.Option(
+        None, "--bundle", help="Verify an exported bundle offline (no database needed)"
+    ),
+    public_key: Path = typer.Option(
+        None, help="PEM public key to trust (default: the one inside the bundle)"
+    ),
+) -> None:
     """Recompute the hash chains; name the first bad entry of each broken chain (exit 1)."""
+    if bundle_file is not None:
+        pem = public_key.read_text() if public_key else None
+        if pem is None:
+            typer.echo("note: trusting the public key inside the bundle (pass --public-key)")
+        _report(bundle.verify(bundle_file.read_bytes(), pem))
+        return
     with runtime() as rt:
         chain = None
         if tenant:
             with rt.db.session(system=True) as s:
                 chain = audit.chain_of(rt.tenants.get(s, tenant).id)
-        public_key = rt.keyring.audit_signing_key().public_key()
-        report = audit.verify(rt.db, chain, public_key)
-        mb_per_s = report.bytes / 1_048_576 / max(report.seconds, 1e-9)
-        typer.echo(
-            f"{report.chains} chains, {report.entries} entries, {report.checkpoints} signed "
-            f"checkpoints verified in {report.seconds:.2f} s "
-            f"({report.entries_per_second:,.0f} entries/s, {mb_per_s:.1f} MB/s)"
-        )
-        for p in report.problems:
-            typer.echo(f"BROKEN chain {p.chain} at entry {p.seq} ({p.entry_id or '-'}): {p.reason}")
-        if not report.ok:
-            raise typer.Exit(1)
-        typer.echo("ok: every chain is intact")
+        key = rt.keyring.audit_signing_key().public_key()
+        _report(audit.verify(rt.db, chain, key))
 
 
 @app.command("checkpoint")
@@ -49,3 +68,18 @@ def public_key() -> None:
     """Print the PEM public key that verifies audit checkpoints (give it to auditors)."""
     with runtime() as rt:
         typer.echo(checkpoints.public_key_pem(rt.keyring), nl=False)
+
+
+@app.command("export")
+def export(
+    tenant: str = typer.Option(..., help="Tenant code or id"),
+    out: Path = typer.Option(..., help="File to write the bundle to"),
+) -> None:
+    """Write a tenant's verifiable export bundle (its chain, checkpoints, public key)."""
+    with runtime() as rt:
+        with rt.db.session(system=True) as s:
+            tenant_id = rt.tenants.get(s, tenant).id
+        out.write_bytes(bundle.export(rt.db, rt.keyring, tenant_id))
+        with rt.db.session(write=True, system=True) as s:
+            audit.record(s, operator(), "audit.export_bundle", "audit_log", "", tenant_id=tenant_id)
+        typer.echo(f"wrote {out}")
