@@ -36,8 +36,8 @@ def export(db: Database, keyring: Keyring, tenant_id: uuid.UUID) -> bytes:
     with db.reader(tenant=tenant_id) as conn:
         entries = [
             {
-                **{name: canonical_value(row._asdict()[name]) for name in FIELDS},
-                "entry_hash": row.entry_hash,
+                **{name: canonical_value(row[name]) for name in FIELDS},
+                "entry_hash": row["entry_hash"],
             }
             for row in repository.entries(conn, chain)
         ]

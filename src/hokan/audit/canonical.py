@@ -14,11 +14,12 @@ hex-encoded; the first entry of a chain has ``prev_hash = "0" * 64``.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 GENESIS = "0" * 64
 FIELDS = (
@@ -66,11 +67,17 @@ def canonical_value(value: Any) -> Any:
     return value
 
 
-def canonical_bytes(entry: Mapping[str, Any]) -> bytes:
+def canonical_bytes(entry: Mapping[Any, Any]) -> bytes:
+    # orjson with sorted keys writes exactly what
+    # json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) writes
+    # for these value types (a property test holds it to that), several times faster.
     body = {name: canonical_value(entry[name]) for name in FIELDS}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
-def entry_hash(entry: Mapping[str, Any]) -> str:
-    prev = str(entry["prev_hash"]).encode()
-    return hashlib.sha256(b"hokan-audit-v1\n" + prev + b"\n" + canonical_bytes(entry)).hexdigest()
+def hash_of(prev_hash: str, canonical: bytes) -> str:
+    return hashlib.sha256(b"hokan-audit-v1\n" + prev_hash.encode() + b"\n" + canonical).hexdigest()
+
+
+def entry_hash(entry: Mapping[Any, Any]) -> str:
+    return hash_of(str(entry["prev_hash"]), canonical_bytes(entry))

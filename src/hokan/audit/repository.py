@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, RowMapping, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hokan.audit.canonical import GENESIS
@@ -112,17 +112,21 @@ def page(
     return list(conn.execute(stmt.order_by(AuditEvent.seq).limit(limit)))
 
 
-def entries(conn: Connection, chain: str, batch: int = 2000) -> Iterator[Row[Any]]:
+def entries(conn: Connection, chain: str, batch: int = 2000) -> Iterator[RowMapping]:
     """Every entry of a chain in stored sequence order, read in batches."""
     after = 0
     while True:
-        rows = conn.execute(
-            select(*EVENT_COLUMNS)
-            .where(AuditEvent.chain == chain, AuditEvent.seq > after)
-            .order_by(AuditEvent.seq)
-            .limit(batch)
-        ).all()
+        rows = (
+            conn.execute(
+                select(*EVENT_COLUMNS)
+                .where(AuditEvent.chain == chain, AuditEvent.seq > after)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
+            )
+            .mappings()
+            .all()
+        )
         yield from rows
         if len(rows) < batch:
             return
-        after = rows[-1].seq
+        after = rows[-1]["seq"]

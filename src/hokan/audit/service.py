@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from hokan.audit import checkpoints, repository
-from hokan.audit.canonical import GENESIS, canonical_bytes, check_detail, entry_hash
+from hokan.audit.canonical import GENESIS, canonical_bytes, check_detail, entry_hash, hash_of
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
 from hokan.audit.errors import AuditWriteFailed
 from hokan.identity.principal import Principal
@@ -155,7 +155,7 @@ def verify(
     with db.reader(system=True) as conn:
         for head in repository.chains(conn, chain):
             cps = repository.checkpoints(conn, head.chain) if public_key is not None else []
-            rows = (row._asdict() for row in repository.entries(conn, head.chain))
+            rows = repository.entries(conn, head.chain)
             verify_chain(report, head.chain, rows, cps, public_key, (head.seq, head.head_hash))
     report.seconds = time.perf_counter() - started
     return report
@@ -164,7 +164,7 @@ def verify(
 def verify_chain(
     report: VerifyReport,
     chain: str,
-    entries: Iterable[Mapping[str, Any]],
+    entries: Iterable[Mapping[Any, Any]],
     cps: Iterable[Any],
     public_key: Ed25519PublicKey | None,
     head: tuple[int, str] | None,
@@ -181,11 +181,11 @@ def verify_chain(
         signed[cp.seq] = cp.head_hash
     expected_seq, prev = 1, GENESIS
     for entry in entries:
+        canonical = canonical_bytes(entry)
         report.entries += 1
-        report.bytes += len(canonical_bytes(entry))
-        if problem is not None:
-            continue
-        problem = _check(chain, entry, expected_seq, prev, signed)
+        report.bytes += len(canonical)
+        if problem is None:
+            problem = _check(chain, entry, canonical, expected_seq, prev, signed)
         expected_seq, prev = entry["seq"] + 1, entry["entry_hash"]
     last = expected_seq - 1
     if problem is None and signed and max(signed) > last:
@@ -208,7 +208,12 @@ def verify_chain(
 
 
 def _check(
-    chain: str, entry: Mapping[str, Any], expected_seq: int, prev: str, signed: dict[int, str]
+    chain: str,
+    entry: Mapping[Any, Any],
+    canonical: bytes,
+    expected_seq: int,
+    prev: str,
+    signed: dict[int, str],
 ) -> Problem | None:
     ident = str(entry["id"])
     seq = entry["seq"]
@@ -223,7 +228,7 @@ def _check(
             ident,
             "does not link to the previous entry (deleted, inserted or reordered)",
         )
-    if entry_hash(entry) != entry["entry_hash"]:
+    if hash_of(prev, canonical) != entry["entry_hash"]:
         return Problem(chain, seq, ident, "content does not match its hash (edited)")
     if seq in signed and signed[seq] != entry["entry_hash"]:
         return Problem(chain, seq, ident, "differs from its signed checkpoint (rewritten)")
