@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     key_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
 
+    audit_archive_dir: Path | None = Field(
+        default=None,
+        description="Where archived audit segments go (default DATA_DIR/audit-archive)",
+    )
+    audit_archive_after_days: int = Field(
+        default=0, ge=0, description="Archive audit entries older than this; 0 keeps them all"
+    )
+
     redis_url: str = ""
 
     host: str = "127.0.0.1"
@@ -120,6 +128,10 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_keyring_url(self) -> str:
         return self.keyring_database_url or f"sqlite:///{(self.data_dir / 'keyring.db').as_posix()}"
+
+    @property
+    def resolved_audit_archive_dir(self) -> Path:
+        return self.audit_archive_dir or self.data_dir / "audit-archive"
 
     @property
     def default_master_key_path(self) -> Path:

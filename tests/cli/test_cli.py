@@ -232,3 +232,13 @@ def test_audit_checkpoint_and_public_key(
     assert "0 checkpoints signed" in cli("audit", "checkpoint").stdout
     assert cli("audit", "public-key").stdout.startswith("-----BEGIN PUBLIC KEY-----")
     assert "1 signed checkpoints" in cli("audit", "verify").stdout
+
+
+def test_audit_archive_needs_a_retention(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    cli("init", "--demo")
+    refused = cli("audit", "archive", check=False)
+    assert refused.returncode == 2
+    assert "indefinite" in refused.stderr
+    assert "0 segments written" in cli("audit", "archive", "--older-than-days", "30").stdout

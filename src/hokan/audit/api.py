@@ -205,7 +205,8 @@ async def export_bundle(principal: AuditReader, runtime: RuntimeDep) -> Response
     def work() -> bytes:
         tenant_id = principal.tenant_id
         assert tenant_id is not None  # AuditReader is always a tenant's credential
-        data = bundle.export(runtime.db, runtime.keyring, tenant_id)
+        archive_dir = runtime.settings.resolved_audit_archive_dir
+        data = bundle.export(runtime.db, runtime.keyring, tenant_id, archive_dir)
         with runtime.db.session(write=True, tenant=tenant_id) as s:
             audit.record(s, principal, "audit.export_bundle", "audit_log", "")
         return data

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,7 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from hokan.audit import checkpoints, repository
-from hokan.audit.canonical import FIELDS, canonical_value
+from hokan.audit.archive import chain_entries, exported_entry
+from hokan.audit.canonical import canonical_value
 from hokan.audit.service import Problem, VerifyReport, chain_of, verify_chain
 from hokan.keyring.service import Keyring
 from hokan.kit.clock import iso, utcnow
@@ -31,16 +33,12 @@ FORMAT = "hokan-audit-bundle-v1"
 _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-def export(db: Database, keyring: Keyring, tenant_id: uuid.UUID) -> bytes:
+def export(
+    db: Database, keyring: Keyring, tenant_id: uuid.UUID, archive_dir: Path | None = None
+) -> bytes:
     chain = chain_of(tenant_id)
     with db.reader(tenant=tenant_id) as conn:
-        entries = [
-            {
-                **{name: canonical_value(row[name]) for name in FIELDS},
-                "entry_hash": row["entry_hash"],
-            }
-            for row in repository.entries(conn, chain)
-        ]
+        entries = [exported_entry(row) for row in chain_entries(conn, chain, archive_dir)]
         cps = [
             {
                 "seq": cp.seq,

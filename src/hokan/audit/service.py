@@ -11,12 +11,13 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from hokan.audit import checkpoints, repository
+from hokan.audit import archive, checkpoints, repository
 from hokan.audit.canonical import GENESIS, canonical_bytes, check_detail, entry_hash, hash_of
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
 from hokan.audit.errors import AuditWriteFailed
@@ -142,7 +143,10 @@ class VerifyReport:
 
 
 def verify(
-    db: Database, chain: str | None = None, public_key: Ed25519PublicKey | None = None
+    db: Database,
+    chain: str | None = None,
+    public_key: Ed25519PublicKey | None = None,
+    archive_dir: Path | None = None,
 ) -> VerifyReport:
     """Recompute every chain; report the first bad entry of each broken chain.
 
@@ -155,8 +159,11 @@ def verify(
     with db.reader(system=True) as conn:
         for head in repository.chains(conn, chain):
             cps = repository.checkpoints(conn, head.chain) if public_key is not None else []
-            rows = repository.entries(conn, head.chain)
-            verify_chain(report, head.chain, rows, cps, public_key, (head.seq, head.head_hash))
+            rows = archive.chain_entries(conn, head.chain, archive_dir)
+            try:
+                verify_chain(report, head.chain, rows, cps, public_key, (head.seq, head.head_hash))
+            except archive.SegmentMissing as exc:
+                report.problems.append(Problem(head.chain, exc.seq, "", exc.reason))
     report.seconds = time.perf_counter() - started
     return report
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import typer
 
-from hokan.audit import bundle, checkpoints
+from hokan.audit import archive, bundle, checkpoints
 from hokan.audit import service as audit
-from hokan.cli._common import operator, runtime
+from hokan.cli._common import fail, operator, runtime
+from hokan.kit.clock import utcnow
 
 app = typer.Typer(help="Audit trail.", no_args_is_help=True)
 
@@ -50,7 +52,7 @@ def verify(
             with rt.db.session(system=True) as s:
                 chain = audit.chain_of(rt.tenants.get(s, tenant).id)
         key = rt.keyring.audit_signing_key().public_key()
-        _report(audit.verify(rt.db, chain, key))
+        _report(audit.verify(rt.db, chain, key, rt.settings.resolved_audit_archive_dir))
 
 
 @app.command("checkpoint")
@@ -79,7 +81,31 @@ def export(
     with runtime() as rt:
         with rt.db.session(system=True) as s:
             tenant_id = rt.tenants.get(s, tenant).id
-        out.write_bytes(bundle.export(rt.db, rt.keyring, tenant_id))
+        archive_dir = rt.settings.resolved_audit_archive_dir
+        out.write_bytes(bundle.export(rt.db, rt.keyring, tenant_id, archive_dir))
         with rt.db.session(write=True, system=True) as s:
             audit.record(s, operator(), "audit.export_bundle", "audit_log", "", tenant_id=tenant_id)
         typer.echo(f"wrote {out}")
+
+
+@app.command("archive")
+def archive_cmd(
+    older_than_days: int = typer.Option(
+        None, min=1, help="Archive entries older than this (default HOKAN_AUDIT_ARCHIVE_AFTER_DAYS)"
+    ),
+) -> None:
+    """Move old entries into compressed, still-verifiable segment files (never deletes history)."""
+    with runtime() as rt:
+        days = older_than_days or rt.settings.audit_archive_after_days
+        if not days:
+            fail(
+                "indefinite retention (HOKAN_AUDIT_ARCHIVE_AFTER_DAYS=0): pass --older-than-days",
+                2,
+            )
+        # Sign the heads first, so the archived run is covered by a checkpoint.
+        checkpoints.make(rt.db, rt.keyring)
+        before = utcnow() - timedelta(days=days)
+        done = archive.archive(rt.db, rt.settings.resolved_audit_archive_dir, before)
+        for a in done:
+            typer.echo(f"archived {a.chain} entries {a.first_seq}-{a.last_seq} to {a.path}")
+        typer.echo(f"{len(done)} segments written")

@@ -4,6 +4,7 @@ from hokan.models.api_token import ApiToken
 from hokan.models.audit_chain import AuditChain
 from hokan.models.audit_checkpoint import AuditCheckpoint
 from hokan.models.audit_event import AuditEvent
+from hokan.models.audit_segment import AuditSegment
 from hokan.models.collection import Collection
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.record import Record
@@ -15,6 +16,7 @@ __all__ = [
     "AuditChain",
     "AuditCheckpoint",
     "AuditEvent",
+    "AuditSegment",
     "Collection",
     "KeyStatus",
     "KeyringMeta",
