@@ -242,3 +242,21 @@ def test_audit_archive_needs_a_retention(
     assert refused.returncode == 2
     assert "indefinite" in refused.stderr
     assert "0 segments written" in cli("audit", "archive", "--older-than-days", "30").stdout
+
+
+def test_audit_verify_exits_non_zero_on_tampering(
+    cli: Callable[..., subprocess.CompletedProcess[str]], settings: Settings, backend: str
+) -> None:
+    import sqlite3
+
+    if backend != "sqlite":
+        pytest.skip("tampering here edits the SQLite file directly")
+    cli("init", "--demo")
+    cli("tenant", "suspend", "demo")
+    path = settings.resolved_database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TRIGGER audit_events_no_update")
+        conn.execute("UPDATE audit_events SET actor_name = 'someone else' WHERE seq = 2")
+    r = cli("audit", "verify", check=False)
+    assert r.returncode == 1
+    assert "BROKEN chain" in r.stdout and "at entry 2" in r.stdout and "edited" in r.stdout
