@@ -9,7 +9,7 @@ import typer
 from hokan import migrations
 from hokan.cli._common import operator, runtime
 from hokan.identity import tokens
-from hokan.identity.principal import DEFAULT_TOKEN_SCOPES, Scope
+from hokan.identity.principal import ALL_TOKEN_SCOPES
 from hokan.keyring.master import create_master_key_file
 from hokan.models import Product
 from hokan.tenants.schemas import TenantCreate
@@ -44,7 +44,7 @@ def init(
                     session,
                     tenant.id,
                     "demo",
-                    [*DEFAULT_TOKEN_SCOPES, Scope.collections_manage],
+                    sorted(ALL_TOKEN_SCOPES),
                     s.token_default_days,
                     operator(),
                 )
