@@ -24,7 +24,7 @@ _HTTP_CODES = {
 
 
 def _render(
-    request: Request, status: int, body: dict[str, object], headers: Mapping[str, str] | None = None
+    status: int, body: dict[str, object], headers: Mapping[str, str] | None = None
 ) -> JsonResponse:
     return JsonResponse(body, status_code=status, headers=headers)
 
@@ -34,7 +34,7 @@ async def hokan_error(request: Request, exc: Exception) -> JsonResponse:
     if exc.status >= 500:
         log.error("error", extra={"fields": {"code": exc.code, "status": exc.status}})
     lang = preferred_language(request.headers.get("accept-language"))
-    return _render(request, exc.status, exc.body(lang), exc.headers or None)
+    return _render(exc.status, exc.body(lang), exc.headers or None)
 
 
 async def validation_error(request: Request, exc: Exception) -> JsonResponse:
@@ -48,9 +48,7 @@ async def validation_error(request: Request, exc: Exception) -> JsonResponse:
     message = (
         "リクエストの形式が正しくありません。" if lang == "ja" else "The request is malformed."
     )
-    return _render(
-        request, 422, {"error": "invalid_request", "detail": message, "problems": problems}
-    )
+    return _render(422, {"error": "invalid_request", "detail": message, "problems": problems})
 
 
 async def http_error(request: Request, exc: Exception) -> JsonResponse:
@@ -58,7 +56,7 @@ async def http_error(request: Request, exc: Exception) -> JsonResponse:
     code, ja, en = _HTTP_CODES.get(exc.status_code, ("http_error", "エラー", "Error"))
     lang = preferred_language(request.headers.get("accept-language"))
     return _render(
-        request, exc.status_code, {"error": code, "detail": en if lang == "en" else ja}, exc.headers
+        exc.status_code, {"error": code, "detail": en if lang == "en" else ja}, exc.headers
     )
 
 
@@ -71,7 +69,7 @@ async def client_disconnected(request: Request, exc: Exception) -> Response:
 async def unexpected_error(request: Request, exc: Exception) -> JsonResponse:
     log.error("unhandled", exc_info=(type(exc), exc, None), extra={"fields": {"status": 500}})
     lang = preferred_language(request.headers.get("accept-language"))
-    return _render(request, 500, HokanError().body(lang))
+    return _render(500, HokanError().body(lang))
 
 
 def install(app: FastAPI) -> None:

@@ -187,17 +187,3 @@ class RecordRepository:
             RecordRevision.record_id == record_id, RecordRevision.revision == number
         )
         return self.session.scalars(stmt).one_or_none()
-
-    def sealed_rows(self, key_version_below: int, limit: int) -> list[RecordRevision]:
-        """Revisions still sealed under an older tenant-key version (for re-wrap)."""
-        stmt = (
-            self._scoped(RecordRevision)
-            .where(RecordRevision.key_version < key_version_below)
-            .limit(limit)
-        )
-        return list(self.session.scalars(stmt))
-
-    def current_for(self, record_id: uuid.UUID) -> Record | None:
-        return self.session.scalars(
-            self._scoped(Record).where(Record.id == record_id)
-        ).one_or_none()
