@@ -142,6 +142,10 @@ def settings_factory(
             "keyring_database_url": keyring_url,
             "master_key": MASTER_KEY,
             "log_format": "json",
+            # Cheap Argon2id in tests; the defaults are measured in bench/.
+            "argon2_time_cost": 1,
+            "argon2_memory_kib": 8192,
+            "argon2_parallelism": 1,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from hokan.audit import api as audit_api
 from hokan.edge import docs, errors, health
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.responses import JsonResponse
+from hokan.identity import api as identity_api
 from hokan.kit.logging import configure_logging
 from hokan.records import api as records_api
 from hokan.runtime import Runtime
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.install(app)
     docs.install(app)
     app.include_router(health.router)
+    app.include_router(identity_api.router)
     app.include_router(tenants_api.router)
     app.include_router(records_api.router)
     app.include_router(audit_api.router)

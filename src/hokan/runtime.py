@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from anyio import to_thread
 
+from hokan.identity.passwords import Passwords
 from hokan.keyring.master import MasterKeyProvider, load_master_key
 from hokan.keyring.service import Keyring
 from hokan.kit.db import Database, make_engine
@@ -57,6 +58,10 @@ class Runtime:
     @cached_property
     def keyring(self) -> Keyring:
         return Keyring(self.keyring_db, self.master_key, self.settings.key_cache_seconds)
+
+    @cached_property
+    def passwords(self) -> Passwords:
+        return Passwords(self.settings)
 
     @cached_property
     def records(self) -> RecordService:

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Archive audit entries older than this; 0 keeps them all"
     )
 
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)
+    argon2_parallelism: int = Field(default=4, ge=1, le=16)
+
     redis_url: str = ""
 
     host: str = "127.0.0.1"

@@ -24,8 +24,13 @@ from hokan.runtime import Runtime
 from hokan.settings import Settings
 from tests.conftest import TenantHandle
 
-PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs"}
-PARAMS = {"collection": "staff", "record_id": "victim", "revision": "1"}
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/api/v1/auth/login"}
+PARAMS = {
+    "collection": "staff",
+    "record_id": "victim",
+    "revision": "1",
+    "serial": "6085741910418999",
+}
 
 
 def api_routes() -> list[tuple[str, str]]:

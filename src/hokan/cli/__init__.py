@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hokan.cli import audit, db, init, keys, serve, tenant
+from hokan.cli import audit, db, init, keys, serve, tenant, user
 
 app = typer.Typer(
     name="hokan",
@@ -19,6 +19,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
+app.add_typer(user.app, name="user")
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hokan.audit.calls import audited
-from hokan.identity import tokens
+from hokan.identity import sessions, tokens
 from hokan.identity.errors import InsufficientScope, MissingCredentials
 from hokan.identity.principal import ANONYMOUS, Principal, Scope
 from hokan.runtime import Runtime
@@ -30,6 +30,25 @@ BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 async def _authenticate(request: Request) -> Principal:
     runtime: Runtime = request.app.state.runtime
     header = request.headers.get("authorization", "")
+    cookie = request.cookies.get(sessions.SESSION_COOKIE)
+    if not header and cookie:
+        # A browser session (the console): CSRF-checked on writes, bound to its certificate.
+        principal = await audited(
+            runtime,
+            ANONYMOUS,
+            "auth.session",
+            "session",
+            "",
+            partial(
+                sessions.authenticate,
+                runtime.db,
+                cookie,
+                request.method,
+                request.headers.get(sessions.CSRF_HEADER),
+            ),
+        )
+        request.state.principal = principal
+        return principal
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         raise MissingCredentials
@@ -72,3 +91,4 @@ RecordsReader = Annotated[Principal, Depends(requires(Scope.records_read))]
 RecordsWriter = Annotated[Principal, Depends(requires(Scope.records_write))]
 CollectionsManager = Annotated[Principal, Depends(requires(Scope.collections_manage))]
 AuditReader = Annotated[Principal, Depends(requires(Scope.audit_read))]
+UsersManager = Annotated[Principal, Depends(requires(Scope.users_manage))]

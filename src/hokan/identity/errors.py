@@ -31,3 +31,41 @@ class InvalidScope(InvalidPayload):
     code = "invalid_scope"
     message_ja = "不明なスコープが指定されました。"
     message_en = "Unknown scope."
+
+
+class InvalidCredentials(Unauthenticated):
+    # The same answer for an unknown serial, a wrong password, a locked or a
+    # disabled account (no enumeration, IAM-3).
+    code = "invalid_credentials"
+    message_ja = "シリアル番号またはパスワードが正しくありません。"
+    message_en = "The serial number or password is incorrect."
+
+
+class SessionExpired(Unauthenticated):
+    code = "session_expired"
+    message_ja = "セッションの有効期限が切れました。もう一度ログインしてください。"
+    message_en = "The session has expired; please log in again."
+
+
+class SessionCertificateMismatch(Unauthenticated):
+    code = "session_certificate_mismatch"
+    message_ja = "このセッションは別の端末証明書で開始されました。"
+    message_en = "This session was opened with another terminal certificate."
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    message_ja = "CSRFトークンがありません、または正しくありません。"
+    message_en = "The CSRF token is missing or wrong."
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    message_ja = "ユーザーが見つかりません。"
+    message_en = "User not found."
+
+
+class InvalidRole(InvalidPayload):
+    code = "invalid_role"
+    message_ja = "不明なロールが指定されました。"
+    message_en = "Unknown role."

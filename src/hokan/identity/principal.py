@@ -24,6 +24,7 @@ class Scope(StrEnum):
     records_write = "records:write"
     collections_manage = "collections:manage"
     audit_read = "audit:read"
+    users_manage = "users:manage"
 
 
 ALL_TOKEN_SCOPES = frozenset(Scope)

@@ -10,6 +10,8 @@ from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.record import Record
 from hokan.models.record_revision import RecordRevision
 from hokan.models.tenant import Product, Tenant, TenantStatus
+from hokan.models.user import User, UserStatus
+from hokan.models.user_session import UserSession
 
 __all__ = [
     "ApiToken",
@@ -26,4 +28,7 @@ __all__ = [
     "Tenant",
     "TenantKey",
     "TenantStatus",
+    "User",
+    "UserSession",
+    "UserStatus",
 ]

@@ -1,0 +1,160 @@
+"""Login, logout, password change, and user administration for tenant admins."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from hokan.audit import service as audit
+from hokan.audit.calls import audited
+from hokan.edge.context import RuntimeDep
+from hokan.edge.responses import JsonResponse
+from hokan.identity import sessions, users
+from hokan.identity.dependencies import Authenticated, UsersManager
+from hokan.identity.errors import InvalidCredentials
+from hokan.identity.passwords import check_policy
+from hokan.identity.principal import PrincipalKind
+from hokan.kit.clock import iso, utcnow
+from hokan.kit.errors import Forbidden
+from hokan.models import Tenant, User
+from hokan.tenants.schemas import TenantSettings
+
+router = APIRouter(prefix="/api/v1", tags=["identity"])
+
+
+class LoginIn(BaseModel):
+    serial: str = Field(
+        max_length=40, description="16-digit serial number (hyphens/spaces allowed)"
+    )
+    password: str = Field(max_length=1024)
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+def _cookie(response: Response, token: str, expires: datetime | None) -> None:
+    response.set_cookie(
+        sessions.SESSION_COOKIE,
+        token,
+        expires=expires,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def _user_json(user: User) -> dict[str, Any]:
+    return {
+        "serial": user.serial,
+        "name": user.display_name,
+        "email": user.email,
+        "roles": user.roles,
+        "status": user.status.value,
+        "locked": bool(user.locked_until and user.locked_until > utcnow()),
+        "last_login_at": iso(user.last_login_at) if user.last_login_at else None,
+    }
+
+
+@router.post("/auth/login", summary="Log in with serial number and password")
+async def login(body: LoginIn, runtime: RuntimeDep) -> Response:
+    """Open a session (HttpOnly, Secure, SameSite=Strict cookie). Send the returned
+    ``csrf_token`` as ``X-CSRF-Token`` on every write made with the cookie."""
+    result = await runtime.call(
+        partial(sessions.login, runtime.db, runtime.passwords, body.serial, body.password)
+    )
+    p = result.principal
+    response = JsonResponse(
+        {
+            "user": {"id": p.id, "name": p.display_name, "roles": sorted(p.roles)},
+            "csrf_token": result.csrf_token,
+            "expires_at": iso(result.absolute_expires_at),
+        }
+    )
+    _cookie(response, result.session_token, result.absolute_expires_at)
+    return response
+
+
+@router.post("/auth/logout", status_code=204, summary="End the session")
+async def logout(request: Request, principal: Authenticated, runtime: RuntimeDep) -> Response:
+    token = request.cookies.get(sessions.SESSION_COOKIE)
+
+    def work() -> None:
+        if token:
+            sessions.logout(runtime.db, token)
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            audit.record(s, principal, "auth.logout", "session", "")
+
+    await audited(runtime, principal, "auth.logout", "session", "", work)
+    response = Response(status_code=204)
+    response.delete_cookie(
+        sessions.SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict"
+    )
+    return response
+
+
+@router.post("/auth/password", status_code=204, summary="Change your password")
+async def change_password(
+    body: PasswordChangeIn, principal: Authenticated, runtime: RuntimeDep
+) -> Response:
+    """Every session of the user ends; log in again with the new password."""
+
+    def work() -> None:
+        if principal.kind is not PrincipalKind.user:
+            raise Forbidden("only a logged-in user has a password")
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            user = s.get(User, uuid.UUID(principal.id))
+            if user is None or not runtime.passwords.verify(
+                user.password_hash, body.current_password
+            ):
+                raise InvalidCredentials
+            tenant = s.get(Tenant, user.tenant_id)
+            tenant_settings = TenantSettings.model_validate(tenant.settings if tenant else {})
+            value = check_policy(
+                body.new_password,
+                tenant_settings.password_min_length,
+                (user.serial, user.display_name),
+            )
+            user.password_hash = runtime.passwords.hash(value)
+            user.password_changed_at = utcnow()
+            sessions.revoke_sessions(s, user.id, utcnow())
+            audit.record(s, principal, "auth.password_change", "user", str(user.id))
+
+    await audited(runtime, principal, "auth.password_change", "user", principal.id, work)
+    return Response(status_code=204)
+
+
+@router.get("/users", summary="The tenant's users")
+async def list_users(principal: UsersManager, runtime: RuntimeDep) -> Response:
+    def work() -> list[dict[str, Any]]:
+        assert principal.tenant_id is not None
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            rows = users.for_tenant(s, principal.tenant_id)
+            audit.record(s, principal, "user.list", "user", "*", detail={"count": len(rows)})
+            return [_user_json(u) for u in rows]
+
+    return JsonResponse(await audited(runtime, principal, "user.list", "user", "*", work))
+
+
+@router.post("/users/{serial}/unlock", summary="Unlock a locked-out user")
+async def unlock_user(
+    serial: Annotated[str, "16-digit serial"], principal: UsersManager, runtime: RuntimeDep
+) -> Response:
+    """Lift a lockout before it runs out (the tenant admin's call, IAM-3)."""
+
+    def work() -> dict[str, Any]:
+        assert principal.tenant_id is not None
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            user = users.unlock(s, principal.tenant_id, serial, principal)
+            s.refresh(user)
+            return _user_json(user)
+
+    return JsonResponse(await audited(runtime, principal, "auth.unlock", "user", serial[:20], work))

@@ -1,0 +1,301 @@
+"""Login with lockout (IAM-3) and sessions (IAM-5).
+
+Login answers every refusal alike: an unknown serial, a wrong password, a
+locked or disabled account and an inactive tenant all get 401
+``invalid_credentials``, after the same Argon2id work. Failures are counted by
+one atomic UPDATE that also sets the lock when the count reaches the tenant's
+threshold, so concurrent attempts can never count past it. Sessions are opaque
+256-bit ids kept only as SHA-256, with a CSRF token, idle and absolute
+timeouts, and the client-certificate fingerprint they were opened with.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, case, or_, select, update
+from sqlalchemy.orm import Session
+
+from hokan.audit import service as audit
+from hokan.audit.context import cert_fingerprint_var
+from hokan.identity import serials
+from hokan.identity.errors import (
+    CsrfFailed,
+    InvalidCredentials,
+    SessionCertificateMismatch,
+    SessionExpired,
+)
+from hokan.identity.passwords import Passwords
+from hokan.identity.principal import ANONYMOUS, Principal, PrincipalKind
+from hokan.identity.roles import permissions_of
+from hokan.kit import crypto
+from hokan.kit.clock import utcnow
+from hokan.kit.db import Database
+from hokan.models import Tenant, TenantStatus, User, UserSession, UserStatus
+from hokan.tenants.schemas import TenantSettings
+
+SESSION_COOKIE = "hokan_session"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    principal: Principal
+    session_token: str  # goes into the cookie; never stored
+    csrf_token: str  # returned once; the client sends it back on writes
+    absolute_expires_at: datetime
+
+
+def user_principal(
+    user_id: uuid.UUID, name: str, tenant_id: uuid.UUID, roles: list[str]
+) -> Principal:
+    return Principal(
+        kind=PrincipalKind.user,
+        id=str(user_id),
+        display_name=name,
+        tenant_id=tenant_id,
+        scopes=permissions_of(roles),
+        roles=frozenset(roles),
+    )
+
+
+def _account(db: Database, serial: str) -> Row[Any] | None:
+    with db.reader(system=True) as conn:
+        return conn.execute(
+            select(
+                User.id,
+                User.tenant_id,
+                User.display_name,
+                User.roles,
+                User.password_hash,
+                User.status,
+                User.locked_until,
+                Tenant.status.label("tenant_status"),
+                Tenant.settings.label("tenant_settings"),
+            )
+            .join(Tenant, Tenant.id == User.tenant_id)
+            .where(User.serial == serial)
+        ).one_or_none()
+
+
+def revoke_sessions(session: Session, user_id: uuid.UUID, now: datetime) -> None:
+    session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def login(db: Database, passwords: Passwords, serial_text: str, password: str) -> LoginResult:
+    """Check a serial and password; open a session or raise :class:`InvalidCredentials`."""
+    serial = serials.normalise(serial_text)
+    row = _account(db, serial) if serials.is_valid(serial) else None
+    # Always one Argon2id verification, found or not, so timing tells nothing.
+    password_ok = passwords.verify(row.password_hash if row else None, password)
+    now = utcnow()
+    with db.session(write=True, system=True) as s:
+        if row is None:
+            reason = "unknown_serial" if serials.is_valid(serial) else "malformed_serial"
+            audit.record(
+                s,
+                ANONYMOUS,
+                "auth.login",
+                "user",
+                serial[:16],
+                result=audit.DENIED,
+                detail={"reason": reason},
+            )
+            result: LoginResult | None = None
+        else:
+            result = _decide(s, passwords, row, password, password_ok, now)
+    if result is None:
+        raise InvalidCredentials
+    return result
+
+
+def _decide(
+    s: Session, passwords: Passwords, row: Row[Any], password: str, password_ok: bool, now: datetime
+) -> LoginResult | None:
+    settings = TenantSettings.model_validate(row.tenant_settings or {})
+    actor = user_principal(row.id, row.display_name, row.tenant_id, list(row.roles))
+
+    def deny(reason: str, **extra: int | str) -> None:
+        audit.record(
+            s,
+            actor,
+            "auth.login",
+            "user",
+            str(row.id),
+            result=audit.DENIED,
+            detail={"reason": reason, **extra},
+            tenant_id=row.tenant_id,
+        )
+
+    if row.status is not UserStatus.active:
+        deny("disabled")
+        return None
+    if row.tenant_status is not TenantStatus.active:
+        deny("tenant_inactive")
+        return None
+    if row.locked_until is not None and row.locked_until > now:
+        deny("locked")
+        return None
+    if row.locked_until is not None:  # the lock ran out since the last attempt
+        s.execute(update(User).where(User.id == row.id).values(locked_until=None, failed_count=0))
+        audit.record(
+            s,
+            actor,
+            "auth.unlock",
+            "user",
+            str(row.id),
+            detail={"reason": "expired"},
+            tenant_id=row.tenant_id,
+        )
+    if not password_ok:
+        _count_failure(s, row, actor, settings, now)
+        return None
+    values: dict[str, Any] = {"failed_count": 0, "locked_until": None, "last_login_at": now}
+    if passwords.needs_rehash(row.password_hash):
+        values["password_hash"] = passwords.hash(password)
+    s.execute(update(User).where(User.id == row.id).values(**values))
+    session_token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    absolute = now + timedelta(hours=settings.session_absolute_hours)
+    s.add(
+        UserSession(
+            tenant_id=row.tenant_id,
+            user_id=row.id,
+            session_hash=crypto.sha256_hex(session_token.encode()),
+            csrf_hash=crypto.sha256_hex(csrf_token.encode()),
+            cert_fingerprint=cert_fingerprint_var.get(),
+            created_at=now,
+            last_seen_at=now,
+            absolute_expires_at=absolute,
+        )
+    )
+    audit.record(s, actor, "auth.login", "user", str(row.id), tenant_id=row.tenant_id)
+    return LoginResult(actor, session_token, csrf_token, absolute)
+
+
+def _count_failure(
+    s: Session, row: Row[Any], actor: Principal, settings: TenantSettings, now: datetime
+) -> None:
+    threshold = settings.lockout_threshold
+    until = now + timedelta(minutes=settings.lockout_minutes)
+    reaches = User.failed_count + 1 >= threshold
+    # One statement: count, and lock when the count reaches the threshold. A
+    # concurrent attempt that finds the account locked does not count (IAM-3).
+    counted = s.execute(
+        update(User)
+        .where(
+            User.id == row.id,
+            or_(User.locked_until.is_(None), User.locked_until <= now),
+        )
+        .values(
+            failed_count=case((reaches, 0), else_=User.failed_count + 1),
+            locked_until=case((reaches, until), else_=User.locked_until),
+        )
+        .returning(User.failed_count, User.locked_until)
+    ).one_or_none()
+    base = {"tenant_id": row.tenant_id}
+    if counted is None:
+        audit.record(
+            s,
+            actor,
+            "auth.login",
+            "user",
+            str(row.id),
+            result=audit.DENIED,
+            detail={"reason": "locked"},
+            **base,
+        )
+        return
+    locked_now = counted.locked_until is not None and counted.locked_until > now
+    failures = threshold if locked_now else counted.failed_count
+    audit.record(
+        s,
+        actor,
+        "auth.login",
+        "user",
+        str(row.id),
+        result=audit.DENIED,
+        detail={"reason": "bad_password", "failures": failures},
+        **base,
+    )
+    if locked_now:
+        revoke_sessions(s, row.id, now)
+        audit.record(
+            s,
+            actor,
+            "auth.lock",
+            "user",
+            str(row.id),
+            detail={"failures": threshold, "minutes": settings.lockout_minutes},
+            **base,
+        )
+
+
+def authenticate(db: Database, token: str, method: str, csrf_token: str | None) -> Principal:
+    """Resolve a session cookie to its user, enforcing timeouts, certificate and CSRF."""
+    digest = crypto.sha256_hex(token.encode())
+    now = utcnow()
+    with db.reader(system=True) as conn:
+        row = conn.execute(
+            select(
+                UserSession.id,
+                UserSession.csrf_hash,
+                UserSession.cert_fingerprint,
+                UserSession.last_seen_at,
+                UserSession.absolute_expires_at,
+                UserSession.revoked_at,
+                User.id.label("user_id"),
+                User.display_name,
+                User.roles,
+                User.status,
+                User.tenant_id,
+                Tenant.status.label("tenant_status"),
+                Tenant.settings.label("tenant_settings"),
+            )
+            .join(User, User.id == UserSession.user_id)
+            .join(Tenant, Tenant.id == User.tenant_id)
+            .where(UserSession.session_hash == digest)
+        ).one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise SessionExpired
+    if row.status is not UserStatus.active or row.tenant_status is not TenantStatus.active:
+        raise SessionExpired
+    settings = TenantSettings.model_validate(row.tenant_settings or {})
+    idle_deadline = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if now >= row.absolute_expires_at or now >= idle_deadline:
+        with db.session(write=True, system=True) as s:
+            s.execute(update(UserSession).where(UserSession.id == row.id).values(revoked_at=now))
+        raise SessionExpired
+    if not crypto.constant_time_equals(row.cert_fingerprint, cert_fingerprint_var.get()):
+        raise SessionCertificateMismatch
+    if method in UNSAFE_METHODS and (
+        not csrf_token
+        or not crypto.constant_time_equals(crypto.sha256_hex(csrf_token.encode()), row.csrf_hash)
+    ):
+        raise CsrfFailed
+    if now - row.last_seen_at > _LAST_SEEN_GRANULARITY:
+        with db.session(write=True, system=True) as s:
+            s.execute(
+                update(UserSession)
+                .where(and_(UserSession.id == row.id, UserSession.revoked_at.is_(None)))
+                .values(last_seen_at=now)
+            )
+    return user_principal(row.user_id, row.display_name, row.tenant_id, list(row.roles))
+
+
+def logout(db: Database, token: str) -> None:
+    with db.session(write=True, system=True) as s:
+        s.execute(
+            update(UserSession)
+            .where(UserSession.session_hash == crypto.sha256_hex(token.encode()))
+            .values(revoked_at=utcnow())
+        )

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hokan.kit.clock import utcnow
+from hokan.kit.db import Base, PortableJSON, UTCDateTime, new_id
+
+
+class UserStatus(StrEnum):
+    active = "active"
+    disabled = "disabled"
+
+
+class User(Base):
+    """A tenant user (IAM-1): a 16-digit serial and an Argon2id password hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    serial: Mapped[str] = mapped_column(String(16), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    roles: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    status: Mapped[UserStatus] = mapped_column(
+        Enum(UserStatus, name="user_status", native_enum=False, length=16),
+        default=UserStatus.active,
+    )
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
