@@ -264,3 +264,47 @@ def test_audit_verify_exits_non_zero_on_tampering(
     r = cli("audit", "verify", check=False)
     assert r.returncode == 1
     assert "BROKEN chain" in r.stdout and "at entry 2" in r.stdout and "edited" in r.stdout
+
+
+def test_user_bootstrap_and_lockout_handling(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    cli("init", "--demo")
+    out = cli(
+        "user",
+        "create",
+        "--tenant",
+        "demo",
+        "--name",
+        "管理 太郎",
+        "--email",
+        "admin@example.jp",
+        "--role",
+        "tenant_admin",
+    ).stdout
+    serial = out.split("serial: ")[1].split()[0]
+    assert len(serial) == 16
+    assert "initial password (shown once)" in out
+    listing = cli("user", "list", "--tenant", "demo").stdout
+    assert serial in listing and "tenant_admin" in listing
+    assert "unlocked" in cli("user", "unlock", "demo", serial).stdout
+    assert "disabled" in cli("user", "disable", "demo", serial).stdout
+    assert '"status": "disabled"' in cli("user", "list", "--tenant", "demo").stdout
+    bad = cli(
+        "user",
+        "create",
+        "--tenant",
+        "demo",
+        "--name",
+        "x",
+        "--email",
+        "x@example.jp",
+        "--role",
+        "auditor",
+        check=False,
+    )
+    assert (
+        bad.returncode == 1 and "invalid_role" in bad.stderr
+    )  # an operator role is not a tenant role
+    missing = cli("user", "unlock", "demo", "4111111111111111", check=False)
+    assert "user_not_found" in missing.stderr
