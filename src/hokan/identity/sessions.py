@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, case, or_, select, update
+from sqlalchemy import Row, and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
@@ -240,37 +240,42 @@ def _count_failure(
         )
 
 
+_DEFAULT_IDLE_MINUTES = TenantSettings.model_fields["session_idle_minutes"].default
+# Built once: this runs on every cookie-authenticated request.
+_SESSION_LOOKUP = (
+    select(
+        UserSession.id,
+        UserSession.csrf_hash,
+        UserSession.cert_fingerprint,
+        UserSession.last_seen_at,
+        UserSession.absolute_expires_at,
+        UserSession.revoked_at,
+        User.id.label("user_id"),
+        User.display_name,
+        User.roles,
+        User.status,
+        User.tenant_id,
+        Tenant.status.label("tenant_status"),
+        Tenant.settings.label("tenant_settings"),
+    )
+    .join(User, User.id == UserSession.user_id)
+    .join(Tenant, Tenant.id == User.tenant_id)
+    .where(UserSession.session_hash == bindparam("digest"))
+)
+
+
 def authenticate(db: Database, token: str, method: str, csrf_token: str | None) -> Principal:
     """Resolve a session cookie to its user, enforcing timeouts, certificate and CSRF."""
     digest = crypto.sha256_hex(token.encode())
     now = utcnow()
     with db.reader(system=True) as conn:
-        row = conn.execute(
-            select(
-                UserSession.id,
-                UserSession.csrf_hash,
-                UserSession.cert_fingerprint,
-                UserSession.last_seen_at,
-                UserSession.absolute_expires_at,
-                UserSession.revoked_at,
-                User.id.label("user_id"),
-                User.display_name,
-                User.roles,
-                User.status,
-                User.tenant_id,
-                Tenant.status.label("tenant_status"),
-                Tenant.settings.label("tenant_settings"),
-            )
-            .join(User, User.id == UserSession.user_id)
-            .join(Tenant, Tenant.id == User.tenant_id)
-            .where(UserSession.session_hash == digest)
-        ).one_or_none()
+        row = conn.execute(_SESSION_LOOKUP, {"digest": digest}).one_or_none()
     if row is None or row.revoked_at is not None:
         raise SessionExpired
     if row.status is not UserStatus.active or row.tenant_status is not TenantStatus.active:
         raise SessionExpired
-    settings = TenantSettings.model_validate(row.tenant_settings or {})
-    idle_deadline = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    idle = (row.tenant_settings or {}).get("session_idle_minutes", _DEFAULT_IDLE_MINUTES)
+    idle_deadline = row.last_seen_at + timedelta(minutes=int(idle))
     if now >= row.absolute_expires_at or now >= idle_deadline:
         with db.session(write=True, system=True) as s:
             s.execute(update(UserSession).where(UserSession.id == row.id).values(revoked_at=now))
