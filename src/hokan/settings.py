@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)
     argon2_parallelism: int = Field(default=4, ge=1, le=16)
 
+    smtp_url: str = Field(
+        default="", description="smtp://host:port, smtp+starttls://user:pass@host:587 or smtps://…"
+    )
+    mail_from: str = Field(default="Hokan <noreply@hokan.invalid>", max_length=200)
+
     redis_url: str = ""
 
     host: str = "127.0.0.1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hokan.cli import audit, db, init, keys, serve, tenant, user
+from hokan.cli import audit, db, init, keys, mail, serve, tenant, user
 
 app = typer.Typer(
     name="hokan",
@@ -20,6 +20,7 @@ app.add_typer(tenant.app, name="tenant")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(user.app, name="user")
+app.add_typer(mail.app, name="mail")
 
 
 def main() -> None:

@@ -32,8 +32,8 @@ from hokan.identity.errors import (
 from hokan.identity.passwords import Passwords
 from hokan.identity.principal import ANONYMOUS, Principal, PrincipalKind
 from hokan.identity.roles import permissions_of
-from hokan.kit import crypto
-from hokan.kit.clock import utcnow
+from hokan.kit import crypto, mail
+from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
 from hokan.models import Tenant, TenantStatus, User, UserSession, UserStatus
 from hokan.tenants.schemas import TenantSettings
@@ -113,14 +113,20 @@ def login(db: Database, passwords: Passwords, serial_text: str, password: str) -
             )
             result: LoginResult | None = None
         else:
-            result = _decide(s, passwords, row, password, password_ok, now)
+            result = _decide(s, passwords, row, serial, password, password_ok, now)
     if result is None:
         raise InvalidCredentials
     return result
 
 
 def _decide(
-    s: Session, passwords: Passwords, row: Row[Any], password: str, password_ok: bool, now: datetime
+    s: Session,
+    passwords: Passwords,
+    row: Row[Any],
+    serial: str,
+    password: str,
+    password_ok: bool,
+    now: datetime,
 ) -> LoginResult | None:
     settings = TenantSettings.model_validate(row.tenant_settings or {})
     actor = user_principal(row.id, row.display_name, row.tenant_id, list(row.roles))
@@ -158,7 +164,7 @@ def _decide(
             tenant_id=row.tenant_id,
         )
     if not password_ok:
-        _count_failure(s, row, actor, settings, now)
+        _count_failure(s, row, serial, actor, settings, now)
         return None
     values: dict[str, Any] = {"failed_count": 0, "locked_until": None, "last_login_at": now}
     if passwords.needs_rehash(row.password_hash):
@@ -183,7 +189,12 @@ def _decide(
 
 
 def _count_failure(
-    s: Session, row: Row[Any], actor: Principal, settings: TenantSettings, now: datetime
+    s: Session,
+    row: Row[Any],
+    serial: str,
+    actor: Principal,
+    settings: TenantSettings,
+    now: datetime,
 ) -> None:
     threshold = settings.lockout_threshold
     until = now + timedelta(minutes=settings.lockout_minutes)
@@ -238,6 +249,7 @@ def _count_failure(
             detail={"failures": threshold, "minutes": settings.lockout_minutes},
             **base,
         )
+        _notify_lock(s, row, serial, until)
 
 
 _DEFAULT_IDLE_MINUTES = TenantSettings.model_fields["session_idle_minutes"].default
@@ -262,6 +274,41 @@ _SESSION_LOOKUP = (
     .join(Tenant, Tenant.id == User.tenant_id)
     .where(UserSession.session_hash == bindparam("digest"))
 )
+
+
+def _notify_lock(s: Session, row: Row[Any], serial: str, until: datetime) -> None:
+    """Tell the tenant's security contacts and admins, through the outbox (IAM-3)."""
+    tenant = s.get(Tenant, row.tenant_id)
+    if tenant is None:
+        return
+    recipients = [
+        c["email"] for c in tenant.contacts or [] if {"security", "admin"} & set(c.get("roles", []))
+    ]
+    people = s.execute(
+        select(User.email, User.roles).where(
+            User.tenant_id == row.tenant_id, User.status == UserStatus.active
+        )
+    )
+    recipients += [email for email, roles in people if "tenant_admin" in (roles or [])]
+    body = (
+        f"{tenant.name} ご担当者様\n\n"
+        "次のアカウントが、パスワードの連続誤入力によりロックされました。\n"
+        f"  シリアル番号: {serial}\n  氏名: {row.display_name}\n"
+        f"  自動解除: {to_jst(until):%Y-%m-%d %H:%M} (日本時間)\n\n"
+        "お心当たりがない場合は不正ログインの試みの可能性があります。"
+        "テナント管理者はロックをすぐに解除することもできます。\n\n"
+        "---\n"
+        f"The account {serial} ({row.display_name}) was locked after repeated wrong "
+        f"passwords. It unlocks by itself at {iso(until)}; a tenant admin can unlock it now.\n"
+    )
+    mail.enqueue(
+        s,
+        recipients,
+        "【Hokan】アカウントがロックされました / Account locked",
+        body,
+        "auth.lock",
+        row.tenant_id,
+    )
 
 
 def authenticate(db: Database, token: str, method: str, csrf_token: str | None) -> Principal:

@@ -7,6 +7,7 @@ from hokan.models.audit_event import AuditEvent
 from hokan.models.audit_segment import AuditSegment
 from hokan.models.collection import Collection
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
+from hokan.models.mail_message import MailMessage
 from hokan.models.record import Record
 from hokan.models.record_revision import RecordRevision
 from hokan.models.tenant import Product, Tenant, TenantStatus
@@ -22,6 +23,7 @@ __all__ = [
     "Collection",
     "KeyStatus",
     "KeyringMeta",
+    "MailMessage",
     "Product",
     "Record",
     "RecordRevision",

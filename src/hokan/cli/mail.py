@@ -1,0 +1,17 @@
+"""``hokan mail``: deliver the outbox (the scheduler will run this every minute)."""
+
+from __future__ import annotations
+
+import typer
+
+from hokan.cli._common import runtime
+from hokan.kit import mail
+
+app = typer.Typer(help="Outgoing mail.", no_args_is_help=True)
+
+
+@app.command("deliver")
+def deliver() -> None:
+    """Send pending notices by SMTP (HOKAN_SMTP_URL) or write them to DATA_DIR/outbox."""
+    with runtime() as rt:
+        typer.echo(f"{mail.deliver(rt.db, rt.settings)} messages delivered")
