@@ -13,6 +13,7 @@ from typing import TypeVar
 from anyio import to_thread
 
 from hokan.identity.passwords import Passwords
+from hokan.identity.spraying import SprayingDetector
 from hokan.keyring.master import MasterKeyProvider, load_master_key
 from hokan.keyring.service import Keyring
 from hokan.kit.db import Database, make_engine
@@ -62,6 +63,12 @@ class Runtime:
     @cached_property
     def passwords(self) -> Passwords:
         return Passwords(self.settings)
+
+    @cached_property
+    def spraying(self) -> SprayingDetector:
+        return SprayingDetector(
+            self.settings.spraying_serials, self.settings.spraying_window_seconds
+        )
 
     @cached_property
     def records(self) -> RecordService:

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)
     argon2_parallelism: int = Field(default=4, ge=1, le=16)
 
+    spraying_serials: int = Field(
+        default=10, ge=2, le=10_000, description="Serials one IP may fail with before an alert"
+    )
+    spraying_window_seconds: int = Field(default=600, ge=10, le=86_400)
+
     smtp_url: str = Field(
         default="", description="smtp://host:port, smtp+starttls://user:pass@host:587 or smtps://…"
     )

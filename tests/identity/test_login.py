@@ -271,3 +271,32 @@ def test_password_change_ends_every_session(
         )
     assert _login(client, a.serial)[0] == 401
     assert _login(client, a.serial, "夏は来ぬ卯の花の匂う垣根に")[0] == 200
+
+
+def test_one_address_failing_across_many_serials_raises_an_alarm(
+    client: TestClient, runtime: Runtime, account: Callable[..., Account]
+) -> None:
+    from hokan.identity import serials as serial_numbers
+
+    for _ in range(runtime.settings.spraying_serials + 3):
+        assert _login(client, serial_numbers.new_serial(), "Summer2026!!")[0] == 401
+    with runtime.db.session(system=True) as s:
+        alarms = list(
+            s.scalars(select(AuditEvent).where(AuditEvent.action == "auth.spraying_suspected"))
+        )
+    assert len(alarms) == 1  # once per window, not once per attempt
+    assert alarms[0].detail == {"serials": runtime.settings.spraying_serials}
+    assert alarms[0].source_ip == "testclient"
+
+
+def test_spraying_window_slides() -> None:
+    from hokan.identity.spraying import SprayingDetector
+
+    d = SprayingDetector(threshold=3, window_seconds=60)
+    assert d.failure("198.51.100.7", "a", now=0) is None
+    assert d.failure("198.51.100.7", "a", now=1) is None  # the same serial again: not spraying
+    assert d.failure("198.51.100.7", "b", now=2) is None
+    assert d.failure("198.51.100.8", "c", now=3) is None  # another address
+    assert d.failure("198.51.100.7", "c", now=4) == 3
+    assert d.failure("198.51.100.7", "d", now=5) is None  # already reported in this window
+    assert d.failure("198.51.100.7", "x", now=200) is None  # the old failures slid out

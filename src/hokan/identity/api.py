@@ -69,7 +69,14 @@ async def login(body: LoginIn, runtime: RuntimeDep) -> Response:
     """Open a session (HttpOnly, Secure, SameSite=Strict cookie). Send the returned
     ``csrf_token`` as ``X-CSRF-Token`` on every write made with the cookie."""
     result = await runtime.call(
-        partial(sessions.login, runtime.db, runtime.passwords, body.serial, body.password)
+        partial(
+            sessions.login,
+            runtime.db,
+            runtime.passwords,
+            body.serial,
+            body.password,
+            runtime.spraying,
+        )
     )
     p = result.principal
     response = JsonResponse(

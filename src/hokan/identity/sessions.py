@@ -21,7 +21,7 @@ from sqlalchemy import Row, and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
-from hokan.audit.context import cert_fingerprint_var
+from hokan.audit.context import cert_fingerprint_var, source_ip_var
 from hokan.identity import serials
 from hokan.identity.errors import (
     CsrfFailed,
@@ -32,6 +32,7 @@ from hokan.identity.errors import (
 from hokan.identity.passwords import Passwords
 from hokan.identity.principal import ANONYMOUS, Principal, PrincipalKind
 from hokan.identity.roles import permissions_of
+from hokan.identity.spraying import SprayingDetector
 from hokan.kit import crypto, mail
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
@@ -92,7 +93,13 @@ def revoke_sessions(session: Session, user_id: uuid.UUID, now: datetime) -> None
     )
 
 
-def login(db: Database, passwords: Passwords, serial_text: str, password: str) -> LoginResult:
+def login(
+    db: Database,
+    passwords: Passwords,
+    serial_text: str,
+    password: str,
+    spraying: SprayingDetector | None = None,
+) -> LoginResult:
     """Check a serial and password; open a session or raise :class:`InvalidCredentials`."""
     serial = serials.normalise(serial_text)
     row = _account(db, serial) if serials.is_valid(serial) else None
@@ -115,6 +122,18 @@ def login(db: Database, passwords: Passwords, serial_text: str, password: str) -
         else:
             result = _decide(s, passwords, row, serial, password, password_ok, now)
     if result is None:
+        tried = spraying.failure(source_ip_var.get(), serial) if spraying else None
+        if tried is not None:
+            with db.session(write=True, system=True) as s:
+                audit.record(
+                    s,
+                    ANONYMOUS,
+                    "auth.spraying_suspected",
+                    "source_ip",
+                    source_ip_var.get(),
+                    result=audit.DENIED,
+                    detail={"serials": tried},
+                )
         raise InvalidCredentials
     return result
 
