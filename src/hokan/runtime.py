@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from anyio import to_thread
 
+from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import SprayingDetector
 from hokan.keyring.master import MasterKeyProvider, load_master_key
@@ -63,6 +64,11 @@ class Runtime:
     @cached_property
     def passwords(self) -> Passwords:
         return Passwords(self.settings)
+
+    @cached_property
+    def lockout(self) -> RedisLockout | None:
+        """The shared login-failure counter store; None counts in the users table."""
+        return RedisLockout(self.settings.redis_url) if self.settings.redis_url else None
 
     @cached_property
     def spraying(self) -> SprayingDetector:

@@ -63,7 +63,7 @@ def list_(tenant: str = typer.Option(..., help="Tenant code or id")) -> None:
 def unlock(tenant: str, serial: str) -> None:
     """Lift a lockout now."""
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
-        users.unlock(s, rt.tenants.get(s, tenant).id, serial, operator())
+        users.unlock(s, rt.tenants.get(s, tenant).id, serial, operator(), rt.lockout)
         typer.echo("unlocked")
 
 

@@ -76,6 +76,7 @@ async def login(body: LoginIn, runtime: RuntimeDep) -> Response:
             body.serial,
             body.password,
             runtime.spraying,
+            runtime.lockout,
         )
     )
     p = result.principal
@@ -160,7 +161,7 @@ async def unlock_user(
     def work() -> dict[str, Any]:
         assert principal.tenant_id is not None
         with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            user = users.unlock(s, principal.tenant_id, serial, principal)
+            user = users.unlock(s, principal.tenant_id, serial, principal, runtime.lockout)
             s.refresh(user)
             return _user_json(user)
 

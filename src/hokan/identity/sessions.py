@@ -29,6 +29,7 @@ from hokan.identity.errors import (
     SessionCertificateMismatch,
     SessionExpired,
 )
+from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
 from hokan.identity.principal import ANONYMOUS, Principal, PrincipalKind
 from hokan.identity.roles import permissions_of
@@ -99,6 +100,7 @@ def login(
     serial_text: str,
     password: str,
     spraying: SprayingDetector | None = None,
+    lockout: RedisLockout | None = None,
 ) -> LoginResult:
     """Check a serial and password; open a session or raise :class:`InvalidCredentials`."""
     serial = serials.normalise(serial_text)
@@ -120,7 +122,7 @@ def login(
             )
             result: LoginResult | None = None
         else:
-            result = _decide(s, passwords, row, serial, password, password_ok, now)
+            result = _decide(s, passwords, row, serial, password, password_ok, now, lockout)
     if result is None:
         tried = spraying.failure(source_ip_var.get(), serial) if spraying else None
         if tried is not None:
@@ -146,6 +148,7 @@ def _decide(
     password: str,
     password_ok: bool,
     now: datetime,
+    lockout: RedisLockout | None = None,
 ) -> LoginResult | None:
     settings = TenantSettings.model_validate(row.tenant_settings or {})
     actor = user_principal(row.id, row.display_name, row.tenant_id, list(row.roles))
@@ -168,7 +171,9 @@ def _decide(
     if row.tenant_status is not TenantStatus.active:
         deny("tenant_inactive")
         return None
-    if row.locked_until is not None and row.locked_until > now:
+    if (row.locked_until is not None and row.locked_until > now) or (
+        lockout is not None and lockout.locked(row.id)
+    ):
         deny("locked")
         return None
     if row.locked_until is not None:  # the lock ran out since the last attempt
@@ -183,8 +188,10 @@ def _decide(
             tenant_id=row.tenant_id,
         )
     if not password_ok:
-        _count_failure(s, row, serial, actor, settings, now)
+        _count_failure(s, row, serial, actor, settings, now, lockout)
         return None
+    if lockout is not None:
+        lockout.success(row.id)
     values: dict[str, Any] = {"failed_count": 0, "locked_until": None, "last_login_at": now}
     if passwords.needs_rehash(row.password_hash):
         values["password_hash"] = passwords.hash(password)
@@ -214,9 +221,13 @@ def _count_failure(
     actor: Principal,
     settings: TenantSettings,
     now: datetime,
+    lockout: RedisLockout | None = None,
 ) -> None:
     threshold = settings.lockout_threshold
     until = now + timedelta(minutes=settings.lockout_minutes)
+    if lockout is not None:
+        _count_in_redis(s, row, serial, actor, settings, now, lockout)
+        return
     reaches = User.failed_count + 1 >= threshold
     # One statement: count, and lock when the count reaches the threshold. A
     # concurrent attempt that finds the account locked does not count (IAM-3).
@@ -293,6 +304,57 @@ _SESSION_LOOKUP = (
     .join(Tenant, Tenant.id == User.tenant_id)
     .where(UserSession.session_hash == bindparam("digest"))
 )
+
+
+def _count_in_redis(
+    s: Session,
+    row: Row[Any],
+    serial: str,
+    actor: Principal,
+    settings: TenantSettings,
+    now: datetime,
+    lockout: RedisLockout,
+) -> None:
+    threshold = settings.lockout_threshold
+    until = now + timedelta(minutes=settings.lockout_minutes)
+    counted = lockout.failure(row.id, threshold, settings.lockout_minutes * 60)
+    base = {"tenant_id": row.tenant_id}
+    if counted < 0:
+        audit.record(
+            s,
+            actor,
+            "auth.login",
+            "user",
+            str(row.id),
+            result=audit.DENIED,
+            detail={"reason": "locked"},
+            **base,
+        )
+        return
+    failures = threshold if counted == 0 else counted
+    audit.record(
+        s,
+        actor,
+        "auth.login",
+        "user",
+        str(row.id),
+        result=audit.DENIED,
+        detail={"reason": "bad_password", "failures": failures},
+        **base,
+    )
+    if counted == 0:  # this failure locked it: mirror the lock for admins and the console
+        s.execute(update(User).where(User.id == row.id).values(locked_until=until, failed_count=0))
+        revoke_sessions(s, row.id, now)
+        audit.record(
+            s,
+            actor,
+            "auth.lock",
+            "user",
+            str(row.id),
+            detail={"failures": threshold, "minutes": settings.lockout_minutes},
+            **base,
+        )
+        _notify_lock(s, row, serial, until)
 
 
 def _notify_lock(s: Session, row: Row[Any], serial: str, until: datetime) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from hokan.audit import service as audit
 from hokan.identity import serials
 from hokan.identity.errors import InvalidRole, UserNotFound
+from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords, check_policy
 from hokan.identity.principal import Principal
 from hokan.identity.roles import TENANT_ROLES, Role
@@ -96,8 +97,16 @@ def by_serial(session: Session, tenant_id: uuid.UUID, serial: str) -> User:
     return user
 
 
-def unlock(session: Session, tenant_id: uuid.UUID, serial: str, actor: Principal) -> User:
+def unlock(
+    session: Session,
+    tenant_id: uuid.UUID,
+    serial: str,
+    actor: Principal,
+    lockout: RedisLockout | None = None,
+) -> User:
     user = by_serial(session, tenant_id, serial)
+    if lockout is not None:
+        lockout.unlock(user.id)
     session.execute(
         update(User).where(User.id == user.id).values(locked_until=None, failed_count=0)
     )

@@ -1,0 +1,165 @@
+"""Lockout with Redis as the shared counter store (IAM-3), across threads and processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from hokan.identity import sessions, users
+from hokan.identity.errors import InvalidCredentials
+from hokan.identity.lockout import RedisLockout
+from hokan.identity.principal import SYSTEM
+from hokan.models import AuditEvent, Tenant
+from hokan.runtime import Runtime
+from hokan.settings import Settings
+from tests.conftest import TenantHandle, wait_ready
+
+PASSWORD = "春の小川はさらさら行くよ"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("HOKAN_TEST_REDIS_URL", "")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set HOKAN_TEST_REDIS_URL")
+        pytest.skip("HOKAN_TEST_REDIS_URL not set")
+    return url
+
+
+def _user(runtime: Runtime, t: TenantHandle) -> tuple[str, str]:
+    with runtime.db.session(write=True, system=True) as s:
+        tenant = s.get(Tenant, t.id)
+        assert tenant is not None
+        user, _ = users.create(
+            s,
+            runtime.passwords,
+            tenant,
+            "山田 太郎",
+            "y@example.jp",
+            ["staff_user"],
+            PASSWORD,
+            SYSTEM,
+        )
+        return user.serial, str(user.id)
+
+
+def _counted(runtime: Runtime, user_id: str) -> tuple[int, int, int]:
+    with runtime.db.session(system=True) as s:
+        events = list(s.scalars(select(AuditEvent).where(AuditEvent.target_id == user_id)))
+    reasons = [(e.action, e.detail.get("reason")) for e in events]
+    return (
+        reasons.count(("auth.login", "bad_password")),
+        reasons.count(("auth.lock", None)),
+        reasons.count(("auth.login", "locked")),
+    )
+
+
+def test_fifty_threads_count_exactly_n_in_redis(
+    runtime: Runtime, make_tenant: Callable[..., TenantHandle], redis_url: str
+) -> None:
+    serial, user_id = _user(runtime, make_tenant())
+    store = RedisLockout(redis_url)
+    barrier = threading.Barrier(50)
+
+    def attempt() -> None:
+        barrier.wait()
+        with pytest.raises(InvalidCredentials):
+            sessions.login(runtime.db, runtime.passwords, serial, "wrong password!!", lockout=store)
+
+    threads = [threading.Thread(target=attempt) for _ in range(50)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert _counted(runtime, user_id) == (5, 1, 45)
+    with pytest.raises(InvalidCredentials):  # locked in Redis: the right password is refused too
+        sessions.login(runtime.db, runtime.passwords, serial, PASSWORD, lockout=store)
+    with runtime.db.session(write=True, system=True) as s:
+        users.unlock(s, _tenant_of(runtime, serial), serial, SYSTEM, store)  # type: ignore[arg-type]
+    assert (
+        sessions.login(runtime.db, runtime.passwords, serial, PASSWORD, lockout=store).principal.id
+        == user_id
+    )
+
+
+def _tenant_of(runtime: Runtime, serial: str) -> object:
+    from hokan.models import User
+
+    with runtime.db.session(system=True) as s:
+        return s.scalars(select(User.tenant_id).where(User.serial == serial)).one()
+
+
+def test_two_server_processes_share_one_count(
+    settings: Settings,
+    runtime: Runtime,
+    make_tenant: Callable[..., TenantHandle],
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    serial, user_id = _user(runtime, make_tenant())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")}
+    env.update(
+        HOKAN_DATA_DIR=str(settings.data_dir),
+        HOKAN_DATABASE_URL=settings.resolved_database_url,
+        HOKAN_KEYRING_DATABASE_URL=settings.resolved_keyring_url,
+        HOKAN_MASTER_KEY=settings.master_key.get_secret_value() if settings.master_key else "",
+        HOKAN_REDIS_URL=redis_url,
+        HOKAN_LOG_LEVEL="WARNING",
+        HOKAN_ARGON2_TIME_COST="1",
+        HOKAN_ARGON2_MEMORY_KIB="8192",
+        HOKAN_ARGON2_PARALLELISM="1",
+    )
+    servers, urls = [], []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        servers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "hokan", "serve", "--port", str(port)],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for url in urls:
+            assert wait_ready(f"{url}/readyz"), "a server did not start"
+        barrier = threading.Barrier(40)
+        statuses: list[int] = []
+
+        def attempt(i: int) -> None:
+            barrier.wait()
+            r = httpx.post(
+                f"{urls[i % 2]}/api/v1/auth/login",
+                json={"serial": serial, "password": "wrong password!!"},
+                timeout=30,
+            )
+            statuses.append(r.status_code)
+
+        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(40)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert statuses == [401] * 40
+    finally:
+        for proc in servers:
+            proc.terminate()
+            proc.wait(timeout=10)
+    assert _counted(runtime, user_id) == (5, 1, 35)
+    import uuid
+
+    assert RedisLockout(redis_url).locked(uuid.UUID(user_id))  # the count and lock live in Redis
