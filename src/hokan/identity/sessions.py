@@ -223,50 +223,55 @@ def _count_failure(
     now: datetime,
     lockout: RedisLockout | None = None,
 ) -> None:
+    """Count one wrong password in the store; record, and lock at the threshold."""
     threshold = settings.lockout_threshold
     until = now + timedelta(minutes=settings.lockout_minutes)
     if lockout is not None:
-        _count_in_redis(s, row, serial, actor, settings, now, lockout)
-        return
-    reaches = User.failed_count + 1 >= threshold
-    # One statement: count, and lock when the count reaches the threshold. A
-    # concurrent attempt that finds the account locked does not count (IAM-3).
-    counted = s.execute(
-        update(User)
-        .where(
-            User.id == row.id,
-            or_(User.locked_until.is_(None), User.locked_until <= now),
+        counted = lockout.failure(row.id, threshold, settings.lockout_minutes * 60)
+        failures, locked_now = (
+            (None, False) if counted < 0 else (counted or threshold, counted == 0)
         )
-        .values(
-            failed_count=case((reaches, 0), else_=User.failed_count + 1),
-            locked_until=case((reaches, until), else_=User.locked_until),
+        if locked_now:  # mirror the lock for admins and the console
+            s.execute(
+                update(User).where(User.id == row.id).values(locked_until=until, failed_count=0)
+            )
+    else:
+        reaches = User.failed_count + 1 >= threshold
+        # One statement: count, and lock when the count reaches the threshold. A
+        # concurrent attempt that finds the account locked does not count (IAM-3).
+        returned = s.execute(
+            update(User)
+            .where(User.id == row.id, or_(User.locked_until.is_(None), User.locked_until <= now))
+            .values(
+                failed_count=case((reaches, 0), else_=User.failed_count + 1),
+                locked_until=case((reaches, until), else_=User.locked_until),
+            )
+            .returning(User.failed_count, User.locked_until)
+        ).one_or_none()
+        locked_now = bool(returned and returned.locked_until and returned.locked_until > now)
+        failures = (
+            None if returned is None else (threshold if locked_now else returned.failed_count)
         )
-        .returning(User.failed_count, User.locked_until)
-    ).one_or_none()
-    base = {"tenant_id": row.tenant_id}
-    if counted is None:
+    target = ("user", str(row.id))
+    if failures is None:  # already locked by a concurrent attempt: not counted
         audit.record(
             s,
             actor,
             "auth.login",
-            "user",
-            str(row.id),
+            *target,
             result=audit.DENIED,
             detail={"reason": "locked"},
-            **base,
+            tenant_id=row.tenant_id,
         )
         return
-    locked_now = counted.locked_until is not None and counted.locked_until > now
-    failures = threshold if locked_now else counted.failed_count
     audit.record(
         s,
         actor,
         "auth.login",
-        "user",
-        str(row.id),
+        *target,
         result=audit.DENIED,
         detail={"reason": "bad_password", "failures": failures},
-        **base,
+        tenant_id=row.tenant_id,
     )
     if locked_now:
         revoke_sessions(s, row.id, now)
@@ -274,10 +279,9 @@ def _count_failure(
             s,
             actor,
             "auth.lock",
-            "user",
-            str(row.id),
+            *target,
+            tenant_id=row.tenant_id,
             detail={"failures": threshold, "minutes": settings.lockout_minutes},
-            **base,
         )
         _notify_lock(s, row, serial, until)
 
@@ -304,57 +308,6 @@ _SESSION_LOOKUP = (
     .join(Tenant, Tenant.id == User.tenant_id)
     .where(UserSession.session_hash == bindparam("digest"))
 )
-
-
-def _count_in_redis(
-    s: Session,
-    row: Row[Any],
-    serial: str,
-    actor: Principal,
-    settings: TenantSettings,
-    now: datetime,
-    lockout: RedisLockout,
-) -> None:
-    threshold = settings.lockout_threshold
-    until = now + timedelta(minutes=settings.lockout_minutes)
-    counted = lockout.failure(row.id, threshold, settings.lockout_minutes * 60)
-    base = {"tenant_id": row.tenant_id}
-    if counted < 0:
-        audit.record(
-            s,
-            actor,
-            "auth.login",
-            "user",
-            str(row.id),
-            result=audit.DENIED,
-            detail={"reason": "locked"},
-            **base,
-        )
-        return
-    failures = threshold if counted == 0 else counted
-    audit.record(
-        s,
-        actor,
-        "auth.login",
-        "user",
-        str(row.id),
-        result=audit.DENIED,
-        detail={"reason": "bad_password", "failures": failures},
-        **base,
-    )
-    if counted == 0:  # this failure locked it: mirror the lock for admins and the console
-        s.execute(update(User).where(User.id == row.id).values(locked_until=until, failed_count=0))
-        revoke_sessions(s, row.id, now)
-        audit.record(
-            s,
-            actor,
-            "auth.lock",
-            "user",
-            str(row.id),
-            detail={"failures": threshold, "minutes": settings.lockout_minutes},
-            **base,
-        )
-        _notify_lock(s, row, serial, until)
 
 
 def _notify_lock(s: Session, row: Row[Any], serial: str, until: datetime) -> None:
