@@ -9,17 +9,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
-from hokan.identity import sessions, users
+from hokan.identity import mfa, sessions, users
 from hokan.identity.dependencies import Authenticated, UsersManager
 from hokan.identity.errors import InvalidCredentials
 from hokan.identity.passwords import check_policy
-from hokan.identity.principal import PrincipalKind
+from hokan.identity.principal import Principal, PrincipalKind
 from hokan.kit.clock import iso, utcnow
 from hokan.kit.errors import Forbidden
 from hokan.models import Tenant, User
@@ -33,6 +34,13 @@ class LoginIn(BaseModel):
         max_length=40, description="16-digit serial number (hyphens/spaces allowed)"
     )
     password: str = Field(max_length=1024)
+    otp: str | None = Field(
+        default=None, max_length=40, description="TOTP code or a recovery code, when MFA is on"
+    )
+
+
+class OtpIn(BaseModel):
+    code: str = Field(max_length=40)
 
 
 class PasswordChangeIn(BaseModel):
@@ -77,6 +85,8 @@ async def login(body: LoginIn, runtime: RuntimeDep) -> Response:
             body.password,
             runtime.spraying,
             runtime.lockout,
+            body.otp,
+            runtime.keyring,
         )
     )
     p = result.principal
@@ -84,6 +94,9 @@ async def login(body: LoginIn, runtime: RuntimeDep) -> Response:
         {
             "user": {"id": p.id, "name": p.display_name, "roles": sorted(p.roles)},
             "csrf_token": result.csrf_token,
+            # The tenant requires a second factor this user has not set up: the
+            # session can only do that (POST /api/v1/auth/totp/setup, then /enable).
+            "mfa_setup_required": not p.scopes,
             "expires_at": iso(result.absolute_expires_at),
         }
     )
@@ -166,3 +179,46 @@ async def unlock_user(
             return _user_json(user)
 
     return JsonResponse(await audited(runtime, principal, "auth.unlock", "user", serial[:20], work))
+
+
+def _own_user(s: Session, principal: Principal) -> User:
+    if principal.kind is not PrincipalKind.user:
+        raise Forbidden("only a logged-in user has a second factor")
+    user = s.get(User, uuid.UUID(principal.id))
+    if user is None:
+        raise Forbidden
+    return user
+
+
+@router.post("/auth/totp/setup", summary="Start setting up a TOTP second factor")
+async def totp_setup(principal: Authenticated, runtime: RuntimeDep) -> Response:
+    """A new secret and its ``otpauth://`` URI for an authenticator app, shown once.
+    It takes effect after ``/auth/totp/enable`` with a first code."""
+
+    def work() -> dict[str, str]:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            secret, uri = mfa.begin(s, runtime.keyring, _own_user(s, principal))
+            audit.record(s, principal, "auth.totp_setup", "user", principal.id)
+            return {"secret": secret, "otpauth_uri": uri}
+
+    return JsonResponse(
+        await audited(runtime, principal, "auth.totp_setup", "user", principal.id, work)
+    )
+
+
+@router.post("/auth/totp/enable", summary="Turn the TOTP second factor on")
+async def totp_enable(body: OtpIn, principal: Authenticated, runtime: RuntimeDep) -> Response:
+    """Prove the authenticator works with one code; returns ten one-time recovery
+    codes, shown once. Other sessions end: log in again with the second factor."""
+
+    def work() -> dict[str, list[str]]:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            user = _own_user(s, principal)
+            codes = mfa.enable(s, runtime.keyring, user, body.code)
+            sessions.revoke_sessions(s, user.id, utcnow())
+            audit.record(s, principal, "auth.totp_enable", "user", principal.id)
+            return {"recovery_codes": codes}
+
+    return JsonResponse(
+        await audited(runtime, principal, "auth.totp_enable", "user", principal.id, work)
+    )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
-from hokan.identity import serials
+from hokan.identity import mfa, serials
 from hokan.identity.errors import (
     CsrfFailed,
     InvalidCredentials,
@@ -34,6 +34,7 @@ from hokan.identity.passwords import Passwords
 from hokan.identity.principal import ANONYMOUS, Principal, PrincipalKind
 from hokan.identity.roles import permissions_of
 from hokan.identity.spraying import SprayingDetector
+from hokan.keyring.service import Keyring
 from hokan.kit import crypto, mail
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
@@ -55,16 +56,21 @@ class LoginResult:
 
 
 def user_principal(
-    user_id: uuid.UUID, name: str, tenant_id: uuid.UUID, roles: list[str]
+    user_id: uuid.UUID, name: str, tenant_id: uuid.UUID, roles: list[str], mfa_ok: bool = True
 ) -> Principal:
+    """A user's principal; without a required second factor it may only set one up."""
     return Principal(
         kind=PrincipalKind.user,
         id=str(user_id),
         display_name=name,
         tenant_id=tenant_id,
-        scopes=permissions_of(roles),
+        scopes=permissions_of(roles) if mfa_ok else frozenset(),
         roles=frozenset(roles),
     )
+
+
+def mfa_satisfied(tenant_settings: dict[str, Any] | None, totp_enabled: bool) -> bool:
+    return bool(totp_enabled) or not (tenant_settings or {}).get("mfa_required", False)
 
 
 def _account(db: Database, serial: str) -> Row[Any] | None:
@@ -78,6 +84,7 @@ def _account(db: Database, serial: str) -> Row[Any] | None:
                 User.password_hash,
                 User.status,
                 User.locked_until,
+                User.totp_enabled,
                 Tenant.status.label("tenant_status"),
                 Tenant.settings.label("tenant_settings"),
             )
@@ -101,6 +108,8 @@ def login(
     password: str,
     spraying: SprayingDetector | None = None,
     lockout: RedisLockout | None = None,
+    otp: str | None = None,
+    keyring: Keyring | None = None,
 ) -> LoginResult:
     """Check a serial and password; open a session or raise :class:`InvalidCredentials`."""
     serial = serials.normalise(serial_text)
@@ -122,6 +131,9 @@ def login(
             )
             result: LoginResult | None = None
         else:
+            if password_ok and row.totp_enabled:  # the second factor counts like the password
+                user = s.get(User, row.id)
+                password_ok = bool(user and keyring and mfa.check(s, keyring, user, otp))
             result = _decide(s, passwords, row, serial, password, password_ok, now, lockout)
     if result is None:
         tried = spraying.failure(source_ip_var.get(), serial) if spraying else None
@@ -151,7 +163,13 @@ def _decide(
     lockout: RedisLockout | None = None,
 ) -> LoginResult | None:
     settings = TenantSettings.model_validate(row.tenant_settings or {})
-    actor = user_principal(row.id, row.display_name, row.tenant_id, list(row.roles))
+    actor = user_principal(
+        row.id,
+        row.display_name,
+        row.tenant_id,
+        list(row.roles),
+        mfa_satisfied(row.tenant_settings, row.totp_enabled),
+    )
 
     def deny(reason: str, **extra: int | str) -> None:
         audit.record(
@@ -301,6 +319,7 @@ _SESSION_LOOKUP = (
         User.roles,
         User.status,
         User.tenant_id,
+        User.totp_enabled,
         Tenant.status.label("tenant_status"),
         Tenant.settings.label("tenant_settings"),
     )
@@ -375,7 +394,13 @@ def authenticate(db: Database, token: str, method: str, csrf_token: str | None) 
                 .where(and_(UserSession.id == row.id, UserSession.revoked_at.is_(None)))
                 .values(last_seen_at=now)
             )
-    return user_principal(row.user_id, row.display_name, row.tenant_id, list(row.roles))
+    return user_principal(
+        row.user_id,
+        row.display_name,
+        row.tenant_id,
+        list(row.roles),
+        mfa_satisfied(row.tenant_settings, row.totp_enabled),
+    )
 
 
 def logout(db: Database, token: str) -> None:

@@ -10,6 +10,7 @@ from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.mail_message import MailMessage
 from hokan.models.record import Record
 from hokan.models.record_revision import RecordRevision
+from hokan.models.recovery_code import RecoveryCode
 from hokan.models.tenant import Product, Tenant, TenantStatus
 from hokan.models.user import User, UserStatus
 from hokan.models.user_session import UserSession
@@ -27,6 +28,7 @@ __all__ = [
     "Product",
     "Record",
     "RecordRevision",
+    "RecoveryCode",
     "Tenant",
     "TenantKey",
     "TenantStatus",

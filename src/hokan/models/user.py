@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Uuid
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hokan.kit.clock import utcnow
@@ -34,6 +34,12 @@ class User(Base):
         Enum(UserStatus, name="user_status", native_enum=False, length=16),
         default=UserStatus.active,
     )
+    # TOTP secret, sealed under the tenant key (never stored in clear); enabled
+    # only once the user proved it with a first code (IAM-6).
+    totp_key_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    totp_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    totp_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
