@@ -308,3 +308,13 @@ def test_user_bootstrap_and_lockout_handling(
     )  # an operator role is not a tenant role
     missing = cli("user", "unlock", "demo", "4111111111111111", check=False)
     assert "user_not_found" in missing.stderr
+
+
+def test_accounts_inventory_cli(cli: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    cli("init", "--demo")
+    out = cli("accounts", "inventory", "--tenant", "demo").stdout
+    assert '"kind": "token"' in out and '"dormant": false' in out
+    assert (
+        "0 dormant accounts disabled"
+        in cli("accounts", "disable-dormant", "--tenant", "demo").stdout
+    )

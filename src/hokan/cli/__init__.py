@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hokan.cli import audit, db, init, keys, mail, serve, tenant, user
+from hokan.cli import accounts, audit, db, init, keys, mail, serve, tenant, user
 
 app = typer.Typer(
     name="hokan",
@@ -21,6 +21,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(user.app, name="user")
 app.add_typer(mail.app, name="mail")
+app.add_typer(accounts.app, name="accounts")
 
 
 def main() -> None:

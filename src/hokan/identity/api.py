@@ -16,7 +16,7 @@ from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
-from hokan.identity import mfa, sessions, users
+from hokan.identity import inventory, mfa, sessions, users
 from hokan.identity.dependencies import Authenticated, UsersManager
 from hokan.identity.errors import InvalidCredentials
 from hokan.identity.passwords import check_policy
@@ -221,4 +221,57 @@ async def totp_enable(body: OtpIn, principal: Authenticated, runtime: RuntimeDep
 
     return JsonResponse(
         await audited(runtime, principal, "auth.totp_enable", "user", principal.id, work)
+    )
+
+
+def _tenant(s: Session, principal: Principal) -> Tenant:
+    tenant = s.get(Tenant, principal.tenant_id) if principal.tenant_id else None
+    if tenant is None:
+        raise Forbidden
+    return tenant
+
+
+@router.get("/accounts/inventory", summary="Account inventory (棚卸)")
+async def account_inventory(principal: UsersManager, runtime: RuntimeDep) -> Response:
+    """Every user and API token of the tenant, with roles, permissions, last activity,
+    and flags for dormant (no activity for ``dormant_days``) and privileged accounts."""
+
+    def work() -> list[dict[str, Any]]:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            accounts = inventory.inventory(s, _tenant(s, principal))
+            audit.record(
+                s, principal, "accounts.inventory", "tenant", "", detail={"count": len(accounts)}
+            )
+            return inventory.as_json(accounts)
+
+    return JsonResponse(await audited(runtime, principal, "accounts.inventory", "tenant", "", work))
+
+
+@router.post("/accounts/reviews", status_code=201, summary="Record an inventory review")
+async def account_review(
+    body: inventory.ReviewIn, principal: UsersManager, runtime: RuntimeDep
+) -> Response:
+    def work() -> dict[str, Any]:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            row = inventory.record_review(s, _tenant(s, principal), principal, body)
+            return {
+                "id": str(row.id),
+                "reviewed_at": iso(row.reviewed_at),
+                "decisions": len(row.decisions),
+            }
+
+    data = await audited(runtime, principal, "accounts.review", "tenant", "", work)
+    return JsonResponse(data, status_code=201)
+
+
+@router.post("/accounts/disable-dormant", summary="Disable every dormant account")
+async def disable_dormant(principal: UsersManager, runtime: RuntimeDep) -> Response:
+    """Dormant users are disabled (their sessions end) and dormant tokens revoked."""
+
+    def work() -> dict[str, list[str]]:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            return {"disabled": inventory.disable_dormant(s, _tenant(s, principal), principal)}
+
+    return JsonResponse(
+        await audited(runtime, principal, "accounts.disable_dormant", "tenant", "", work)
     )

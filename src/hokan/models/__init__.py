@@ -1,5 +1,6 @@
 """ORM models, one file per table, re-exported here."""
 
+from hokan.models.account_review import AccountReview
 from hokan.models.api_token import ApiToken
 from hokan.models.audit_chain import AuditChain
 from hokan.models.audit_checkpoint import AuditCheckpoint
@@ -16,6 +17,7 @@ from hokan.models.user import User, UserStatus
 from hokan.models.user_session import UserSession
 
 __all__ = [
+    "AccountReview",
     "ApiToken",
     "AuditChain",
     "AuditCheckpoint",

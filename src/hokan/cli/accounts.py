@@ -1,0 +1,27 @@
+"""``hokan accounts``: the account inventory (棚卸, IAM-7)."""
+
+from __future__ import annotations
+
+import typer
+
+from hokan.cli._common import echo_json, operator, runtime
+from hokan.identity import inventory
+
+app = typer.Typer(help="Account inventory.", no_args_is_help=True)
+
+
+@app.command("inventory")
+def inventory_cmd(tenant: str = typer.Option(..., help="Tenant code or id")) -> None:
+    """Every account with roles, last activity, dormant and privileged flags (JSON)."""
+    with runtime() as rt, rt.db.session(system=True) as s:
+        echo_json(inventory.as_json(inventory.inventory(s, rt.tenants.get(s, tenant))))
+
+
+@app.command("disable-dormant")
+def disable_dormant(tenant: str = typer.Option(..., help="Tenant code or id")) -> None:
+    """Disable dormant users and revoke dormant tokens (audited)."""
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
+        done = inventory.disable_dormant(s, rt.tenants.get(s, tenant), operator())
+        typer.echo(
+            f"{len(done)} dormant accounts disabled" + (f": {', '.join(done)}" if done else "")
+        )

@@ -1,0 +1,108 @@
+"""Account inventory (IAM-7): dormant and privileged accounts, reviews, bulk disable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from hokan.identity import sessions, users
+from hokan.identity.principal import SYSTEM
+from hokan.kit.clock import utcnow
+from hokan.models import AccountReview, ApiToken, Tenant, User
+from hokan.runtime import Runtime
+from tests.conftest import TenantHandle
+
+PASSWORD = "春の小川はさらさら行くよ"
+
+
+def test_inventory_review_and_disable_dormant(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    t = make_tenant()
+    with runtime.db.session(write=True, system=True) as s:
+        tenant = s.get(Tenant, t.id)
+        assert tenant is not None
+        admin, _ = users.create(
+            s,
+            runtime.passwords,
+            tenant,
+            "管理 花子",
+            "a@example.jp",
+            ["tenant_admin"],
+            PASSWORD,
+            SYSTEM,
+        )
+        sleeper, _ = users.create(
+            s,
+            runtime.passwords,
+            tenant,
+            "休眠 次郎",
+            "s@example.jp",
+            ["staff_user"],
+            PASSWORD,
+            SYSTEM,
+        )
+        admin_serial, sleeper_serial = admin.serial, sleeper.serial
+    long_ago = utcnow() - timedelta(days=120)
+    with runtime.db.session(write=True, system=True) as s:
+        s.execute(
+            update(User)
+            .where(User.serial == sleeper_serial)
+            .values(created_at=long_ago, last_login_at=long_ago)
+        )
+        s.execute(
+            update(ApiToken)
+            .where(ApiToken.tenant_id == t.id)
+            .values(created_at=long_ago, last_used_at=long_ago)
+        )
+    r = client.post("/api/v1/auth/login", json={"serial": admin_serial, "password": PASSWORD})
+    jar = {
+        "Cookie": f"{sessions.SESSION_COOKIE}={r.cookies[sessions.SESSION_COOKIE]}",
+        "X-CSRF-Token": r.json()["csrf_token"],
+    }
+
+    accounts = {a["id"]: a for a in client.get("/api/v1/accounts/inventory", headers=jar).json()}
+    assert (
+        accounts[admin_serial]["privileged"] is True and accounts[admin_serial]["dormant"] is False
+    )
+    assert (
+        accounts[sleeper_serial]["dormant"] is True
+        and accounts[sleeper_serial]["privileged"] is False
+    )
+    token_prefix = t.token[:11]
+    assert accounts[token_prefix]["kind"] == "token" and accounts[token_prefix]["dormant"] is True
+
+    review = {
+        "decisions": [{"account": sleeper_serial, "decision": "disable", "note": "退職済み"}],
+        "comment": "2026年11月 棚卸",
+    }
+    assert client.post("/api/v1/accounts/reviews", json=review, headers=jar).status_code == 201
+    with runtime.db.session(system=True) as s:
+        [row] = list(s.scalars(select(AccountReview)))
+        assert row.decisions[0]["decision"] == "disable" and "管理 花子" in row.reviewer
+
+    done = client.post("/api/v1/accounts/disable-dormant", headers=jar).json()["disabled"]
+    assert sorted(done) == sorted([sleeper_serial, token_prefix])
+    after = {a["id"]: a for a in client.get("/api/v1/accounts/inventory", headers=jar).json()}
+    assert (
+        after[sleeper_serial]["status"] == "disabled" and after[token_prefix]["status"] == "revoked"
+    )
+    assert (
+        client.get("/api/v1/collections", headers=t.headers).status_code == 401
+    )  # the dormant token is dead
+    assert (
+        client.post(
+            "/api/v1/auth/login", json={"serial": sleeper_serial, "password": PASSWORD}
+        ).status_code
+        == 401
+    )
+
+
+def test_inventory_needs_the_admin_permission(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    reader = make_tenant(scopes=frozenset({"records:read"}))
+    assert client.get("/api/v1/accounts/inventory", headers=reader.headers).status_code == 403
