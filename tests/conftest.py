@@ -37,7 +37,8 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    # HOKAN_TEST_PG_PREFIX keeps concurrent checkouts on one server apart.
+    return os.environ.get("HOKAN_TEST_PG_PREFIX", "") + os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 
 
 @dataclass(frozen=True)
