@@ -252,3 +252,63 @@ def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     yield LiveServer(url, runtime)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+OPERATOR_PASSWORD = "運用ネットワークからだけ入れます"
+
+
+@dataclass
+class OperatorHandle:
+    serial: str
+    totp_secret: str
+    id: uuid.UUID
+
+    def code(self, offset_steps: int = 0) -> str:
+        import time
+
+        import pyotp
+
+        return pyotp.TOTP(self.totp_secret).at(time.time() + 30 * offset_steps)
+
+
+@pytest.fixture
+def make_operator(runtime: Runtime) -> Callable[..., OperatorHandle]:
+    """An operator (or a temporary account with ``temporary_for``) with a known TOTP secret."""
+    import pyotp
+
+    from hokan.identity import operators
+
+    def make(
+        roles: tuple[str, ...] = ("incident_response",),
+        temporary_for: uuid.UUID | None = None,
+        hours: float = 4,
+    ) -> OperatorHandle:
+        from datetime import timedelta
+
+        with runtime.db.session(write=True, system=True) as s:
+            tenant = s.get(Tenant, temporary_for) if temporary_for else None
+            new = operators.create(
+                s,
+                runtime.passwords,
+                runtime.master_key,
+                "運用 花子",
+                "ops@hokan.example",
+                roles,
+                OPERATOR_PASSWORD,
+                SYSTEM,
+                temporary_for=tenant,
+                request_ref="REQ-1" if tenant else "",
+                reason="調査" if tenant else "",
+                valid_for=timedelta(hours=hours) if tenant else None,
+            )
+            secret = pyotp.parse_uri(new.totp_uri).secret
+            return OperatorHandle(new.operator.serial, secret, new.operator.id)
+
+    return make
+
+
+@pytest.fixture
+def ops_client(runtime: Runtime) -> Iterator[TestClient]:
+    """A client connecting from the operations network (loopback by default)."""
+    with TestClient(create_app(runtime=runtime), client=("127.0.0.1", 50000)) as c:
+        yield c

@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "HOKAN_"
+HOURS_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$"
 
 
 class Environment(StrEnum):
@@ -80,6 +82,26 @@ class Settings(BaseSettings):
     )
     spraying_window_seconds: int = Field(default=600, ge=10, le=86_400)
 
+    # Operators and their governance (OPS-1..4, AUD-4).
+    operator_cidrs: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")],
+        description="The operations network (e.g. the VPN range): operators connect only from it",
+    )
+    operator_hours: str = Field(
+        default="08:00-20:00",
+        pattern=HOURS_PATTERN,
+        description="Permitted operator working hours in JST (HH:MM-HH:MM), for the daily audit",
+    )
+    operator_session_idle_minutes: int = Field(default=15, ge=1, le=240)
+    operator_session_absolute_hours: int = Field(default=8, ge=1, le=24)
+    operator_lockout_threshold: int = Field(default=5, ge=1, le=100)
+    operator_lockout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    audit_bulk_threshold: int = Field(
+        default=500, ge=1, description="Reads/exports of customer data by one actor in a day"
+    )
+    audit_anomaly_factor: float = Field(default=5.0, ge=1.5, le=1000)
+    audit_anomaly_min_events: int = Field(default=200, ge=1)
+
     smtp_url: str = Field(
         default="", description="smtp://host:port, smtp+starttls://user:pass@host:587 or smtps://…"
     )
@@ -106,6 +128,13 @@ class Settings(BaseSettings):
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     log_format: LogFormat = LogFormat.json
+
+    @field_validator("operator_cidrs", mode="before")
+    @classmethod
+    def _split_cidrs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _check_combination(self) -> Settings:

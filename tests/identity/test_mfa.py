@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pyotp
@@ -71,15 +72,19 @@ def test_required_mfa_limits_the_session_until_set_up(
         ).json()["error"]
         == "invalid_otp"
     )
-    enabled = client.post("/api/v1/auth/totp/enable", json={"code": totp.now()}, headers=jar)
+    first = totp.now()
+    enabled = client.post("/api/v1/auth/totp/enable", json={"code": first}, headers=jar)
     codes = enabled.json()["recovery_codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
     assert client.get("/api/v1/collections", headers=jar).status_code == 401  # sessions ended
     # Now the second factor is needed, and a missing or wrong one is refused alike.
     assert _login(client, serial)[0] == 401
     assert _login(client, serial, "123456" if totp.now() != "123456" else "654321")[0] == 401
-    status, body, jar = _login(client, serial, totp.now())
+    assert _login(client, serial, first)[0] == 401  # the enabling code is spent (no replay)
+    later = totp.at(time.time() + 30)  # the next 30-second step (inside the ±1 drift window)
+    status, body, jar = _login(client, serial, later)
     assert (status, body["mfa_setup_required"]) == (200, False)
+    assert _login(client, serial, later)[0] == 401  # a TOTP code works once
     assert client.get("/api/v1/collections", headers=jar).status_code == 200
     # A recovery code works once.
     assert _login(client, serial, codes[0].upper())[0] == 200

@@ -24,12 +24,20 @@ from hokan.runtime import Runtime
 from hokan.settings import Settings
 from tests.conftest import TenantHandle
 
-PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/api/v1/auth/login"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/docs",
+    "/api/v1/auth/login",
+    "/api/v1/operator/auth/login",
+}
 PARAMS = {
     "collection": "staff",
     "record_id": "victim",
     "revision": "1",
     "serial": "6085741910418999",
+    "grant_id": "00000000-0000-4000-8000-000000000000",
 }
 
 

@@ -75,7 +75,11 @@ def record(
             "cert_fingerprint": cert_fingerprint_var.get(),
             "request_id": request_id_var.get(),
             "result": result,
-            "detail": check_detail(detail or {}),
+            "detail": check_detail(
+                {**(detail or {}), "grant": principal.grant_id}
+                if principal.grant_id
+                else (detail or {})
+            ),
             "prev_hash": prev,
         }
         entry["entry_hash"] = entry_hash(entry)

@@ -14,10 +14,13 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hokan.audit import service as audit
 from hokan.audit.calls import audited
-from hokan.identity import sessions, tokens
-from hokan.identity.errors import InsufficientScope, MissingCredentials
+from hokan.identity import grants, operator_auth, sessions, tokens
+from hokan.identity.errors import InsufficientScope, MissingCredentials, OperatorRoleRequired
+from hokan.identity.operator_auth import OperatorIdentity
 from hokan.identity.principal import ANONYMOUS, Principal, Scope
+from hokan.identity.roles import Role
 from hokan.runtime import Runtime
 
 # Declares the scheme in OpenAPI (the docs' "Authorize" button); parsing is ours.
@@ -27,10 +30,43 @@ _bearer = HTTPBearer(
 BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
+async def _operator_identity(request: Request, runtime: Runtime, cookie: str) -> OperatorIdentity:
+    return await audited(
+        runtime,
+        ANONYMOUS,
+        "auth.operator_session",
+        "session",
+        "",
+        partial(
+            operator_auth.authenticate,
+            runtime.db,
+            runtime.settings,
+            cookie,
+            request.method,
+            request.headers.get(sessions.CSRF_HEADER),
+        ),
+    )
+
+
 async def _authenticate(request: Request) -> Principal:
     runtime: Runtime = request.app.state.runtime
     header = request.headers.get("authorization", "")
     cookie = request.cookies.get(sessions.SESSION_COOKIE)
+    operator_cookie = request.cookies.get(operator_auth.OPERATOR_COOKIE)
+    if not header and not cookie and operator_cookie:
+        # An operator in a tenant's environment: only under that tenant's consent
+        # grant, named by X-Hokan-Tenant (OPS-1); refused and audited otherwise.
+        identity = await _operator_identity(request, runtime, operator_cookie)
+        principal = await runtime.call(
+            partial(
+                grants.enter_tenant,
+                runtime.db,
+                identity,
+                request.headers.get(grants.TENANT_HEADER, ""),
+            )
+        )
+        request.state.principal = principal
+        return principal
     if not header and cookie:
         # A browser session (the console): CSRF-checked on writes, bound to its certificate.
         principal = await audited(
@@ -80,7 +116,21 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     async def check(request: Request, _doc: BearerDoc) -> Principal:
         principal = await _authenticate(request)
         if not principal.has_scope(scope):
-            raise InsufficientScope(f"requires scope {scope.value}")
+            denied = InsufficientScope(f"requires scope {scope.value}")
+            runtime: Runtime = request.app.state.runtime
+            # A refused permission is a security event (AUD-1): on the caller's chain.
+            await runtime.call(
+                partial(
+                    audit.record_failure,
+                    runtime.db,
+                    principal,
+                    "auth.scope_denied",
+                    "route",
+                    request.url.path[:200],
+                    denied,
+                )
+            )
+            raise denied
         return principal
 
     check.__name__ = f"requires_{scope.name}"
@@ -92,3 +142,45 @@ RecordsWriter = Annotated[Principal, Depends(requires(Scope.records_write))]
 CollectionsManager = Annotated[Principal, Depends(requires(Scope.collections_manage))]
 AuditReader = Annotated[Principal, Depends(requires(Scope.audit_read))]
 UsersManager = Annotated[Principal, Depends(requires(Scope.users_manage))]
+GrantsManager = Annotated[Principal, Depends(requires(Scope.grants_manage))]
+
+
+def operator_with(*roles: Role) -> Callable[..., Awaitable[OperatorIdentity]]:
+    """An operator's own session (operator routes), holding one of ``roles`` if any are named."""
+
+    async def check(request: Request) -> OperatorIdentity:
+        runtime: Runtime = request.app.state.runtime
+        cookie = request.cookies.get(operator_auth.OPERATOR_COOKIE)
+        if not cookie:
+            raise MissingCredentials
+        identity = await _operator_identity(request, runtime, cookie)
+        request.state.principal = identity.principal
+        if roles and not identity.principal.roles & set(roles):
+
+            def deny() -> None:
+                with runtime.db.session(write=True, system=True) as s:
+                    audit.record(
+                        s,
+                        identity.principal,
+                        "operator.role_denied",
+                        "route",
+                        request.url.path[:200],
+                        result=audit.DENIED,
+                        detail={"needs": sorted(r.value for r in roles)},
+                    )
+
+            await runtime.call(deny)
+            raise OperatorRoleRequired(f"requires one of: {', '.join(sorted(roles))}")
+        return identity
+
+    check.__name__ = "operator_" + ("_or_".join(r.value for r in roles) or "any")
+    return check
+
+
+AnyOperator = Annotated[OperatorIdentity, Depends(operator_with())]
+OperationsManager = Annotated[OperatorIdentity, Depends(operator_with(Role.operations_manager))]
+OperatorSupervisor = Annotated[
+    OperatorIdentity,
+    Depends(operator_with(Role.general_manager, Role.operations_manager, Role.auditor)),
+]
+Auditor = Annotated[OperatorIdentity, Depends(operator_with(Role.auditor))]

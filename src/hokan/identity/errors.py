@@ -69,3 +69,41 @@ class InvalidRole(InvalidPayload):
     code = "invalid_role"
     message_ja = "不明なロールが指定されました。"
     message_en = "Unknown role."
+
+
+class OperatorNotFound(NotFound):
+    code = "operator_not_found"
+    message_ja = "運用者アカウントが見つかりません。"
+    message_en = "Operator account not found."
+
+
+class OperatorNetworkDenied(Forbidden):
+    # OPS-4: operators connect only from the operations network.
+    code = "operator_network_denied"
+    message_ja = "運用者は運用ネットワークからのみ接続できます。"
+    message_en = "Operators may connect only from the operations network."
+
+
+class OperatorRoleRequired(Forbidden):
+    code = "operator_role_required"
+    message_ja = "この操作に必要な運用者ロールがありません。"
+    message_en = "This operation needs an operator role you do not hold."
+
+
+class ConsentRequired(Forbidden):
+    # OPS-1: no operator reaches tenant data without that tenant's consent grant.
+    code = "consent_required"
+    message_ja = "お客様の承諾 (有効なアクセス許可) がないため、お客様環境にはアクセスできません。"
+    message_en = "Operator access to this tenant needs an active consent grant from the tenant."
+
+
+class InvalidValidity(InvalidPayload):
+    code = "invalid_validity"
+    message_ja = "有効期間が許容範囲外です。"
+    message_en = "The validity period is outside the permitted range."
+
+
+class GrantNotFound(NotFound):
+    code = "grant_not_found"
+    message_ja = "アクセス許可が見つかりません。"
+    message_en = "Consent grant not found."

@@ -74,9 +74,12 @@ def enable(session: Session, keyring: Keyring, user: User, code: str) -> list[st
     secret = _secret(keyring, user)
     if secret is None:
         raise TotpNotStarted
-    if not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
+    step = matching_step(secret, code, user.totp_last_step)
+    if step is None:
         raise InvalidOtp
-    session.execute(update(User).where(User.id == user.id).values(totp_enabled=True))
+    session.execute(
+        update(User).where(User.id == user.id).values(totp_enabled=True, totp_last_step=step)
+    )
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
     for c in codes:
@@ -90,13 +93,35 @@ def enable(session: Session, keyring: Keyring, user: User, code: str) -> list[st
     return codes
 
 
+def matching_step(secret: str, code: str, after_step: int) -> int | None:
+    """The time step (now ±1, for clock drift) whose TOTP is ``code``, if later than ``after_step``.
+
+    Accepting only steps later than the last one used makes a code single-use:
+    a code seen over someone's shoulder cannot be replayed within its 30 s.
+    """
+    totp = pyotp.TOTP(secret)
+    code = code.strip()
+    now_step = totp.timecode(utcnow())
+    for step in (now_step - 1, now_step, now_step + 1):
+        if step > after_step and crypto.constant_time_equals(totp.generate_otp(step), code):
+            return step
+    return None
+
+
 def check(session: Session, keyring: Keyring, user: User, otp: str | None) -> bool:
-    """A current TOTP code, or an unused recovery code (then spent)."""
+    """A current, not yet used TOTP code, or an unused recovery code (then spent)."""
     if not otp:
         return False
     secret = _secret(keyring, user)
-    if secret is not None and pyotp.TOTP(secret).verify(otp.strip(), valid_window=1):
-        return True
+    step = matching_step(secret, otp, user.totp_last_step) if secret is not None else None
+    if step is not None:
+        # Compare-and-set, so two concurrent logins cannot both spend one code.
+        claimed = session.execute(
+            update(User)
+            .where(User.id == user.id, User.totp_last_step < step)
+            .values(totp_last_step=step)
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
     digest = crypto.sha256_hex(_normalise_code(otp).encode())
     code = session.scalars(
         select(RecoveryCode).where(

@@ -1,7 +1,7 @@
 """The principal: whoever a request or job acts for.
 
-Tokens today; tenant users, operators and the system (jobs) fit the same type,
-so services take a :class:`Principal` and never care how it was authenticated.
+Tokens, tenant users, operators and the system (jobs) share one type, so
+services take a :class:`Principal` and never care how it was authenticated.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ class Scope(StrEnum):
     collections_manage = "collections:manage"
     audit_read = "audit:read"
     users_manage = "users:manage"
+    grants_manage = "grants:manage"  # consent grants for operator access (OPS-1)
 
 
-ALL_TOKEN_SCOPES = frozenset(Scope)
+# Consent for operator access is a person's decision (a tenant admin's), never a token's.
+ALL_TOKEN_SCOPES = frozenset(Scope) - {Scope.grants_manage}
 DEFAULT_TOKEN_SCOPES = frozenset({Scope.records_read, Scope.records_write})
 
 
@@ -39,6 +41,9 @@ class Principal:
     tenant_id: uuid.UUID | None
     scopes: frozenset[str] = field(default_factory=frozenset)
     roles: frozenset[str] = field(default_factory=frozenset)
+    # An operator acting in a tenant's environment does so under that tenant's
+    # consent grant; its id goes into every audit entry (OPS-1).
+    grant_id: str | None = None
 
     @property
     def actor(self) -> str:

@@ -40,6 +40,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Scope]] = {
             Scope.collections_manage,
             Scope.audit_read,
             Scope.users_manage,
+            Scope.grants_manage,
         }
     ),
     Role.staff_user: frozenset({Scope.records_read, Scope.records_write}),

@@ -4,11 +4,16 @@ from hokan.models.account_review import AccountReview
 from hokan.models.api_token import ApiToken
 from hokan.models.audit_chain import AuditChain
 from hokan.models.audit_checkpoint import AuditCheckpoint
+from hokan.models.audit_daily_run import AuditDailyRun
 from hokan.models.audit_event import AuditEvent
+from hokan.models.audit_finding import AuditFinding, FindingStatus
 from hokan.models.audit_segment import AuditSegment
 from hokan.models.collection import Collection
+from hokan.models.consent_grant import ConsentGrant
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.mail_message import MailMessage
+from hokan.models.operator import Operator, OperatorKind, OperatorStatus
+from hokan.models.operator_session import OperatorSession
 from hokan.models.record import Record
 from hokan.models.record_revision import RecordRevision
 from hokan.models.recovery_code import RecoveryCode
@@ -21,12 +26,20 @@ __all__ = [
     "ApiToken",
     "AuditChain",
     "AuditCheckpoint",
+    "AuditDailyRun",
     "AuditEvent",
+    "AuditFinding",
     "AuditSegment",
     "Collection",
+    "ConsentGrant",
+    "FindingStatus",
     "KeyStatus",
     "KeyringMeta",
     "MailMessage",
+    "Operator",
+    "OperatorKind",
+    "OperatorSession",
+    "OperatorStatus",
     "Product",
     "Record",
     "RecordRevision",

@@ -40,6 +40,8 @@ class User(Base):
     totp_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     totp_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last TOTP time step accepted: a code is never accepted twice (replay).
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

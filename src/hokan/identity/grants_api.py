@@ -1,0 +1,94 @@
+"""Tenant admins' consent grants for operator access (OPS-1)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from hokan.audit import service as audit
+from hokan.audit.calls import audited
+from hokan.edge.context import RuntimeDep
+from hokan.edge.responses import JsonResponse
+from hokan.identity import grants
+from hokan.identity.dependencies import GrantsManager
+from hokan.kit.clock import iso, utcnow
+from hokan.models import ConsentGrant
+
+router = APIRouter(prefix="/api/v1/consent-grants", tags=["consent grants"])
+
+
+class GrantIn(BaseModel):
+    operator_serial: str | None = Field(default=None, max_length=40, description="one operator")
+    team: str | None = Field(default=None, max_length=40, description="or a team (operator role)")
+    scopes: list[str] = Field(min_length=1, max_length=8)
+    reason: str = Field(min_length=1, max_length=500)
+    hours: float = Field(gt=0, le=7 * 24, description="at most 7 days")
+
+
+def grant_json(g: ConsentGrant) -> dict[str, Any]:
+    return {
+        "id": str(g.id),
+        "operator_id": str(g.grantee_operator_id) if g.grantee_operator_id else None,
+        "team": g.grantee_role or None,
+        "scopes": g.scopes,
+        "reason": g.reason,
+        "created_by": g.created_by,
+        "created_at": iso(g.created_at),
+        "expires_at": iso(g.expires_at),
+        "revoked_at": iso(g.revoked_at) if g.revoked_at else None,
+        "active": grants.is_active(g, utcnow()),
+    }
+
+
+@router.post("", status_code=201, summary="Grant operators access to this tenant")
+async def create_grant(body: GrantIn, principal: GrantsManager, runtime: RuntimeDep) -> Response:
+    """Scope, reason and expiry (at most 7 days); revocable at any time."""
+
+    def work() -> dict[str, Any]:
+        assert principal.tenant_id is not None
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            g = grants.create(
+                s,
+                principal.tenant_id,
+                principal,
+                scopes=body.scopes,
+                reason=body.reason,
+                valid_for=timedelta(hours=body.hours),
+                operator_serial=body.operator_serial,
+                team=body.team,
+            )
+            return grant_json(g)
+
+    data = await audited(runtime, principal, "grant.create", "consent_grant", "", work)
+    return JsonResponse(data, status_code=201)
+
+
+@router.get("", summary="This tenant's consent grants")
+async def list_grants(principal: GrantsManager, runtime: RuntimeDep) -> Response:
+    def work() -> list[dict[str, Any]]:
+        assert principal.tenant_id is not None
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            rows = grants.for_tenant(s, principal.tenant_id)
+            audit.record(s, principal, "grant.list", "consent_grant", "*")
+            return [grant_json(g) for g in rows]
+
+    return JsonResponse(await audited(runtime, principal, "grant.list", "consent_grant", "*", work))
+
+
+@router.delete("/{grant_id}", summary="Revoke a consent grant")
+async def revoke_grant(
+    grant_id: uuid.UUID, principal: GrantsManager, runtime: RuntimeDep
+) -> Response:
+    def work() -> dict[str, Any]:
+        assert principal.tenant_id is not None
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            return grant_json(grants.revoke(s, principal.tenant_id, grant_id, principal))
+
+    return JsonResponse(
+        await audited(runtime, principal, "grant.revoke", "consent_grant", str(grant_id), work)
+    )
