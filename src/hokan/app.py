@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from hokan import __version__
 from hokan.audit import api as audit_api
+from hokan.audit import operator_api as audit_operator_api
 from hokan.edge import docs, errors, health
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.responses import JsonResponse
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(tenants_api.router)
     app.include_router(records_api.router)
     app.include_router(audit_api.router)
+    app.include_router(audit_operator_api.router)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -75,6 +75,7 @@ def test_every_route_leaves_an_entry(
         "revision": "1",
         "serial": "6085741910418999",
         "grant_id": "00000000-0000-4000-8000-000000000000",
+        "finding_id": "00000000-0000-4000-8000-000000000000",
     }
     for method, path in edge_routes.api_routes(app):
         if path in PUBLIC or path.startswith("/api/v1/operator/"):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
 
-from hokan.audit import archive, bundle, checkpoints
+from hokan.audit import archive, bundle, checkpoints, findings
 from hokan.audit import service as audit
-from hokan.cli._common import fail, operator, runtime
+from hokan.cli._common import echo_json, fail, operator, runtime
 from hokan.kit.clock import utcnow
+from hokan.models import FindingStatus
 
 app = typer.Typer(help="Audit trail.", no_args_is_help=True)
 
@@ -109,3 +111,45 @@ def archive_cmd(
         for a in done:
             typer.echo(f"archived {a.chain} entries {a.first_seq}-{a.last_seq} to {a.path}")
         typer.echo(f"{len(done)} segments written")
+
+
+@app.command("daily")
+def daily(
+    day: str = typer.Option(None, "--date", help="JST day YYYY-MM-DD (default: yesterday)"),
+) -> None:
+    """Run the daily internal audit (AUD-4) over one day's entries; prints the report."""
+
+    try:
+        when = date.fromisoformat(day) if day else findings.yesterday_jst()
+    except ValueError:
+        fail("--date must be YYYY-MM-DD", 2)
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
+        echo_json(findings.run_daily(s, rt.settings, when, operator()).as_json())
+
+
+@app.command("findings")
+def findings_(
+    open_only: bool = typer.Option(False, "--open", help="Only findings not yet acknowledged"),
+    day: str = typer.Option(None, "--date", help="Only this JST day (YYYY-MM-DD)"),
+) -> None:
+    """List internal-audit findings."""
+    when = date.fromisoformat(day) if day else None
+    with runtime() as rt, rt.db.session(system=True) as s:
+        status = FindingStatus.open if open_only else None
+        echo_json([findings.finding_json(f) for f in findings.list_findings(s, status, when)])
+
+
+@app.command("ack")
+def ack(
+    finding_id: str,
+    comment: str = typer.Option(..., help="What the auditor found and decided"),
+) -> None:
+    """Acknowledge a finding with a comment."""
+
+    try:
+        ident = uuid.UUID(finding_id)
+    except ValueError:
+        fail("finding id must be a UUID", 2)
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
+        findings.acknowledge(s, ident, comment, operator())
+        typer.echo("acknowledged")

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
 from sqlalchemy import bindparam, case, or_, select, update
@@ -39,6 +38,7 @@ from hokan.keyring.master import MasterKeyProvider
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
+from hokan.kit.network import in_networks
 from hokan.models import Operator, OperatorKind, OperatorSession, OperatorStatus
 from hokan.settings import Settings
 
@@ -70,20 +70,10 @@ def operator_principal(operator_id: uuid.UUID, name: str, roles: Sequence[str]) 
     return Principal(PrincipalKind.operator, str(operator_id), name, None, roles=frozenset(roles))
 
 
-def in_operations_network(address: str, networks: Sequence[IPv4Network | IPv6Network]) -> bool:
-    try:
-        ip = ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip.version == net.version and ip in net for net in networks)
-
-
 def require_operations_network(db: Database, settings: Settings, actor: Principal) -> None:
     """Refuse (and audit) an operator request from outside the operations network (OPS-4)."""
     address = source_ip_var.get()
-    if in_operations_network(address, settings.operator_cidrs):
+    if in_networks(address, settings.operator_cidrs):
         return
     with db.session(write=True, system=True) as s:
         audit.record(
