@@ -15,7 +15,7 @@ from hokan.edge import docs, errors, health
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.responses import JsonResponse
 from hokan.identity import api as identity_api
-from hokan.identity import grants_api, operator_api
+from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.kit.logging import configure_logging
 from hokan.records import api as records_api
 from hokan.runtime import Runtime
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(health.router)
     app.include_router(identity_api.router)
     app.include_router(grants_api.router)
+    app.include_router(tokens_api.router)
     app.include_router(operator_api.router)
     app.include_router(tenants_api.router)
     app.include_router(records_api.router)

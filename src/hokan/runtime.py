@@ -14,7 +14,7 @@ from anyio import to_thread
 
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
-from hokan.identity.spraying import SprayingDetector
+from hokan.identity.spraying import RedisSprayingDetector, SprayingDetector
 from hokan.keyring.master import MasterKeyProvider, load_master_key
 from hokan.keyring.service import Keyring
 from hokan.kit.db import Database, make_engine
@@ -72,9 +72,10 @@ class Runtime:
 
     @cached_property
     def spraying(self) -> SprayingDetector:
-        return SprayingDetector(
-            self.settings.spraying_serials, self.settings.spraying_window_seconds
-        )
+        s = self.settings
+        if s.redis_url:  # one count across every process
+            return RedisSprayingDetector(s.redis_url, s.spraying_serials, s.spraying_window_seconds)
+        return SprayingDetector(s.spraying_serials, s.spraying_window_seconds)
 
     @cached_property
     def records(self) -> RecordService:

@@ -76,6 +76,7 @@ def test_every_route_leaves_an_entry(
         "serial": "6085741910418999",
         "grant_id": "00000000-0000-4000-8000-000000000000",
         "finding_id": "00000000-0000-4000-8000-000000000000",
+        "prefix": "hk_aaaaaaaa",
     }
     for method, path in edge_routes.api_routes(app):
         if path in PUBLIC or path.startswith("/api/v1/operator/"):
@@ -87,6 +88,8 @@ def test_every_route_leaves_an_entry(
             body = {"json": {"current_password": "x" * 12, "new_password": "y" * 12}}
         if path == "/api/v1/auth/totp/enable":
             body = {"json": {"code": "000000"}}
+        if path == "/api/v1/tokens" and method == "POST":
+            body = {"json": {"name": "x", "scopes": ["records:read"]}}
         if path == "/api/v1/accounts/reviews":
             body = {"json": {"decisions": [], "comment": ""}}
         before = _count(runtime)

@@ -163,3 +163,22 @@ def test_two_server_processes_share_one_count(
     import uuid
 
     assert RedisLockout(redis_url).locked(uuid.UUID(user_id))  # the count and lock live in Redis
+
+
+def test_spraying_is_counted_across_processes_in_redis(redis_url: str) -> None:
+    """Two processes' detectors (one Redis) see one address's serials together."""
+    import secrets
+
+    from hokan.identity.spraying import RedisSprayingDetector
+
+    a = RedisSprayingDetector(redis_url, threshold=4, window_seconds=60)
+    b = RedisSprayingDetector(redis_url, threshold=4, window_seconds=60)
+    ip = f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
+    now = 1_000_000.0
+    assert a.failure(ip, "s1", now) is None
+    assert b.failure(ip, "s2", now + 1) is None
+    assert a.failure(ip, "s2", now + 2) is None  # the same serial again does not count
+    assert b.failure(ip, "s3", now + 3) is None
+    assert a.failure(ip, "s4", now + 4) == 4  # reported once, by whichever process sees it
+    assert b.failure(ip, "s5", now + 5) is None
+    assert a.failure("2001:db8::1:1" + secrets.token_hex(1), "s1", now) is None

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from hokan.kit.db import tenant_scoped
-from hokan.models import ApiToken, Tenant
+from hokan.models import ApiToken, Tenant, User
 
 # Built once: constructing a statement costs more than running it on SQLite.
 _CREDENTIALS = (
@@ -21,10 +21,14 @@ _CREDENTIALS = (
         ApiToken.expires_at,
         ApiToken.revoked_at,
         ApiToken.last_used_at,
+        ApiToken.user_id,
+        User.roles.label("user_roles"),
+        User.status.label("user_status"),
         Tenant.id.label("tenant_id"),
         Tenant.status.label("tenant_status"),
     )
     .join(Tenant, Tenant.id == ApiToken.tenant_id)
+    .outerjoin(User, User.id == ApiToken.user_id)
     .where(ApiToken.prefix == bindparam("prefix"))
 )
 
@@ -48,8 +52,16 @@ class TokenRepository:
     def for_tenant(self, tenant_id: uuid.UUID) -> list[ApiToken]:
         return list(self.session.scalars(self._scoped(tenant_id).order_by(ApiToken.created_at)))
 
-    def find(self, tenant_id: uuid.UUID, ref: str) -> ApiToken | None:
+    def of_user(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[ApiToken]:
+        stmt = self._scoped(tenant_id).where(ApiToken.user_id == user_id)
+        return list(self.session.scalars(stmt.order_by(ApiToken.created_at)))
+
+    def find(
+        self, tenant_id: uuid.UUID, ref: str, user_id: uuid.UUID | None = None
+    ) -> ApiToken | None:
         stmt = self._scoped(tenant_id)
+        if user_id is not None:
+            stmt = stmt.where(ApiToken.user_id == user_id)
         try:
             stmt = stmt.where(ApiToken.id == uuid.UUID(ref))
         except ValueError:

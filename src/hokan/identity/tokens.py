@@ -21,10 +21,11 @@ from hokan.audit import service as audit
 from hokan.identity.errors import InvalidScope, InvalidToken, TokenNotFound
 from hokan.identity.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
 from hokan.identity.repository import TokenRepository, credentials
+from hokan.identity.roles import permissions_of
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
-from hokan.models import ApiToken, TenantStatus
+from hokan.models import ApiToken, TenantStatus, UserStatus
 from hokan.tenants.errors import TenantInactive
 
 TOKEN_PREFIX = "hk_"  # noqa: S105  (a public marker, not a secret)
@@ -71,7 +72,9 @@ def issue(
     scopes: Iterable[str],
     days: int,
     actor: Principal,
+    user_id: uuid.UUID | None = None,
 ) -> IssuedToken:
+    """Issue a token; with ``user_id`` a personal token that acts for (and dies with) its user."""
     prefix, secret = _new_secret()
     token = TokenRepository(session).add(
         ApiToken(
@@ -81,6 +84,7 @@ def issue(
             name=name,
             scopes=validate_scopes(scopes),
             expires_at=utcnow() + timedelta(days=days),
+            user_id=user_id,
         )
     )
     audit.record(
@@ -89,14 +93,21 @@ def issue(
         "token.create",
         "token",
         prefix,
-        detail={"scopes": token.scopes, "days": days},
+        detail={"scopes": token.scopes, "days": days, "personal": user_id is not None},
         tenant_id=tenant_id,
     )
     return IssuedToken(token, secret)
 
 
-def revoke(session: Session, tenant_id: uuid.UUID, ref: str, actor: Principal) -> ApiToken:
-    token = TokenRepository(session).find(tenant_id, ref)
+def revoke(
+    session: Session,
+    tenant_id: uuid.UUID,
+    ref: str,
+    actor: Principal,
+    user_id: uuid.UUID | None = None,
+) -> ApiToken:
+    """Revoke a tenant token; with ``user_id`` only one of that user's own."""
+    token = TokenRepository(session).find(tenant_id, ref, user_id)
     if token is None:
         raise TokenNotFound
     if token.revoked_at is None:
@@ -124,6 +135,12 @@ def authenticate(db: Database, raw: str) -> Principal:
         raise InvalidToken
     if row.tenant_status is not TenantStatus.active:
         raise TenantInactive
+    scopes = frozenset(row.scopes)
+    if row.user_id is not None:
+        # A personal token dies with its user and never exceeds the user's current roles.
+        if row.user_status is not UserStatus.active:
+            raise InvalidToken
+        scopes &= permissions_of(row.user_roles or [])
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY:
         with db.session(write=True, system=True) as session:
             session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
@@ -132,5 +149,5 @@ def authenticate(db: Database, raw: str) -> Principal:
         id=str(row.id),
         display_name=row.name,
         tenant_id=row.tenant_id,
-        scopes=frozenset(row.scopes),
+        scopes=scopes,
     )
