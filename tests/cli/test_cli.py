@@ -318,3 +318,73 @@ def test_accounts_inventory_cli(cli: Callable[..., subprocess.CompletedProcess[s
         "0 dormant accounts disabled"
         in cli("accounts", "disable-dormant", "--tenant", "demo").stdout
     )
+
+
+def test_operator_commands_and_daily_audit(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    """OPS-2/AUD-4 from the command line: operators, a temporary account, the daily audit."""
+    import json
+
+    cli("init")
+    cli("tenant", "create", "--code", "acme", "--name", "アクメ警備", "--product", "guard")
+    made = cli(
+        "operator",
+        "create",
+        "--name",
+        "運用 太郎",
+        "--email",
+        "ops@hokan.example",
+        "--role",
+        "operations_manager",
+    ).stdout
+    assert "serial: " in made and "otpauth://totp/" in made and "shown once" in made
+    too_long = cli(
+        "operator",
+        "create-temporary",
+        "--tenant",
+        "acme",
+        "--request",
+        "REQ-9",
+        "--reason",
+        "障害調査",
+        "--hours",
+        "24",
+        "--name",
+        "調査",
+        "--email",
+        "i@hokan.example",
+        check=False,
+    )
+    assert too_long.returncode == 1 and "invalid_validity" in too_long.stderr
+    temp = cli(
+        "operator",
+        "create-temporary",
+        "--tenant",
+        "acme",
+        "--request",
+        "REQ-9",
+        "--reason",
+        "障害調査",
+        "--hours",
+        "23.5",
+        "--name",
+        "調査",
+        "--email",
+        "i@hokan.example",
+    ).stdout
+    assert "expires: " in temp
+    listing = json.loads(cli("operator", "list").stdout)
+    assert {o["kind"] for o in listing} == {"regular", "temporary"}
+    inventory = json.loads(cli("accounts", "inventory").stdout)
+    assert any(a["privileged"] for a in inventory if a["kind"] == "operator")
+    assert any(a["kind"] == "temporary_operator" for a in inventory)
+    from hokan.kit.clock import to_jst, utcnow
+
+    today = to_jst(utcnow()).date().isoformat()
+    report = json.loads(cli("audit", "daily", "--date", today).stdout)
+    assert report["date"] == today and report["findings"].get("privileged_action")
+    open_findings = json.loads(cli("audit", "findings", "--open").stdout)
+    assert open_findings and len(open_findings) == report["open_findings"]
+    cli("audit", "ack", open_findings[0]["id"], "--comment", "確認済み")
+    assert len(json.loads(cli("audit", "findings", "--open").stdout)) == len(open_findings) - 1

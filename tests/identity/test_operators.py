@@ -366,6 +366,9 @@ def test_privileged_operator_routes_need_operations_manager(
     )
     assert r.json()["roles"] == ["auditor"]
     assert events(runtime, "operator.set_roles")[-1].detail["after"] == ["auditor"]
+    inv = ops_client.get("/api/v1/operator/accounts/inventory", headers=manager).json()
+    assert {a["id"]: a["roles"] for a in inv}[serial] == ["auditor"]
+    assert any(a["privileged"] for a in inv)  # the operations manager
     # A write without the CSRF token is refused.
     no_csrf = {"Cookie": manager["Cookie"]}
     assert (

@@ -11,10 +11,17 @@ app = typer.Typer(help="Account inventory.", no_args_is_help=True)
 
 
 @app.command("inventory")
-def inventory_cmd(tenant: str = typer.Option(..., help="Tenant code or id")) -> None:
+def inventory_cmd(
+    tenant: str = typer.Option(None, help="Tenant code or id (default: Hokan's operators)"),
+) -> None:
     """Every account with roles, last activity, dormant and privileged flags (JSON)."""
     with runtime() as rt, rt.db.session(system=True) as s:
-        echo_json(inventory.as_json(inventory.inventory(s, rt.tenants.get(s, tenant))))
+        accounts = (
+            inventory.inventory(s, rt.tenants.get(s, tenant))
+            if tenant
+            else inventory.operator_inventory(s)
+        )
+        echo_json(inventory.as_json(accounts))
 
 
 @app.command("disable-dormant")

@@ -13,12 +13,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
+from hokan.identity.operators import is_expired
 from hokan.identity.principal import Principal, Scope
-from hokan.identity.roles import permissions_of
+from hokan.identity.roles import Role, permissions_of
 from hokan.identity.sessions import revoke_sessions
 from hokan.kit.clock import iso, utcnow
 from hokan.kit.db import tenant_scoped
-from hokan.models import AccountReview, ApiToken, Tenant, User, UserStatus
+from hokan.models import (
+    AccountReview,
+    ApiToken,
+    Operator,
+    OperatorKind,
+    Tenant,
+    User,
+    UserStatus,
+)
 from hokan.tenants.schemas import TenantSettings
 
 PRIVILEGED = frozenset({Scope.users_manage})
@@ -26,7 +35,7 @@ PRIVILEGED = frozenset({Scope.users_manage})
 
 @dataclass(frozen=True)
 class Account:
-    kind: str  # "user" or "token"
+    kind: str  # "user", "token", "operator" or "temporary_operator"
     id: str  # serial, or token prefix
     name: str
     roles: list[str]
@@ -93,6 +102,36 @@ def inventory(session: Session, tenant: Tenant) -> list[Account]:
                 iso(t.created_at),
                 live and active < cutoff,
                 bool(PRIVILEGED & set(t.scopes)),
+            )
+        )
+    return out
+
+
+# 特権アカウント (§2-2-1): the roles that govern other accounts and keys.
+PRIVILEGED_OPERATOR_ROLES = frozenset({Role.general_manager, Role.operations_manager})
+OPERATOR_DORMANT_DAYS = 90
+
+
+def operator_inventory(session: Session) -> list[Account]:
+    """Hokan's own operator accounts, temporary investigation accounts included."""
+    now = utcnow()
+    cutoff = now - timedelta(days=OPERATOR_DORMANT_DAYS)
+    out: list[Account] = []
+    for o in session.scalars(select(Operator).order_by(Operator.created_at)):
+        expired = is_expired(o.kind, o.expires_at, now)
+        status = "expired" if expired else o.status.value
+        out.append(
+            Account(
+                "temporary_operator" if o.kind is OperatorKind.temporary else "operator",
+                o.serial,
+                o.display_name,
+                list(o.roles),
+                [],  # operators hold no tenant-data permission of their own (OPS-1)
+                status,
+                iso(o.last_login_at) if o.last_login_at else None,
+                iso(o.created_at),
+                status == "active" and (o.last_login_at or o.created_at) < cutoff,
+                bool(PRIVILEGED_OPERATOR_ROLES & set(o.roles)),
             )
         )
     return out

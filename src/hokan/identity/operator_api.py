@@ -20,7 +20,7 @@ from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
-from hokan.identity import operator_auth, operators
+from hokan.identity import inventory, operator_auth, operators
 from hokan.identity.dependencies import AnyOperator, OperationsManager, OperatorSupervisor
 from hokan.identity.operators import NewOperator
 from hokan.identity.sessions import CSRF_HEADER
@@ -255,4 +255,26 @@ async def set_operator_roles(
 
     return JsonResponse(
         await audited(runtime, who.principal, "operator.set_roles", "operator", serial[:20], work)
+    )
+
+
+@router.get("/accounts/inventory", summary="Operator account inventory (棚卸)")
+async def operator_inventory(who: OperatorSupervisor, runtime: RuntimeDep) -> Response:
+    """Every operator and temporary account: roles, last login, dormant and privileged flags."""
+
+    def work() -> list[dict[str, Any]]:
+        with runtime.db.session(write=True, system=True) as s:
+            accounts = inventory.operator_inventory(s)
+            audit.record(
+                s,
+                who.principal,
+                "accounts.inventory",
+                "operator",
+                "*",
+                detail={"count": len(accounts)},
+            )
+            return inventory.as_json(accounts)
+
+    return JsonResponse(
+        await audited(runtime, who.principal, "accounts.inventory", "operator", "*", work)
     )
