@@ -25,6 +25,8 @@ class Scope(StrEnum):
     collections_manage = "collections:manage"
     audit_read = "audit:read"
     users_manage = "users:manage"
+    vault_read = "vault:read"  # list masked, reveal, download (My Number clerks only)
+    vault_write = "vault:write"  # register, schedule deletion, delete
 
 
 ALL_TOKEN_SCOPES = frozenset(Scope)

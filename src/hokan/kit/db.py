@@ -77,6 +77,12 @@ class KeyringBase(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class VaultStoreBase(DeclarativeBase):
+    """Models of each vault fragment store: n databases apart from both others (MYN-1)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
 

@@ -15,6 +15,10 @@ from hokan.models.recovery_code import RecoveryCode
 from hokan.models.tenant import Product, Tenant, TenantStatus
 from hokan.models.user import User, UserStatus
 from hokan.models.user_session import UserSession
+from hokan.models.vault_deletion import VaultDeletion
+from hokan.models.vault_entry import DeletionReason, VaultEntry, VaultEntryKind
+from hokan.models.vault_entry_key import VaultEntryKey
+from hokan.models.vault_fragment import VaultFragment
 
 __all__ = [
     "AccountReview",
@@ -24,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "AuditSegment",
     "Collection",
+    "DeletionReason",
     "KeyStatus",
     "KeyringMeta",
     "MailMessage",
@@ -37,4 +42,9 @@ __all__ = [
     "User",
     "UserSession",
     "UserStatus",
+    "VaultDeletion",
+    "VaultEntry",
+    "VaultEntryKey",
+    "VaultEntryKind",
+    "VaultFragment",
 ]
