@@ -94,6 +94,7 @@ class Runtime:
             s.resolved_vault_store_urls,
             pool_size=max(2, s.db_pool_size // 2),
             busy_timeout_ms=s.sqlite_busy_timeout_ms,
+            parallel=not all(u.startswith("sqlite") for u in s.resolved_vault_store_urls),
         )
 
     @cached_property

@@ -13,12 +13,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,13 @@ PURPOSES = (RECORDS,)
 _CHECK_NAME = "master_check"
 _AUDIT_KEY_NAME = "audit_signing_key"
 _CHECK_PLAINTEXT = b"hokan master key check v1"
+
+
+_ENTRY_KEYS = select(VaultEntryKey.entry_id, VaultEntryKey.key_version, VaultEntryKey.wrapped_key)
+_ENTRY_KEY = _ENTRY_KEYS.where(
+    VaultEntryKey.tenant_id == bindparam("tenant_id"),
+    VaultEntryKey.entry_id == bindparam("entry_id"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,21 +324,30 @@ class Keyring:
                 pass  # another process made it first
             return self.active_version(tenant_id, VAULT)
 
-    def create_entry_key(self, tenant_id: uuid.UUID, entry_id: uuid.UUID, kind: str) -> bytes:
-        """A fresh key for one vault entry, stored here wrapped by the tenant's vault key."""
+    def new_entry_key(
+        self, tenant_id: uuid.UUID, entry_id: uuid.UUID, kind: str
+    ) -> tuple[bytes, Callable[[], None]]:
+        """A fresh key for one vault entry, and the call that stores it here wrapped by the
+        tenant's vault key (the caller may run it alongside its own writes)."""
         version = self._vault_version(tenant_id)
         tenant_key = self._tenant_key(tenant_id, VAULT, version)
         key = crypto.random_key()
         wrapped = crypto.encrypt(
             tenant_key, key, self._entry_aad(tenant_id, entry_id, kind, version)
         )
-        with self.db.session(write=True) as s:
-            s.add(
-                VaultEntryKey(
-                    entry_id=entry_id, tenant_id=tenant_id, key_version=version, wrapped_key=wrapped
-                )
-            )
-        return key
+        row = {
+            "entry_id": entry_id,
+            "tenant_id": tenant_id,
+            "key_version": version,
+            "wrapped_key": wrapped,
+            "created_at": utcnow(),
+        }
+
+        def save() -> None:
+            with self.db.writer() as conn:
+                conn.execute(insert(VaultEntryKey), row)
+
+        return key, save
 
     def entry_keys(
         self, tenant_id: uuid.UUID, entries: Mapping[uuid.UUID, str]
@@ -339,12 +355,16 @@ class Keyring:
         """The unwrapped keys of these entries (id → kind); destroyed or missing ones are absent."""
         if not entries:
             return {}
-        with self.db.session() as s:
-            rows = s.execute(
-                select(VaultEntryKey.entry_id, VaultEntryKey.key_version, VaultEntryKey.wrapped_key)
-                .where(VaultEntryKey.tenant_id == tenant_id)
-                .where(VaultEntryKey.entry_id.in_(list(entries)))
-            ).all()
+        with self.db.reader() as conn:
+            if len(entries) == 1:
+                params = {"tenant_id": tenant_id, "entry_id": next(iter(entries))}
+                rows = conn.execute(_ENTRY_KEY, params).all()
+            else:
+                rows = conn.execute(
+                    _ENTRY_KEYS.where(VaultEntryKey.tenant_id == tenant_id).where(
+                        VaultEntryKey.entry_id.in_(list(entries))
+                    )
+                ).all()
         out: dict[uuid.UUID, bytes] = {}
         for entry_id, version, wrapped in rows:
             if wrapped is None:

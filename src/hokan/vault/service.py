@@ -231,7 +231,7 @@ class VaultService:
         if delete_after is not None and delete_after <= utcnow():
             raise InvalidDeletionDate
         entry_id = uuid.uuid4()
-        key = self.keyring.create_entry_key(tenant_id, entry_id, kind.value)
+        key, save_key = self.keyring.new_entry_key(tenant_id, entry_id, kind.value)
         entry = VaultEntry(
             id=entry_id,
             tenant_id=tenant_id,
@@ -258,7 +258,7 @@ class VaultService:
             ]
             session.add(entry)
             session.flush()
-            self.stores.write(_placement(entry), fragments)
+            self.stores.write(_placement(entry), fragments, alongside=save_key)
         except BaseException:
             self.keyring.destroy_entry_key(tenant_id, entry_id)
             raise

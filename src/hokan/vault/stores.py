@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from hokan.kit.clock import utcnow
@@ -70,8 +72,15 @@ class StoredFragment:
 
 
 class FragmentStores:
-    def __init__(self, urls: Sequence[str], *, pool_size: int, busy_timeout_ms: int) -> None:
+    def __init__(
+        self, urls: Sequence[str], *, pool_size: int, busy_timeout_ms: int, parallel: bool = False
+    ) -> None:
         self.urls = list(urls)
+        self._pool = (
+            ThreadPoolExecutor(len(self.urls) + 1, thread_name_prefix="vault-store")
+            if parallel and len(self.urls) > 1
+            else None
+        )
         self.dbs = [
             Database(
                 make_engine(
@@ -89,61 +98,53 @@ class FragmentStores:
         return len(self.dbs)
 
     def dispose(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         for db in self.dbs:
             db.dispose()
 
     # -- writes -------------------------------------------------------------
 
-    def _put(self, idx: int, rows: Sequence[VaultFragment]) -> None:
-        with self.dbs[idx].session(write=True) as s:
-            ids = [r.entry_id for r in rows]
-            s.execute(delete(VaultFragment).where(VaultFragment.entry_id.in_(ids)))
-            s.add_all(rows)
+    def _put(self, idx: int, row: dict[str, Any], replace: bool = False) -> None:
+        with self.dbs[idx].writer() as conn:
+            if replace:
+                conn.execute(_DELETE, {"entry_id": row["entry_id"]})
+            conn.execute(_INSERT, row)
 
     def write(
-        self, placement: Placement, fragments: Sequence[bytes], now: datetime | None = None
+        self,
+        placement: Placement,
+        fragments: Sequence[bytes],
+        alongside: Callable[[], None] | None = None,
     ) -> None:
-        """Store fragment i in store i, in every store, or in none (:class:`VaultUnavailable`)."""
-        now = now or utcnow()
-        written: list[int] = []
-        for idx, data in enumerate(fragments):
-            row = VaultFragment(
-                entry_id=placement.entry_id,
-                tenant_id=placement.tenant_id,
-                idx=idx,
-                k=placement.k,
-                n=placement.n,
-                size=placement.size,
-                data=data,
-                tag=placement.tags[idx],
-                created_at=now,
-            )
-            try:
-                self._put(idx, [row])
-            except SQLAlchemyError as exc:
-                self._unavailable(idx, "write", exc)
-                self.remove(placement.entry_id, written)
-                raise VaultUnavailable(f"fragment store {idx + 1} is unavailable") from None
-            written.append(idx)
+        """Store fragment i in store i, in every store, or in none (:class:`VaultUnavailable`).
+
+        ``alongside`` (saving the entry's key in the keyring) runs concurrently with
+        the store writes; if it fails, the fragments are removed and its error raised.
+        """
+        now = utcnow()
+        rows = [_row(placement, idx, data, now) for idx, data in enumerate(fragments)]
+        if self._pool is None:
+            if alongside is not None:
+                alongside()
+            outcomes = [_attempt(self._put, idx, row) for idx, row in enumerate(rows)]
+        else:  # the stores are separate servers: write to all (and the keyring) at once
+            side = self._pool.submit(alongside) if alongside is not None else None
+            futures = [self._pool.submit(_attempt, self._put, i, r) for i, r in enumerate(rows)]
+            outcomes = [f.result() for f in futures]
+            if side is not None and side.exception() is not None:
+                self.remove(placement.entry_id, [i for i, e in enumerate(outcomes) if e is None])
+                side.result()
+        failed = [(idx, exc) for idx, exc in enumerate(outcomes) if exc is not None]
+        for idx, exc in failed:
+            self._unavailable(idx, "write", exc)
+        if failed:
+            self.remove(placement.entry_id, [i for i, e in enumerate(outcomes) if e is None])
+            raise VaultUnavailable(f"fragment store {failed[0][0] + 1} is unavailable")
 
     def put_fragment(self, placement: Placement, idx: int, data: bytes) -> None:
         """Write (or overwrite) one fragment: the repair path."""
-        self._put(
-            idx,
-            [
-                VaultFragment(
-                    entry_id=placement.entry_id,
-                    tenant_id=placement.tenant_id,
-                    idx=idx,
-                    k=placement.k,
-                    n=placement.n,
-                    size=placement.size,
-                    data=data,
-                    tag=placement.tags[idx],
-                    created_at=utcnow(),
-                )
-            ],
-        )
+        self._put(idx, _row(placement, idx, data, utcnow()), replace=True)
 
     def remove(self, entry_id: uuid.UUID, stores: Sequence[int] | None = None) -> list[int]:
         """Delete an entry's fragment from these stores (all by default); the stores reached."""
@@ -162,11 +163,14 @@ class FragmentStores:
     def _fetch(
         self, idx: int, tenant_id: uuid.UUID | None, ids: Sequence[uuid.UUID]
     ) -> list[StoredFragment]:
-        stmt = select(VaultFragment).where(VaultFragment.entry_id.in_(list(ids)))
-        if tenant_id is not None:
-            stmt = stmt.where(VaultFragment.tenant_id == tenant_id)
-        with self.dbs[idx].session() as s:
-            return [_stored(row) for row in s.scalars(stmt)]
+        with self.dbs[idx].reader() as conn:
+            if len(ids) == 1 and tenant_id is not None:  # the hot path: one prepared statement
+                rows = conn.execute(_FETCH_ONE, {"entry_id": ids[0], "tenant_id": tenant_id})
+                return [StoredFragment(*row) for row in rows]
+            stmt = select(*_COLUMNS).where(VaultFragment.entry_id.in_(list(ids)))
+            if tenant_id is not None:
+                stmt = stmt.where(VaultFragment.tenant_id == tenant_id)
+            return [StoredFragment(*row) for row in conn.execute(stmt)]
 
     def gather(
         self, placements: Mapping[uuid.UUID, Placement]
@@ -201,11 +205,11 @@ class FragmentStores:
         """Every fragment of one store (raises SQLAlchemyError if the store is unusable)."""
         last: uuid.UUID | None = None
         while True:
-            stmt = select(VaultFragment).order_by(VaultFragment.entry_id).limit(batch)
+            stmt = select(*_COLUMNS).order_by(VaultFragment.entry_id).limit(batch)
             if last is not None:
                 stmt = stmt.where(VaultFragment.entry_id > last)
-            with self.dbs[idx].session() as s:
-                rows = [_stored(r) for r in s.scalars(stmt)]
+            with self.dbs[idx].reader() as conn:
+                rows = [StoredFragment(*r) for r in conn.execute(stmt)]
             yield from rows
             if len(rows) < batch:
                 return
@@ -220,15 +224,44 @@ class FragmentStores:
         )
 
 
-def _stored(row: VaultFragment) -> StoredFragment:
-    return StoredFragment(
-        row.entry_id,
-        row.tenant_id,
-        row.idx,
-        row.k,
-        row.n,
-        row.size,
-        row.tag,
-        row.data,
-        row.created_at,
-    )
+def _attempt(
+    put: Callable[[int, dict[str, Any]], None], idx: int, row: dict[str, Any]
+) -> SQLAlchemyError | None:
+    try:
+        put(idx, row)
+    except SQLAlchemyError as exc:
+        return exc
+    return None
+
+
+_INSERT = insert(VaultFragment)
+_DELETE = delete(VaultFragment).where(VaultFragment.entry_id == bindparam("entry_id"))
+_COLUMNS = (
+    VaultFragment.entry_id,
+    VaultFragment.tenant_id,
+    VaultFragment.idx,
+    VaultFragment.k,
+    VaultFragment.n,
+    VaultFragment.size,
+    VaultFragment.tag,
+    VaultFragment.data,
+    VaultFragment.created_at,
+)
+_FETCH_ONE = select(*_COLUMNS).where(
+    VaultFragment.entry_id == bindparam("entry_id"),
+    VaultFragment.tenant_id == bindparam("tenant_id"),
+)
+
+
+def _row(placement: Placement, idx: int, data: bytes, now: datetime) -> dict[str, Any]:
+    return {
+        "entry_id": placement.entry_id,
+        "tenant_id": placement.tenant_id,
+        "idx": idx,
+        "k": placement.k,
+        "n": placement.n,
+        "size": placement.size,
+        "data": data,
+        "tag": placement.tags[idx],
+        "created_at": now,
+    }
