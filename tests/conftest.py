@@ -2,8 +2,8 @@
 
 PostgreSQL runs when ``HOKAN_TEST_DATABASE_URL`` is set (CI sets it). If it is
 set but unreachable the tests fail; they never silently skip. Each pytest-xdist
-worker gets its own pair of PostgreSQL databases (system + keyring), migrated
-once and emptied between tests.
+worker gets its own PostgreSQL databases (system, keyring and three vault
+fragment stores), migrated once and emptied between tests.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from hokan.app import create_app
 from hokan.identity import tokens
 from hokan.identity.principal import ALL_TOKEN_SCOPES, SYSTEM
 from hokan.kit import crypto
-from hokan.kit.db import Base, KeyringBase
+from hokan.kit.db import Base, KeyringBase, VaultStoreBase
 from hokan.models import Product, Tenant
 from hokan.runtime import Runtime
 from hokan.settings import Settings
@@ -34,6 +34,7 @@ from hokan.tenants.schemas import TenantCreate
 PG_URL = os.environ.get("HOKAN_TEST_DATABASE_URL", "")
 MASTER_KEY = crypto.b64encode_key(crypto.random_key())
 BACKENDS = ["sqlite", "postgresql"]
+VAULT_STORES = 3  # fragment stores per test (the default n)
 
 
 def _worker() -> str:
@@ -47,6 +48,7 @@ class PgDatabases:
     keyring_url: str
     admin_system_url: str  # as the owner, for set-up and clean-up only
     admin_keyring_url: str
+    vault_urls: tuple[str, ...] = ()  # the fragment stores (as the owner: repair re-creates schema)
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +60,7 @@ def pg_databases() -> Iterator[PgDatabases]:
         pytest.skip("HOKAN_TEST_DATABASE_URL not set")
     base = make_url(PG_URL)
     names = [f"hokan_t_{_worker()}", f"hokan_t_{_worker()}_keyring"]
+    names += [f"hokan_t_{_worker()}_vault{i}" for i in range(1, VAULT_STORES + 1)]
     role = f"hokan_app_{_worker()}"
     try:
         admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -75,7 +78,8 @@ def pg_databases() -> Iterator[PgDatabases]:
     app_urls = [
         base.set(database=n, username=role).render_as_string(hide_password=False) for n in names
     ]
-    for which, url in zip(("system", "keyring"), admin_urls, strict=True):
+    kinds = ("system", "keyring", *("vault",) * VAULT_STORES)
+    for which, url in zip(kinds, admin_urls, strict=True):
         engine = create_engine(url)
         migrations.upgrade(which, engine)  # type: ignore[arg-type]
         with engine.begin() as conn:
@@ -86,7 +90,7 @@ def pg_databases() -> Iterator[PgDatabases]:
                 )
             )
         engine.dispose()
-    yield PgDatabases(app_urls[0], app_urls[1], admin_urls[0], admin_urls[1])
+    yield PgDatabases(app_urls[0], app_urls[1], admin_urls[0], admin_urls[1], tuple(admin_urls[2:]))
     with admin.connect() as conn:
         for name in names:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -94,8 +98,9 @@ def pg_databases() -> Iterator[PgDatabases]:
     admin.dispose()
 
 
-def _truncate_pg(system_url: str, keyring_url: str) -> None:
-    for url, metadata in ((system_url, Base.metadata), (keyring_url, KeyringBase.metadata)):
+def _truncate_pg(system_url: str, keyring_url: str, vault_urls: tuple[str, ...] = ()) -> None:
+    pairs = [(system_url, Base.metadata), (keyring_url, KeyringBase.metadata)]
+    for url, metadata in pairs + [(u, VaultStoreBase.metadata) for u in vault_urls]:
         engine = create_engine(url)
         with engine.begin() as conn:
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
@@ -107,7 +112,7 @@ def _truncate_pg(system_url: str, keyring_url: str) -> None:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrated SQLite files, copied for each test (migrating per test is slow)."""
     root = tmp_path_factory.mktemp("sqlite-template")
-    for which, name in (("system", "hokan.db"), ("keyring", "keyring.db")):
+    for which, name in (("system", "hokan.db"), ("keyring", "keyring.db"), ("vault", "vault.db")):
         engine = create_engine(f"sqlite:///{root / name}")
         migrations.upgrade(which, engine)  # type: ignore[arg-type]
         engine.dispose()
@@ -127,9 +132,14 @@ def settings_factory(
     data_dir.mkdir()
     if backend == "postgresql":
         pg: PgDatabases = request.getfixturevalue("pg_databases")
-        _truncate_pg(pg.admin_system_url, pg.admin_keyring_url)
+        _truncate_pg(pg.admin_system_url, pg.admin_keyring_url, pg.vault_urls)
         system_url, keyring_url = pg.system_url, pg.keyring_url
+        vault_urls = ",".join(pg.vault_urls)
     else:
+        (data_dir / "vault").mkdir()
+        for i in range(1, VAULT_STORES + 1):
+            shutil.copy(sqlite_template / "vault.db", data_dir / "vault" / f"store-{i}.db")
+        vault_urls = ""  # the embedded default: DATA_DIR/vault/store-N.db
         for name in ("hokan.db", "keyring.db"):
             shutil.copy(sqlite_template / name, data_dir / name)
         system_url = f"sqlite:///{data_dir / 'hokan.db'}"
@@ -141,6 +151,7 @@ def settings_factory(
             "data_dir": data_dir,
             "database_url": system_url,
             "keyring_database_url": keyring_url,
+            "vault_store_urls": vault_urls,
             "master_key": MASTER_KEY,
             "log_format": "json",
             # Cheap Argon2id in tests; the defaults are measured in bench/.

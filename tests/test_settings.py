@@ -55,6 +55,9 @@ def test_production_needs_an_explicit_master_key(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("HOKAN_ENV", "production")
     monkeypatch.setenv("HOKAN_DATABASE_URL", "postgresql+psycopg://h/db")
     monkeypatch.setenv("HOKAN_KEYRING_DATABASE_URL", "postgresql+psycopg://h/keys")
+    monkeypatch.setenv(
+        "HOKAN_VAULT_STORE_URLS", "postgresql+psycopg://h/v1,postgresql+psycopg://h/v2"
+    )
     with pytest.raises(SettingsError, match="master key"):
         load_settings()
     monkeypatch.setenv("HOKAN_MASTER_KEY_FILE", "/etc/hokan/master.key")

@@ -21,6 +21,7 @@ from hokan.records import api as records_api
 from hokan.runtime import Runtime
 from hokan.settings import Settings, load_settings
 from hokan.tenants import api as tenants_api
+from hokan.vault import api as vault_api
 
 DESCRIPTION = """Hokan (保管) stores Japanese business applications' system data per tenant,
 encrypted at rest. Authenticate with `Authorization: Bearer <API token>`.
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(records_api.router)
     app.include_router(audit_api.router)
     app.include_router(audit_operator_api.router)
+    app.include_router(vault_api.router)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from anyio import to_thread
 
+from hokan.edge.scanner import default_scanner
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import RedisSprayingDetector, SprayingDetector
@@ -21,6 +22,8 @@ from hokan.kit.db import Database, make_engine
 from hokan.records.service import RecordService
 from hokan.settings import Settings
 from hokan.tenants.service import TenantService
+from hokan.vault.service import VaultService
+from hokan.vault.stores import FragmentStores
 
 T = TypeVar("T")
 
@@ -85,6 +88,27 @@ class Runtime:
     def tenants(self) -> TenantService:
         return TenantService(self.keyring)
 
+    @cached_property
+    def vault_stores(self) -> FragmentStores:
+        s = self.settings
+        return FragmentStores(
+            s.resolved_vault_store_urls,
+            pool_size=max(2, s.db_pool_size // 2),
+            busy_timeout_ms=s.sqlite_busy_timeout_ms,
+            parallel=not all(u.startswith("sqlite") for u in s.resolved_vault_store_urls),
+        )
+
+    @cached_property
+    def vault(self) -> VaultService:
+        s = self.settings
+        return VaultService(
+            self.keyring,
+            self.vault_stores,
+            s.vault_k,
+            s.vault_max_document_bytes,
+            default_scanner(),
+        )
+
     async def call(self, fn: Callable[[], T]) -> T:
         """Run blocking work (database, crypto) from async code (ADR 0001).
 
@@ -98,6 +122,6 @@ class Runtime:
         return await to_thread.run_sync(fn)
 
     def close(self) -> None:
-        for name in ("db", "keyring_db"):
+        for name in ("db", "keyring_db", "vault_stores"):
             if name in self.__dict__:
                 self.__dict__[name].dispose()

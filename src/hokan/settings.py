@@ -126,6 +126,74 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=500, ge=1, le=10_000)
     token_default_days: int = Field(default=90, ge=1, le=3650)
 
+    # My Number vault (MYN-1, MYN-3, MYN-7): n fragment stores apart from every other database.
+    vault_store_urls: str = Field(
+        default="",
+        description="Fragment-store database URLs, comma-separated (empty: SQLite files)",
+    )
+    vault_stores: int = Field(
+        default=3, ge=1, le=16, description="Embedded default: how many SQLite fragment stores"
+    )
+    vault_k: int = Field(default=2, ge=1, le=16, description="Fragments needed to rebuild")
+    vault_dir: Path | None = Field(default=None, description="Default DATA_DIR/vault")
+    vault_max_document_bytes: int = Field(default=10 * 1_048_576, ge=1024, le=100 * 1_048_576)
+
+    @model_validator(mode="after")
+    def _check_vault(self) -> Settings:
+        from sqlalchemy.engine import make_url
+
+        def where(url: str) -> tuple[object, ...]:
+            # Credentials aside: two URLs naming one database are one database.
+            u = make_url(url)
+            return (u.get_backend_name(), u.host, u.port or 5432, u.database)
+
+        urls = self.resolved_vault_store_urls
+        if not 1 <= self.vault_k <= len(urls):
+            raise ValueError(
+                f"HOKAN_VAULT_K ({self.vault_k}) must be between 1 and the number of "
+                f"fragment stores ({len(urls)})"
+            )
+        others = {where(self.resolved_database_url), where(self.resolved_keyring_url)}
+        seen: set[tuple[object, ...]] = set()
+        for i, url in enumerate(urls, start=1):
+            try:
+                place = where(url)
+            except Exception:
+                raise ValueError(f"HOKAN_VAULT_STORE_URLS: store {i} is not a URL") from None
+            if place in others:
+                raise ValueError(
+                    f"HOKAN_VAULT_STORE_URLS: store {i} names the system or keyring database; "
+                    "the vault is a separate data area (MYN-1)"
+                )
+            if place in seen:
+                raise ValueError(f"HOKAN_VAULT_STORE_URLS: store {i} repeats another store")
+            seen.add(place)
+            if self.env is Environment.production and url.startswith("sqlite"):
+                raise ValueError(
+                    f"HOKAN_VAULT_STORE_URLS: store {i}: production refuses SQLite fragment stores"
+                )
+        if self.env is Environment.production:
+            # Explicit user names must all differ (none given: the driver's default, unchecked).
+            users = [n for n in (make_url(u).username for u in urls) if n]
+            taken = {make_url(self.resolved_database_url).username}
+            taken.add(make_url(self.resolved_keyring_url).username)
+            if len(set(users)) != len(users) or taken & set(users):
+                raise ValueError(
+                    "HOKAN_VAULT_STORE_URLS: in production each fragment store needs its own "
+                    "database user, unlike the other stores and the system and keyring databases"
+                )
+        return self
+
+    @cached_property
+    def resolved_vault_store_urls(self) -> list[str]:
+        if self.vault_store_urls.strip():
+            return [u.strip() for u in self.vault_store_urls.split(",") if u.strip()]
+        folder = self.vault_dir or self.data_dir / "vault"
+        return [
+            f"sqlite:///{(folder / f'store-{i}.db').as_posix()}"
+            for i in range(1, 1 + self.vault_stores)
+        ]
+
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     log_format: LogFormat = LogFormat.json
 

@@ -7,9 +7,9 @@ failure (denied or error) is recorded in a transaction of its own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hokan.audit.errors import AuditWriteFailed
 from hokan.audit.service import record_failure
@@ -30,7 +30,9 @@ async def audited(
     target_type: str,
     target_id: str,
     work: Callable[[], T],
+    detail: Mapping[str, Any] | None = None,
 ) -> T:
+    """Run ``work``; if it fails with a HokanError, audit the failure (plus ``detail``)."""
     try:
         return await runtime.call(work)
     except AuditWriteFailed:
@@ -38,7 +40,16 @@ async def audited(
     except HokanError as exc:
         try:
             await runtime.call(
-                partial(record_failure, runtime.db, principal, action, target_type, target_id, exc)
+                partial(
+                    record_failure,
+                    runtime.db,
+                    principal,
+                    action,
+                    target_type,
+                    target_id,
+                    exc,
+                    detail=detail,
+                )
             )
         except Exception as audit_exc:  # the caller gets the original error either way
             log.error(

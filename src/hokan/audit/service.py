@@ -104,6 +104,7 @@ def record_failure(
     target_id: str,
     exc: HokanError,
     tenant_id: uuid.UUID | None = None,
+    detail: Mapping[str, Any] | None = None,
 ) -> None:
     """Audit an action that failed, in a transaction of its own (the action's rolled back)."""
     tenant = tenant_id if tenant_id is not None else principal.tenant_id
@@ -115,7 +116,7 @@ def record_failure(
             target_type,
             target_id,
             result=outcome_of(exc),
-            detail={"error": exc.code},
+            detail={"error": exc.code, **(detail or {})},
             tenant_id=tenant,
         )
 

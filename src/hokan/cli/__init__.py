@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from hokan.cli import accounts, audit, db, init, keys, mail, operator, serve, tenant, user
+from hokan.cli import (
+    accounts,
+    audit,
+    db,
+    init,
+    keys,
+    mail,
+    operator,
+    serve,
+    tenant,
+    user,
+    vault,
+)
 
 app = typer.Typer(
     name="hokan",
@@ -23,6 +35,7 @@ app.add_typer(user.app, name="user")
 app.add_typer(mail.app, name="mail")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(operator.app, name="operator")
+app.add_typer(vault.app, name="vault")
 
 
 def main() -> None:

@@ -12,10 +12,12 @@ app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 
 @app.command("upgrade")
 def upgrade(revision: str = typer.Argument("head")) -> None:
-    """Apply migrations to the system and the keyring database."""
+    """Apply migrations to the system, keyring and vault fragment-store databases."""
     with runtime() as rt:
         migrations.upgrade("system", rt.db.engine, revision)
         migrations.upgrade("keyring", rt.keyring_db.engine, revision)
+        for store in rt.vault_stores.dbs:
+            migrations.upgrade("vault", store.engine, revision)
         typer.echo(
             f"system: {migrations.current('system', rt.db.engine)}; "
             f"keyring: {migrations.current('keyring', rt.keyring_db.engine)}"
@@ -28,6 +30,8 @@ def current() -> None:
     with runtime() as rt:
         typer.echo(f"system: {migrations.current('system', rt.db.engine)}")
         typer.echo(f"keyring: {migrations.current('keyring', rt.keyring_db.engine)}")
+        for i, store in enumerate(rt.vault_stores.dbs, start=1):
+            typer.echo(f"vault store {i}: {migrations.current('vault', store.engine)}")
 
 
 @app.command("check")
@@ -36,4 +40,6 @@ def check() -> None:
     with runtime() as rt:
         migrations.check("system", rt.db.engine)
         migrations.check("keyring", rt.keyring_db.engine)
+        for store in rt.vault_stores.dbs:
+            migrations.check("vault", store.engine)
         typer.echo("no drift")

@@ -26,6 +26,8 @@ class Scope(StrEnum):
     audit_read = "audit:read"
     users_manage = "users:manage"
     grants_manage = "grants:manage"  # consent grants for operator access (OPS-1)
+    vault_read = "vault:read"  # list masked, reveal, download (My Number clerks only)
+    vault_write = "vault:write"  # register, schedule deletion, delete
 
 
 # Consent for operator access is a person's decision (a tenant admin's), never a token's.

@@ -44,7 +44,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Scope]] = {
         }
     ),
     Role.staff_user: frozenset({Scope.records_read, Scope.records_write}),
-    Role.mynumber_clerk: frozenset({Scope.records_read}),
+    # The vault scopes belong to the My Number clerk alone (MYN-4).
+    Role.mynumber_clerk: frozenset({Scope.records_read, Scope.vault_read, Scope.vault_write}),
     Role.api_client: frozenset({Scope.records_read, Scope.records_write}),
     **{role: frozenset() for role in OPERATOR_ROLES},
 }

@@ -13,12 +13,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hokan.keyring.errors import (
@@ -31,13 +32,21 @@ from hokan.keyring.master import MasterKeyProvider
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
-from hokan.models import KeyringMeta, KeyStatus, TenantKey
+from hokan.models import KeyringMeta, KeyStatus, TenantKey, VaultEntryKey
 
 RECORDS = "records"
+VAULT = "vault"  # made on a tenant's first vault use; wraps per-entry keys (MYN-3)
 PURPOSES = (RECORDS,)
 _CHECK_NAME = "master_check"
 _AUDIT_KEY_NAME = "audit_signing_key"
 _CHECK_PLAINTEXT = b"hokan master key check v1"
+
+
+_ENTRY_KEYS = select(VaultEntryKey.entry_id, VaultEntryKey.key_version, VaultEntryKey.wrapped_key)
+_ENTRY_KEY = _ENTRY_KEYS.where(
+    VaultEntryKey.tenant_id == bindparam("tenant_id"),
+    VaultEntryKey.entry_id == bindparam("entry_id"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,3 +304,94 @@ class Keyring:
         new_key = self._tenant_key(tenant_id, purpose, active)
         wrapped = crypto.encrypt(new_key, dek, self._dek_aad(tenant_id, purpose, active, context))
         return Sealed(active, wrapped, sealed.ciphertext)
+
+    # -- vault entry keys (MYN-3, MYN-6) ----------------------------------------
+
+    @staticmethod
+    def _entry_aad(tenant_id: uuid.UUID, entry_id: uuid.UUID, kind: str, version: int) -> bytes:
+        fields = {"tenant": str(tenant_id), "entry": str(entry_id), "kind": kind}
+        return crypto.aad("vault-entry-key", {**fields, "version": version})
+
+    def _vault_version(self, tenant_id: uuid.UUID) -> int:
+        try:
+            return self.active_version(tenant_id, VAULT)
+        except TenantKeyMissing:
+            try:
+                with self.db.session(write=True) as s:
+                    if s.get(TenantKey, (tenant_id, VAULT, 1)) is None:
+                        self._add_version(s, tenant_id, VAULT, 1)
+            except IntegrityError:
+                pass  # another process made it first
+            return self.active_version(tenant_id, VAULT)
+
+    def new_entry_key(
+        self, tenant_id: uuid.UUID, entry_id: uuid.UUID, kind: str
+    ) -> tuple[bytes, Callable[[], None]]:
+        """A fresh key for one vault entry, and the call that stores it here wrapped by the
+        tenant's vault key (the caller may run it alongside its own writes)."""
+        version = self._vault_version(tenant_id)
+        tenant_key = self._tenant_key(tenant_id, VAULT, version)
+        key = crypto.random_key()
+        wrapped = crypto.encrypt(
+            tenant_key, key, self._entry_aad(tenant_id, entry_id, kind, version)
+        )
+        row = {
+            "entry_id": entry_id,
+            "tenant_id": tenant_id,
+            "key_version": version,
+            "wrapped_key": wrapped,
+            "created_at": utcnow(),
+        }
+
+        def save() -> None:
+            with self.db.writer() as conn:
+                conn.execute(insert(VaultEntryKey), row)
+
+        return key, save
+
+    def entry_keys(
+        self, tenant_id: uuid.UUID, entries: Mapping[uuid.UUID, str]
+    ) -> dict[uuid.UUID, bytes]:
+        """The unwrapped keys of these entries (id → kind); destroyed or missing ones are absent."""
+        if not entries:
+            return {}
+        with self.db.reader() as conn:
+            if len(entries) == 1:
+                params = {"tenant_id": tenant_id, "entry_id": next(iter(entries))}
+                rows = conn.execute(_ENTRY_KEY, params).all()
+            else:
+                rows = conn.execute(
+                    _ENTRY_KEYS.where(VaultEntryKey.tenant_id == tenant_id).where(
+                        VaultEntryKey.entry_id.in_(list(entries))
+                    )
+                ).all()
+        out: dict[uuid.UUID, bytes] = {}
+        for entry_id, version, wrapped in rows:
+            if wrapped is None:
+                continue
+            tenant_key = self._tenant_key(tenant_id, VAULT, version)
+            associated = self._entry_aad(tenant_id, entry_id, entries[entry_id], version)
+            try:
+                out[entry_id] = crypto.decrypt(tenant_key, wrapped, associated)
+            except crypto.DecryptionError:
+                raise DecryptionFailed from None
+        return out
+
+    def destroy_entry_key(self, tenant_id: uuid.UUID, entry_id: uuid.UUID) -> bool:
+        """Erase one entry's key (crypto-shredding); True if a live key was destroyed."""
+        with self.db.session(write=True) as s:
+            result = s.execute(
+                update(VaultEntryKey)
+                .where(
+                    VaultEntryKey.tenant_id == tenant_id,
+                    VaultEntryKey.entry_id == entry_id,
+                    VaultEntryKey.wrapped_key.is_not(None),
+                )
+                .values(wrapped_key=None, destroyed_at=utcnow())
+            )
+            destroyed = bool(getattr(result, "rowcount", 0))
+        if destroyed and self.db.dialect == "sqlite":
+            # Push the erased page out of the WAL into the (secure_delete) main file.
+            with self.db.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return destroyed

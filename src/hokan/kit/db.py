@@ -77,6 +77,12 @@ class KeyringBase(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class VaultStoreBase(DeclarativeBase):
+    """Models of each vault fragment store: n databases apart from both others (MYN-1)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
@@ -159,8 +165,9 @@ class Database:
         # instead; other processes still meet the busy timeout.
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         self._read = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+        self._write_engine = engine.execution_options(hokan_write=True)
         self._write = sessionmaker(
-            bind=engine.execution_options(hokan_write=True),
+            bind=self._write_engine,
             expire_on_commit=False,
             autoflush=False,
         )
@@ -213,6 +220,15 @@ class Database:
                     _SET_RLS_CONTEXT,
                     {"tenant": str(tenant) if tenant else "", "scope": "system" if system else ""},
                 )
+            yield conn
+
+    @contextmanager
+    def writer(self) -> Iterator[Connection]:
+        """A Core write transaction for hot paths (no ORM unit of work); commits at the end.
+
+        Not tagged for row-level security: for databases without it (keyring, vault stores).
+        """
+        with self._write_lock, self._write_engine.begin() as conn:
             yield conn
 
     def ping(self) -> None:

@@ -1,4 +1,4 @@
-"""Alembic migrations: one script location per database (system, keyring).
+"""Alembic migrations: one script location per kind of database (system, keyring, vault).
 
 Batch mode and a constraint naming convention let SQLite and PostgreSQL share
 every migration. Configured in code; there is no alembic.ini to keep in sync.
@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-Which = Literal["system", "keyring"]
+Which = Literal["system", "keyring", "vault"]  # vault: each fragment store
 HERE = Path(__file__).parent
 
 

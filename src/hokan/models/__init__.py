@@ -20,6 +20,10 @@ from hokan.models.recovery_code import RecoveryCode
 from hokan.models.tenant import Product, Tenant, TenantStatus
 from hokan.models.user import User, UserStatus
 from hokan.models.user_session import UserSession
+from hokan.models.vault_deletion import VaultDeletion
+from hokan.models.vault_entry import DeletionReason, VaultEntry, VaultEntryKind
+from hokan.models.vault_entry_key import VaultEntryKey
+from hokan.models.vault_fragment import VaultFragment
 
 __all__ = [
     "AccountReview",
@@ -32,6 +36,7 @@ __all__ = [
     "AuditSegment",
     "Collection",
     "ConsentGrant",
+    "DeletionReason",
     "FindingStatus",
     "KeyStatus",
     "KeyringMeta",
@@ -50,4 +55,9 @@ __all__ = [
     "User",
     "UserSession",
     "UserStatus",
+    "VaultDeletion",
+    "VaultEntry",
+    "VaultEntryKey",
+    "VaultEntryKind",
+    "VaultFragment",
 ]

@@ -1,0 +1,51 @@
+"""Typed dependencies of the vault routes: a clerk (or the tenant's API client) or nobody.
+
+The refusal is audited under the route's own action name (``vault.…``), so the
+record of use shows failed attempts too. The service checks again (MYN-4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hokan.audit.service import record_failure
+from hokan.identity.dependencies import BearerDoc, _authenticate
+from hokan.identity.errors import MissingCredentials
+from hokan.identity.principal import ANONYMOUS, Principal, Scope
+from hokan.kit.errors import HokanError
+from hokan.runtime import Runtime
+from hokan.vault.errors import VaultAccessDenied
+from hokan.vault.service import TARGET, vault_tenant
+
+
+async def _refused(request: Request, principal: Principal, exc: HokanError) -> None:
+    runtime: Runtime = request.app.state.runtime
+    action = getattr(request.scope.get("route"), "name", "") or "vault.access"
+    target = str(request.path_params.get("entry_id", ""))
+    await runtime.call(partial(record_failure, runtime.db, principal, action, TARGET, target, exc))
+
+
+def vault_access(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    async def check(request: Request, _doc: BearerDoc) -> Principal:
+        try:
+            principal = await _authenticate(request)
+        except MissingCredentials as exc:
+            await _refused(request, ANONYMOUS, exc)
+            raise
+        try:
+            vault_tenant(principal, scope)
+        except VaultAccessDenied as exc:
+            await _refused(request, principal, exc)
+            raise
+        return principal
+
+    check.__name__ = f"vault_access_{scope.name}"
+    return check
+
+
+VaultReader = Annotated[Principal, Depends(vault_access(Scope.vault_read))]
+VaultWriter = Annotated[Principal, Depends(vault_access(Scope.vault_write))]

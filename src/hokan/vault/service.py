@@ -1,0 +1,576 @@
+"""The vault's rules (MYN-2..7): who may touch it, encrypt-then-split, purpose-logged reads.
+
+Access is checked twice: by the routes' typed dependencies and here, so no
+caller (route, job, script) reaches vault contents without being a user or API
+token of the entry's own tenant carrying the vault scope. Operators and the
+system principal are refused by construction.
+
+Register: a fresh per-entry key is made in the keyring (wrapped by the
+tenant's vault key); the payload is sealed with AES-256-GCM whose associated
+data binds tenant, entry id and kind; the ciphertext is cut into n fragments
+(k needed) written to the n fragment stores; the catalogue row and the audit
+entry commit together in the system database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hokan.audit import service as audit
+from hokan.edge.scanner import Scanner
+from hokan.identity.principal import Principal, PrincipalKind, Scope
+from hokan.identity.roles import Role
+from hokan.keyring.errors import DecryptionFailed
+from hokan.keyring.service import Keyring
+from hokan.kit import crypto
+from hokan.kit.clock import iso, utcnow
+from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
+from hokan.models import DeletionReason, VaultDeletion, VaultEntry, VaultEntryKind
+from hokan.records.service import COLLECTION_NAME, RECORD_KEY
+from hokan.vault import erasure, numbers
+from hokan.vault.errors import (
+    DocumentTooLarge,
+    InvalidDeletionDate,
+    InvalidPurpose,
+    InvalidRecordLink,
+    MalwareDetected,
+    NotADocument,
+    UnsupportedDocumentType,
+    VaultAccessDenied,
+    VaultEntryNotFound,
+    VaultEntryShredded,
+    VaultUnavailable,
+)
+from hokan.vault.repository import VaultRepository
+from hokan.vault.stores import FragmentStores, Placement, fragment_tag
+
+TARGET = "vault_entry"
+_ALLOWED_KINDS = frozenset({PrincipalKind.user, PrincipalKind.token})
+
+# Identity documents are accepted by content, never by the declared type (MYN-7).
+DOCUMENT_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
+class Purpose(StrEnum):
+    """利用目的 (番号法 第9条): the only reasons a number may be looked at."""
+
+    social_security = "social_security"  # 社会保障
+    tax = "tax"  # 税
+    disaster = "disaster"  # 災害対策
+
+
+def parse_purpose(value: str | None) -> Purpose:
+    try:
+        return Purpose(value or "")
+    except ValueError:
+        raise InvalidPurpose from None
+
+
+def purpose_label(value: str | None) -> str:
+    """The purpose for an audit entry: a known value or "invalid", never the raw input."""
+    try:
+        return Purpose(value or "").value
+    except ValueError:
+        return "invalid"
+
+
+def vault_tenant(principal: Principal, scope: Scope) -> uuid.UUID:
+    """The tenant whose vault this principal may use for ``scope``, or VaultAccessDenied.
+
+    Only tenant users holding the My Number clerk role and tenant API tokens
+    with the vault scope pass; operator and system principals never do (MYN-4).
+    """
+    if principal.kind not in _ALLOWED_KINDS or principal.tenant_id is None:
+        raise VaultAccessDenied
+    if not principal.has_scope(scope):
+        raise VaultAccessDenied
+    if principal.kind is PrincipalKind.user and Role.mynumber_clerk.value not in principal.roles:
+        raise VaultAccessDenied
+    return principal.tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLink:
+    collection: str
+    record_id: str
+
+    def __post_init__(self) -> None:
+        if not COLLECTION_NAME.match(self.collection) or not RECORD_KEY.match(self.record_id):
+            raise InvalidRecordLink
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    id: uuid.UUID
+    kind: VaultEntryKind
+    collection: str
+    record_id: str
+    masked: str | None  # ********1234 for numbers that could be opened
+    content_type: str | None
+    size: int
+    created_at: datetime
+    created_by: str
+    delete_after: datetime | None
+    deletion_reason: DeletionReason | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    items: list[EntryView]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionView:
+    entry_id: uuid.UUID
+    kind: VaultEntryKind
+    reason: DeletionReason
+    registered_at: datetime
+    deleted_at: datetime
+    deleted_by: str
+    scheduled_by: str | None
+    stores_cleared: list[int]
+    stores_pending: list[int]
+    key_destroyed: bool
+
+
+def _view(entry: VaultEntry, masked: str | None = None) -> EntryView:
+    return EntryView(
+        entry.id,
+        entry.kind,
+        entry.record_collection,
+        entry.record_key,
+        masked,
+        entry.content_type,
+        entry.size,
+        entry.created_at,
+        entry.created_by,
+        entry.delete_after,
+        entry.deletion_reason,
+    )
+
+
+def deletion_view(row: VaultDeletion) -> DeletionView:
+    return DeletionView(
+        row.entry_id,
+        row.kind,
+        row.reason,
+        row.registered_at,
+        row.deleted_at,
+        row.deleted_by,
+        row.scheduled_by,
+        list(row.stores_cleared),
+        list(row.stores_pending),
+        row.key_destroyed,
+    )
+
+
+def _payload_aad(entry: VaultEntry) -> bytes:
+    return crypto.aad(
+        "vault-payload",
+        {"tenant": str(entry.tenant_id), "entry": str(entry.id), "kind": entry.kind},
+    )
+
+
+def _placement(entry: VaultEntry) -> Placement:
+    return Placement(
+        entry.id, entry.tenant_id, entry.k, entry.n, entry.ciphertext_size, entry.fragment_tags
+    )
+
+
+def _actor(principal: Principal) -> str:
+    return f"{principal.actor} ({principal.display_name})"[:200]
+
+
+def sniff_document(data: bytes) -> str:
+    for magic, content_type in DOCUMENT_MAGIC:
+        if data.startswith(magic):
+            return content_type
+    raise UnsupportedDocumentType
+
+
+class VaultService:
+    def __init__(
+        self,
+        keyring: Keyring,
+        stores: FragmentStores,
+        k: int,
+        max_document_bytes: int,
+        scanner: Scanner,
+    ) -> None:
+        self.keyring = keyring
+        self.stores = stores
+        self.k = k
+        self.max_document_bytes = max_document_bytes
+        self.scanner = scanner
+
+    # -- register -----------------------------------------------------------
+
+    def _store(
+        self,
+        session: Session,
+        principal: Principal,
+        tenant_id: uuid.UUID,
+        kind: VaultEntryKind,
+        link: RecordLink,
+        payload: bytes,
+        content_type: str | None,
+        delete_after: datetime | None,
+    ) -> VaultEntry:
+        if delete_after is not None and delete_after <= utcnow():
+            raise InvalidDeletionDate
+        entry_id = uuid.uuid4()
+        key, save_key = self.keyring.new_entry_key(tenant_id, entry_id, kind.value)
+        entry = VaultEntry(
+            id=entry_id,
+            tenant_id=tenant_id,
+            kind=kind,
+            record_collection=link.collection,
+            record_key=link.record_id,
+            content_type=content_type,
+            size=len(payload),
+            k=self.k,
+            n=self.stores.n,
+            created_at=utcnow(),
+            created_by=_actor(principal),
+            delete_after=delete_after,
+            deletion_reason=DeletionReason.purpose_ended if delete_after else None,
+            deletion_scheduled_by=_actor(principal) if delete_after else None,
+        )
+        try:
+            ciphertext = crypto.encrypt(key, payload, _payload_aad(entry))
+            fragments = erasure.encode(ciphertext, self.k, self.stores.n)
+            entry.ciphertext_size = len(ciphertext)
+            entry.fragment_tags = [
+                fragment_tag(entry_id, i, self.k, self.stores.n, len(ciphertext), f)
+                for i, f in enumerate(fragments)
+            ]
+            session.add(entry)
+            session.flush()
+            self.stores.write(_placement(entry), fragments, alongside=save_key)
+        except BaseException:
+            self.keyring.destroy_entry_key(tenant_id, entry_id)
+            raise
+        return entry
+
+    def register_number(
+        self,
+        session: Session,
+        principal: Principal,
+        raw: str,
+        kind: numbers.NumberKind,
+        link: RecordLink,
+        delete_after: datetime | None = None,
+    ) -> EntryView:
+        """Validate (MYN-2) and store an individual or corporate number."""
+        tenant_id = vault_tenant(principal, Scope.vault_write)
+        digits = numbers.validate(raw, kind)
+        entry = self._store(
+            session,
+            principal,
+            tenant_id,
+            VaultEntryKind(kind.value),
+            link,
+            digits.encode(),
+            None,
+            delete_after,
+        )
+        audit.record(
+            session,
+            principal,
+            "vault.number.register",
+            TARGET,
+            str(entry.id),
+            detail={"kind": kind.value},
+        )
+        return _view(entry, numbers.masked(digits))
+
+    def register_document(
+        self,
+        session: Session,
+        principal: Principal,
+        data: bytes | None,
+        link: RecordLink,
+        delete_after: datetime | None = None,
+    ) -> EntryView:
+        """Store an identity document (JPEG/PNG/PDF by content, size-limited, scanned; MYN-7).
+
+        ``data`` None means the upload exceeded the size limit.
+        """
+        tenant_id = vault_tenant(principal, Scope.vault_write)
+        if data is None or len(data) > self.max_document_bytes:
+            raise DocumentTooLarge(f"at most {self.max_document_bytes} bytes")
+        content_type = sniff_document(data)
+        verdict = self.scanner.scan([data])
+        if not verdict.clean:
+            raise MalwareDetected(signature=verdict.signature)
+        entry = self._store(
+            session,
+            principal,
+            tenant_id,
+            VaultEntryKind.document,
+            link,
+            data,
+            content_type,
+            delete_after,
+        )
+        audit.record(
+            session,
+            principal,
+            "vault.document.register",
+            TARGET,
+            str(entry.id),
+            detail={"content_type": content_type, "size": len(data)},
+        )
+        return _view(entry)
+
+    # -- read ---------------------------------------------------------------
+
+    def _open(
+        self, entries: Iterable[VaultEntry], shredded: set[uuid.UUID] | None = None
+    ) -> dict[uuid.UUID, bytes]:
+        """Plaintexts of the entries that can be rebuilt and opened (others absent; those
+        whose key is gone are added to ``shredded``)."""
+        wanted = {e.id: e for e in entries}
+        if not wanted:
+            return {}
+        tenant_id = next(iter(wanted.values())).tenant_id
+        keys = self.keyring.entry_keys(tenant_id, {e.id: e.kind.value for e in wanted.values()})
+        placements = {eid: _placement(e) for eid, e in wanted.items() if eid in keys}
+        if shredded is not None:
+            shredded.update(eid for eid in wanted if eid not in keys)
+        found = self.stores.gather(placements)
+        out: dict[uuid.UUID, bytes] = {}
+        for eid, frags in found.items():
+            entry = wanted[eid]
+            if len(frags) < entry.k:
+                continue
+            ciphertext = erasure.decode(frags, entry.k, entry.n, entry.ciphertext_size)
+            try:
+                out[eid] = crypto.decrypt(keys[eid], ciphertext, _payload_aad(entry))
+            except crypto.DecryptionError:
+                raise DecryptionFailed from None
+        return out
+
+    def _entry(self, session: Session, tenant_id: uuid.UUID, entry_id: uuid.UUID) -> VaultEntry:
+        entry = VaultRepository(session, tenant_id).entry(entry_id)
+        if entry is None:
+            raise VaultEntryNotFound
+        return entry
+
+    def _open_one(self, entry: VaultEntry) -> bytes:
+        shredded: set[uuid.UUID] = set()
+        plain = self._open([entry], shredded).get(entry.id)
+        if shredded:
+            raise VaultEntryShredded
+        if plain is None:
+            raise VaultUnavailable(f"fewer than {entry.k} intact fragments are reachable")
+        return plain
+
+    def list_entries(
+        self,
+        session: Session,
+        principal: Principal,
+        *,
+        collection: str | None = None,
+        record_id: str | None = None,
+        kind: VaultEntryKind | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> EntryPage:
+        """Entries of the tenant, numbers masked (MYN-5), oldest first."""
+        tenant_id = vault_tenant(principal, Scope.vault_read)
+        stmt = VaultRepository(session, tenant_id).entries()
+        if collection is not None:
+            stmt = stmt.where(VaultEntry.record_collection == collection)
+        if record_id is not None:
+            stmt = stmt.where(VaultEntry.record_key == record_id)
+        if kind is not None:
+            stmt = stmt.where(VaultEntry.kind == kind)
+        if cursor:
+            created, last_id = decode_cursor(cursor, 2)
+            try:
+                after, after_id = datetime.fromisoformat(created), uuid.UUID(last_id)
+            except (TypeError, ValueError):
+                raise InvalidCursor from None
+            stmt = stmt.where(
+                (VaultEntry.created_at > after)
+                | ((VaultEntry.created_at == after) & (VaultEntry.id > after_id))
+            )
+        rows = list(
+            session.scalars(stmt.order_by(VaultEntry.created_at, VaultEntry.id).limit(limit + 1))
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        opened = self._open(r for r in rows if r.kind is not VaultEntryKind.document)
+        items = [
+            _view(r, numbers.masked(opened[r.id].decode()) if r.id in opened else None)
+            for r in rows
+        ]
+        next_cursor = encode_cursor(iso(rows[-1].created_at), str(rows[-1].id)) if more else None
+        audit.record(
+            session, principal, "vault.number.list", TARGET, "*", detail={"count": len(items)}
+        )
+        return EntryPage(items, next_cursor)
+
+    def reveal(
+        self, session: Session, principal: Principal, entry_id: uuid.UUID, purpose: str | None
+    ) -> tuple[EntryView, str]:
+        """The full number, for a stated purpose; audited with that purpose (MYN-4, MYN-5)."""
+        tenant_id = vault_tenant(principal, Scope.vault_read)
+        why = parse_purpose(purpose)
+        entry = self._entry(session, tenant_id, entry_id)
+        if entry.kind is VaultEntryKind.document:
+            raise NotADocument
+        digits = self._open_one(entry).decode()
+        audit.record(
+            session,
+            principal,
+            "vault.number.reveal",
+            TARGET,
+            str(entry.id),
+            detail={"purpose": why.value, "kind": entry.kind.value},
+        )
+        return _view(entry, numbers.masked(digits)), digits
+
+    def download(
+        self, session: Session, principal: Principal, entry_id: uuid.UUID, purpose: str | None
+    ) -> tuple[EntryView, bytes]:
+        """An identity document's bytes, for a stated purpose; audited with that purpose."""
+        tenant_id = vault_tenant(principal, Scope.vault_read)
+        why = parse_purpose(purpose)
+        entry = self._entry(session, tenant_id, entry_id)
+        if entry.kind is not VaultEntryKind.document:
+            raise NotADocument
+        data = self._open_one(entry)
+        audit.record(
+            session,
+            principal,
+            "vault.document.download",
+            TARGET,
+            str(entry.id),
+            detail={"purpose": why.value, "size": len(data)},
+        )
+        return _view(entry), data
+
+    # -- deletion (MYN-6) ---------------------------------------------------
+
+    def schedule_deletion(
+        self,
+        session: Session,
+        principal: Principal,
+        entry_id: uuid.UUID,
+        delete_after: datetime | None,
+        reason: DeletionReason,
+    ) -> EntryView:
+        """Set (or, with None, cancel) the date after which ``hokan vault purge-due`` deletes."""
+        tenant_id = vault_tenant(principal, Scope.vault_write)
+        entry = self._entry(session, tenant_id, entry_id)
+        if delete_after is not None and delete_after <= utcnow():
+            raise InvalidDeletionDate
+        entry.delete_after = delete_after
+        entry.deletion_reason = reason if delete_after else None
+        entry.deletion_scheduled_by = _actor(principal) if delete_after else None
+        audit.record(
+            session,
+            principal,
+            "vault.entry.schedule_deletion",
+            TARGET,
+            str(entry.id),
+            detail={
+                "delete_after": iso(delete_after) if delete_after else None,
+                "reason": reason.value,
+            },
+        )
+        return _view(entry)
+
+    def _shred(
+        self, session: Session, principal: Principal, entry: VaultEntry, reason: DeletionReason
+    ) -> DeletionView:
+        # Key first: once it is gone, every copy of the fragments is noise (crypto-shredding).
+        self.keyring.destroy_entry_key(entry.tenant_id, entry.id)
+        cleared = self.stores.remove(entry.id)
+        row = VaultDeletion(
+            tenant_id=entry.tenant_id,
+            entry_id=entry.id,
+            kind=entry.kind,
+            reason=reason,
+            registered_at=entry.created_at,
+            deleted_at=utcnow(),
+            deleted_by=_actor(principal),
+            scheduled_by=entry.deletion_scheduled_by,
+            stores_cleared=cleared,
+            stores_pending=[i for i in range(self.stores.n) if i not in cleared],
+            key_destroyed=True,
+        )
+        session.delete(entry)
+        session.add(row)
+        session.flush()
+        return deletion_view(row)
+
+    def delete_now(
+        self, session: Session, principal: Principal, entry_id: uuid.UUID, reason: DeletionReason
+    ) -> DeletionView:
+        """Delete at once: key destroyed, fragments removed, a deletion record kept."""
+        tenant_id = vault_tenant(principal, Scope.vault_write)
+        entry = self._entry(session, tenant_id, entry_id)
+        view = self._shred(session, principal, entry, reason)
+        audit.record(
+            session,
+            principal,
+            "vault.entry.delete",
+            TARGET,
+            str(entry_id),
+            detail={"reason": reason.value, "kind": view.kind.value},
+        )
+        return view
+
+    def due(self, session: Session, now: datetime) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """(tenant, entry) pairs whose scheduled deletion has come (system scope)."""
+        stmt = select(VaultEntry.tenant_id, VaultEntry.id).where(VaultEntry.delete_after <= now)
+        return [(t, e) for t, e in session.execute(stmt.order_by(VaultEntry.delete_after))]
+
+    def purge(
+        self, session: Session, actor: Principal, tenant_id: uuid.UUID, entry_id: uuid.UUID
+    ) -> DeletionView | None:
+        """Carry out one scheduled deletion (the job; no content is read)."""
+        entry = VaultRepository(session, tenant_id).entry(entry_id)
+        if entry is None or entry.delete_after is None or entry.delete_after > utcnow():
+            return None
+        view = self._shred(
+            session, actor, entry, entry.deletion_reason or DeletionReason.retention_expired
+        )
+        audit.record(
+            session,
+            actor,
+            "vault.purge",
+            TARGET,
+            str(entry_id),
+            detail={"reason": view.reason.value, "kind": view.kind.value},
+            tenant_id=tenant_id,
+        )
+        return view
+
+    def deletions(
+        self, session: Session, principal: Principal, limit: int = 100
+    ) -> list[DeletionView]:
+        """The tenant's deletion records, newest first."""
+        tenant_id = vault_tenant(principal, Scope.vault_read)
+        stmt = VaultRepository(session, tenant_id).deletions()
+        rows = session.scalars(stmt.order_by(VaultDeletion.deleted_at.desc()).limit(limit))
+        out = [deletion_view(r) for r in rows]
+        audit.record(
+            session, principal, "vault.deletion.list", TARGET, "*", detail={"count": len(out)}
+        )
+        return out

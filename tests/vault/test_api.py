@@ -1,0 +1,242 @@
+"""The vault API end to end (MYN-2, MYN-4..7), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from hokan.edge.scanner import _EICAR
+from hokan.kit.clock import iso, utcnow
+from hokan.models import AuditEvent, VaultEntry
+from hokan.runtime import Runtime
+from hokan.vault import tasks
+from tests.conftest import TenantHandle
+from tests.vault.conftest import PNG, Session, valid_number
+
+
+def _events(runtime: Runtime, prefix: str = "vault.") -> list[AuditEvent]:
+    with runtime.db.session(system=True) as s:
+        rows = s.scalars(select(AuditEvent).order_by(AuditEvent.occurred_at, AuditEvent.seq))
+        return [e for e in rows if e.action.startswith(prefix)]
+
+
+def _register(client: TestClient, h: TenantHandle, number: str, record: str = "s-001") -> dict:
+    r = client.post(
+        "/api/v1/vault/numbers", json={"number": number, "record_id": record}, headers=h.headers
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_clerk_registers_lists_masked_and_reveals_with_a_purpose(
+    client: TestClient, runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    number = valid_number()
+    # Full-width digits, spaces and hyphens are normalised.
+    spaced = f"{number[:4]}-{number[4:8]} {number[8:]}".translate(
+        str.maketrans("0123456789", "０１２３４５６７８９")
+    )
+    entry = _register(client, clerk_token, spaced)
+    assert entry["masked"] == "********" + number[-4:]
+    assert entry["kind"] == "individual" and entry["record_id"] == "s-001"
+    assert number not in str(entry)
+
+    listed = client.get("/api/v1/vault/entries", headers=clerk_token.headers).json()
+    assert [e["masked"] for e in listed["items"]] == ["********" + number[-4:]]
+
+    url = f"/api/v1/vault/entries/{entry['id']}/reveal"
+    for bad in ({"purpose": "curiosity"}, {"purpose": ""}):
+        r = client.post(url, json=bad, headers=clerk_token.headers)
+        assert (r.status_code, r.json()["error"]) == (422, "invalid_purpose")
+    r = client.post(url, json={"purpose": "tax"}, headers=clerk_token.headers)
+    assert r.status_code == 200 and r.json()["number"] == number
+    assert r.headers["cache-control"] == "no-store"
+
+    events = _events(runtime)
+    actions = [(e.action, e.result) for e in events]
+    assert actions == [
+        ("vault.number.register", "success"),
+        ("vault.number.list", "success"),
+        ("vault.number.reveal", "error"),
+        ("vault.number.reveal", "error"),
+        ("vault.number.reveal", "success"),
+    ]
+    reveal = events[-1]
+    assert reveal.target_id == entry["id"] and reveal.detail["purpose"] == "tax"
+    assert reveal.actor_type == "token" and reveal.tenant_id == clerk_token.id
+    assert events[2].detail == {"error": "invalid_purpose", "purpose": "invalid"}
+    for e in events:  # never the number, nor any part of it
+        assert number[-4:] not in str(e.detail) and number not in str(e.detail)
+
+
+def test_invalid_numbers_are_refused_without_echo(
+    client: TestClient, runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    wrong = "621498320258"
+    for raw, code in ((wrong, "number_check_digit_mismatch"), ("12345", "number_malformed")):
+        r = client.post(
+            "/api/v1/vault/numbers",
+            json={"number": raw, "record_id": "s-1"},
+            headers=clerk_token.headers,
+        )
+        assert (r.status_code, r.json()["error"]) == (422, code)
+        assert raw not in r.text
+    r = client.post(
+        "/api/v1/vault/numbers",
+        json={"number": "7000012050002", "kind": "corporate", "record_id": "c-1"},
+        headers=clerk_token.headers,
+    )
+    assert r.status_code == 201 and r.json()["masked"] == "*********0002"
+    failed = [e for e in _events(runtime) if e.result != "success"]
+    assert [e.detail["error"] for e in failed] == [
+        "number_check_digit_mismatch",
+        "number_malformed",
+    ]
+    assert all(wrong not in str(e.detail) for e in failed)
+
+
+def test_identity_documents_by_magic_bytes_size_and_scan(
+    client: TestClient, runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    h = {**clerk_token.headers, "Content-Type": "application/octet-stream"}
+    url = "/api/v1/vault/documents?record_id=s-001"
+    r = client.post(url, content=PNG, headers=h)
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    assert (doc["kind"], doc["content_type"], doc["masked"]) == ("document", "image/png", None)
+
+    r = client.post(
+        f"/api/v1/vault/entries/{doc['id']}/download",
+        json={"purpose": "social_security"},
+        headers=clerk_token.headers,
+    )
+    assert r.status_code == 200 and r.content == PNG
+    assert (
+        r.headers["content-type"] == "image/png"
+        and "attachment" in r.headers["content-disposition"]
+    )
+
+    # Declared type is ignored: a text file labelled image/png is refused.
+    r = client.post(url, content=b"just text", headers={**h, "Content-Type": "image/png"})
+    assert (r.status_code, r.json()["error"]) == (415, "unsupported_document_type")
+    r = client.post(url, content=b"%PDF-1.4\n" + _EICAR, headers=h)
+    assert (r.status_code, r.json()["error"]) == (422, "malware_detected")
+    runtime.vault.max_document_bytes = len(PNG) - 1
+    r = client.post(url, content=PNG, headers=h)
+    assert (r.status_code, r.json()["error"]) == (413, "document_too_large")
+    results = [(e.action, e.result) for e in _events(runtime)]
+    assert results == [
+        ("vault.document.register", "success"),
+        ("vault.document.download", "success"),
+        ("vault.document.register", "error"),
+        ("vault.document.register", "error"),
+        ("vault.document.register", "error"),
+    ]
+    assert _events(runtime)[1].detail["purpose"] == "social_security"
+
+
+def test_schedule_purge_and_delete_keep_deletion_records(
+    client: TestClient, runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    h = clerk_token.headers
+    a = _register(client, clerk_token, valid_number(), "s-a")
+    b = _register(client, clerk_token, valid_number(), "s-b")
+    past = iso(utcnow() - timedelta(days=1))
+    r = client.put(
+        f"/api/v1/vault/entries/{a['id']}/deletion", json={"delete_after": past}, headers=h
+    )
+    assert (r.status_code, r.json()["error"]) == (422, "invalid_deletion_date")
+    soon = utcnow() + timedelta(seconds=30)
+    r = client.put(
+        f"/api/v1/vault/entries/{a['id']}/deletion",
+        json={"delete_after": iso(soon), "reason": "retention_expired"},
+        headers=h,
+    )
+    assert r.status_code == 200 and r.json()["deletion_reason"] == "retention_expired"
+
+    assert tasks.purge_due(runtime.db, runtime.vault) == []  # not due yet
+    with runtime.db.session(write=True, system=True) as s:
+        row = s.get(VaultEntry, uuid.UUID(a["id"]))
+        assert row is not None
+        row.delete_after = utcnow() - timedelta(seconds=1)
+    done = tasks.purge_due(runtime.db, runtime.vault)
+    assert [str(d.entry_id) for d in done] == [a["id"]]
+
+    r = client.delete(f"/api/v1/vault/entries/{b['id']}?reason=registered_in_error", headers=h)
+    assert r.status_code == 200
+    record = r.json()
+    assert record["stores_cleared"] == [1, 2, 3] and record["key_destroyed"] is True
+    assert record["reason"] == "registered_in_error" and "token:" in record["deleted_by"]
+
+    for entry in (a, b):
+        r = client.post(
+            f"/api/v1/vault/entries/{entry['id']}/reveal", json={"purpose": "tax"}, headers=h
+        )
+        assert (r.status_code, r.json()["error"]) == (404, "vault_entry_not_found")
+    assert client.get("/api/v1/vault/entries", headers=h).json()["items"] == []
+    records = client.get("/api/v1/vault/deletions", headers=h).json()
+    assert {(d["entry_id"], d["reason"]) for d in records} == {
+        (a["id"], "retention_expired"),
+        (b["id"], "registered_in_error"),
+    }
+    purge = [e for e in _events(runtime) if e.action == "vault.purge"]
+    assert (
+        len(purge) == 1 and purge[0].target_id == a["id"] and purge[0].tenant_id == clerk_token.id
+    )
+
+
+def test_role_matrix_over_http(
+    client: TestClient,
+    runtime: Runtime,
+    clerk_token: TenantHandle,
+    make_tenant: Callable[..., TenantHandle],
+    login_as: Callable[..., Session],
+) -> None:
+    """Clerk allowed; admin, staff, tokens without the scope, anonymous: 403/401 and audited;
+    another tenant's clerk: 404 and audited (MYN-4)."""
+    entry = _register(client, clerk_token, valid_number())
+    reveal = f"/api/v1/vault/entries/{entry['id']}/reveal"
+
+    clerk = login_as("mynumber_clerk", clerk_token)
+    r = client.post(reveal, json={"purpose": "disaster"}, headers=clerk.headers)
+    assert r.status_code == 200, r.text
+    client.cookies.clear()
+
+    records_only = make_tenant(scopes=frozenset({"records:read", "records:write"}))
+    refused = {
+        "tenant_admin": login_as("tenant_admin", clerk_token).headers,
+        "staff_user": login_as("staff_user", clerk_token).headers,
+        "token without vault scope": records_only.headers,
+    }
+    for who, headers in refused.items():
+        for method, url, body in (
+            ("POST", reveal, {"purpose": "tax"}),
+            ("GET", "/api/v1/vault/entries", None),
+            ("POST", "/api/v1/vault/numbers", {"number": valid_number(), "record_id": "x"}),
+        ):
+            r = client.request(method, url, json=body, headers=headers)
+            client.cookies.clear()
+            assert (r.status_code, r.json()["error"]) == (403, "vault_access_denied"), who
+    assert client.get("/api/v1/vault/entries").status_code == 401
+
+    other = login_as("mynumber_clerk")  # a clerk of another tenant
+    r = client.post(reveal, json={"purpose": "tax"}, headers=other.headers)
+    assert (r.status_code, r.json()["error"]) == (404, "vault_entry_not_found")
+
+    events = _events(runtime)
+    denied = [e for e in events if e.result == "denied"]
+    assert len(denied) == 3 * 3 + 1  # three callers × three routes + anonymous
+    assert {e.action for e in denied} == {
+        "vault.number.reveal",
+        "vault.number.list",
+        "vault.number.register",
+    }
+    assert {e.role for e in denied} >= {"tenant_admin", "staff_user", "token", "anonymous"}
+    assert {e.target_id for e in denied if e.action == "vault.number.reveal"} == {entry["id"]}
+    cross = [e for e in events if e.result == "error" and e.action == "vault.number.reveal"]
+    assert len(cross) == 1 and cross[0].tenant_id == other.tenant.id
+    assert cross[0].detail == {"error": "vault_entry_not_found", "purpose": "tax"}
