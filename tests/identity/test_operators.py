@@ -379,3 +379,45 @@ def test_privileged_operator_routes_need_operations_manager(
 def test_anonymous_operator_routes_are_401(ops_client: TestClient) -> None:
     for method, path in (("get", "/api/v1/operator/me"), ("get", "/api/v1/operator/operators")):
         assert getattr(ops_client, method)(path).status_code == 401
+
+
+def _operator_routes() -> list[tuple[str, str]]:
+    from pathlib import Path
+
+    from hokan.edge import routes as edge_routes
+    from hokan.settings import Settings
+
+    app = create_app(Settings(env="test", data_dir=Path("/nonexistent")))
+    return [
+        (m, p)
+        for m, p in edge_routes.api_routes(app)
+        if p.startswith("/api/v1/operator/") and p != "/api/v1/operator/auth/login"
+    ]
+
+
+OPERATOR_ROUTES = _operator_routes()
+_IDS = {"serial": "6085741910418999", "finding_id": "00000000-0000-4000-8000-000000000000"}
+
+
+def test_operator_route_matrix(
+    runtime: Runtime,
+    ops_client: TestClient,
+    make_tenant: Callable[..., TenantHandle],
+    make_operator: Callable[..., OperatorHandle],
+) -> None:
+    """Every operator route: no session → 401, a tenant token or user session → 401,
+    an operator without the route's role → 403 (except the self-service routes)."""
+    import re
+
+    assert len(OPERATOR_ROUTES) >= 9
+    t = make_tenant()
+    tenant_user = admin_session(ops_client, runtime, t)
+    nobody = op_login(ops_client, make_operator(("environment_maintenance",)))
+    self_service = {"/api/v1/operator/me", "/api/v1/operator/auth/logout"}
+    for method, path in OPERATOR_ROUTES:
+        url = re.sub(r"\{(\w+)\}", lambda m: _IDS[m.group(1)], path)
+        for headers in ({}, t.headers, tenant_user):
+            assert ops_client.request(method, url, headers=headers).status_code == 401, path
+        if path not in self_service:
+            r = ops_client.request(method, url, headers=nobody, json={})
+            assert r.status_code == 403, (path, r.text)
