@@ -24,16 +24,14 @@ from hokan.audit import service as audit
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
 from hokan.identity import mfa, serials
 from hokan.identity.errors import (
-    CsrfFailed,
     InvalidCredentials,
     OperatorNetworkDenied,
-    SessionCertificateMismatch,
     SessionExpired,
 )
 from hokan.identity.operators import is_expired, revoke_sessions, totp_secret
 from hokan.identity.passwords import Passwords
 from hokan.identity.principal import ANONYMOUS, Principal, PrincipalKind
-from hokan.identity.sessions import UNSAFE_METHODS
+from hokan.identity.sessions import check_binding
 from hokan.keyring.master import MasterKeyProvider
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
@@ -296,13 +294,7 @@ def authenticate(
     ):
         _revoke(db, row.id, now)
         raise SessionExpired
-    if not crypto.constant_time_equals(row.cert_fingerprint, cert_fingerprint_var.get()):
-        raise SessionCertificateMismatch
-    if method in UNSAFE_METHODS and (
-        not csrf_token
-        or not crypto.constant_time_equals(crypto.sha256_hex(csrf_token.encode()), row.csrf_hash)
-    ):
-        raise CsrfFailed
+    check_binding(row.cert_fingerprint, row.csrf_hash, method, csrf_token)
     if now - row.last_seen_at > _LAST_SEEN_GRANULARITY:
         with db.session(write=True, system=True) as s:
             s.execute(

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.identity import serials
-from hokan.identity.errors import InvalidRole, InvalidValidity, OperatorNotFound
+from hokan.identity.errors import InvalidValidity, OperatorNotFound
 from hokan.identity.mfa import ISSUER
 from hokan.identity.passwords import Passwords, check_policy
 from hokan.identity.principal import Principal
-from hokan.identity.roles import OPERATOR_ROLES, Role
+from hokan.identity.roles import OPERATOR_ROLES, Role, validate_roles
 from hokan.keyring.master import MasterKeyProvider
 from hokan.kit import crypto, mail
 from hokan.kit.clock import iso, to_jst, utcnow
@@ -67,13 +67,7 @@ def totp_secret(master: MasterKeyProvider, operator: Operator) -> str:
 
 
 def operator_roles(roles: Iterable[str]) -> list[str]:
-    try:
-        wanted = sorted({Role(r) for r in roles})
-    except ValueError:
-        raise InvalidRole(f"operator roles: {', '.join(sorted(OPERATOR_ROLES))}") from None
-    if not wanted or any(r not in OPERATOR_ROLES for r in wanted):
-        raise InvalidRole(f"operator roles: {', '.join(sorted(OPERATOR_ROLES))}")
-    return [r.value for r in wanted]
+    return validate_roles(roles, OPERATOR_ROLES)
 
 
 def _free_serial(session: Session) -> str:
@@ -111,8 +105,7 @@ def create(
     if temporary_for is not None:
         if valid_for is None or valid_for <= timedelta(0) or valid_for >= TEMPORARY_MAX:
             raise InvalidValidity("a temporary account is valid for more than 0 and under 24 hours")
-        if any(r not in TEMPORARY_ROLES for r in role_values):
-            raise InvalidRole(f"temporary account roles: {', '.join(sorted(TEMPORARY_ROLES))}")
+        validate_roles(role_values, TEMPORARY_ROLES)
         if not request_ref.strip() or not reason.strip():
             raise InvalidValidity("a temporary account needs the customer's request and a reason")
         expires_at = now + valid_for

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
+from hokan.identity.errors import InvalidRole
 from hokan.identity.principal import Scope
 
 
@@ -56,3 +57,14 @@ def permissions_of(roles: Iterable[str]) -> frozenset[str]:
     for role in roles:
         out |= ROLE_PERMISSIONS.get(Role(role), frozenset())
     return frozenset(out)
+
+
+def validate_roles(roles: Iterable[str], allowed: frozenset[Role]) -> list[str]:
+    """Sorted role values, all within ``allowed``, at least one; else :class:`InvalidRole`."""
+    try:
+        wanted = sorted({Role(r) for r in roles})
+    except ValueError:
+        wanted = []
+    if not wanted or any(r not in allowed for r in wanted):
+        raise InvalidRole(f"roles: {', '.join(sorted(allowed))}")
+    return [r.value for r in wanted]

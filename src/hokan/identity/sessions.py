@@ -364,6 +364,19 @@ def _notify_lock(s: Session, row: Row[Any], serial: str, until: datetime) -> Non
     )
 
 
+def check_binding(
+    cert_fingerprint: str, csrf_hash: str, method: str, csrf_token: str | None
+) -> None:
+    """A session is used from the terminal that opened it, and writes carry its CSRF token."""
+    if not crypto.constant_time_equals(cert_fingerprint, cert_fingerprint_var.get()):
+        raise SessionCertificateMismatch
+    if method in UNSAFE_METHODS and (
+        not csrf_token
+        or not crypto.constant_time_equals(crypto.sha256_hex(csrf_token.encode()), csrf_hash)
+    ):
+        raise CsrfFailed
+
+
 def authenticate(db: Database, token: str, method: str, csrf_token: str | None) -> Principal:
     """Resolve a session cookie to its user, enforcing timeouts, certificate and CSRF."""
     digest = crypto.sha256_hex(token.encode())
@@ -380,13 +393,7 @@ def authenticate(db: Database, token: str, method: str, csrf_token: str | None) 
         with db.session(write=True, system=True) as s:
             s.execute(update(UserSession).where(UserSession.id == row.id).values(revoked_at=now))
         raise SessionExpired
-    if not crypto.constant_time_equals(row.cert_fingerprint, cert_fingerprint_var.get()):
-        raise SessionCertificateMismatch
-    if method in UNSAFE_METHODS and (
-        not csrf_token
-        or not crypto.constant_time_equals(crypto.sha256_hex(csrf_token.encode()), row.csrf_hash)
-    ):
-        raise CsrfFailed
+    check_binding(row.cert_fingerprint, row.csrf_hash, method, csrf_token)
     if now - row.last_seen_at > _LAST_SEEN_GRANULARITY:
         with db.session(write=True, system=True) as s:
             s.execute(

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.identity import serials
-from hokan.identity.errors import InvalidRole, UserNotFound
+from hokan.identity.errors import UserNotFound
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords, check_policy
 from hokan.identity.principal import Principal
-from hokan.identity.roles import TENANT_ROLES, Role
+from hokan.identity.roles import TENANT_ROLES, validate_roles
 from hokan.identity.sessions import revoke_sessions
 from hokan.kit.clock import utcnow
 from hokan.kit.db import tenant_scoped
@@ -30,13 +30,7 @@ def _scoped(tenant_id: uuid.UUID) -> Select[User]:
 
 
 def _tenant_roles(roles: Iterable[str]) -> list[str]:
-    try:
-        wanted = sorted({Role(r) for r in roles})
-    except ValueError:
-        raise InvalidRole(f"tenant roles: {', '.join(sorted(TENANT_ROLES))}") from None
-    if not wanted or any(r not in TENANT_ROLES for r in wanted):
-        raise InvalidRole(f"tenant roles: {', '.join(sorted(TENANT_ROLES))}")
-    return [r.value for r in wanted]
+    return validate_roles(roles, TENANT_ROLES)
 
 
 def create(
