@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from anyio import to_thread
 
+from hokan.certificates.ca import CertificateAuthority
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import SprayingDetector
@@ -21,6 +22,10 @@ from hokan.kit.db import Database, make_engine
 from hokan.records.service import RecordService
 from hokan.settings import Settings
 from hokan.tenants.service import TenantService
+
+if TYPE_CHECKING:
+    from hokan.edge.admission import TenantNetworks
+    from hokan.edge.refusals import RefusalLog
 
 T = TypeVar("T")
 
@@ -83,6 +88,24 @@ class Runtime:
     @cached_property
     def tenants(self) -> TenantService:
         return TenantService(self.keyring)
+
+    @cached_property
+    def ca(self) -> CertificateAuthority:
+        """Hokan's terminal-certificate CA (key in the keyring database)."""
+        return CertificateAuthority(self.keyring)
+
+    @cached_property
+    def edge_refusals(self) -> RefusalLog:
+        """Counts and rate-limits the audit of requests refused at the edge."""
+        from hokan.edge.refusals import RefusalLog  # the edge imports the runtime
+
+        return RefusalLog()
+
+    @cached_property
+    def tenant_networks(self) -> TenantNetworks:
+        from hokan.edge.admission import TenantNetworks
+
+        return TenantNetworks(self.db)
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run blocking work (database, crypto) from async code (ADR 0001).

@@ -15,6 +15,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hokan.audit.calls import audited
+from hokan.edge.binding import admit_principal
 from hokan.identity import sessions, tokens
 from hokan.identity.errors import InsufficientScope, MissingCredentials
 from hokan.identity.principal import ANONYMOUS, Principal, Scope
@@ -28,6 +29,13 @@ BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
 async def _authenticate(request: Request) -> Principal:
+    principal = await _resolve(request)
+    # Edge checks that need the principal: certificate tenant, tenant networks (EDGE-1/2).
+    await admit_principal(request.app.state.runtime, request, principal)
+    return principal
+
+
+async def _resolve(request: Request) -> Principal:
     runtime: Runtime = request.app.state.runtime
     header = request.headers.get("authorization", "")
     cookie = request.cookies.get(sessions.SESSION_COOKIE)

@@ -13,6 +13,7 @@ from hokan.models.record import Record
 from hokan.models.record_revision import RecordRevision
 from hokan.models.recovery_code import RecoveryCode
 from hokan.models.tenant import Product, Tenant, TenantStatus
+from hokan.models.terminal_certificate import TerminalCertificate
 from hokan.models.user import User, UserStatus
 from hokan.models.user_session import UserSession
 
@@ -34,6 +35,7 @@ __all__ = [
     "Tenant",
     "TenantKey",
     "TenantStatus",
+    "TerminalCertificate",
     "User",
     "UserSession",
     "UserStatus",
