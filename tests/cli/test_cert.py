@@ -46,7 +46,7 @@ def test_cert_commands_issue_list_show_revoke_and_publish_the_crl(cli: Cli, tmp_
     serial, bundle, password = _issue(cli, tmp_path, "受付PC")
     assert bundle.stat().st_mode & 0o777 == 0o600
     key, cert, _ = pkcs12.load_key_and_certificates(bundle.read_bytes(), password.encode())
-    assert cert is not None and format(cert.serial_number, "X") == serial
+    assert key is not None and cert is not None and format(cert.serial_number, "X") == serial
     listed = json.loads(cli("cert", "list", "--tenant", "acme").stdout)
     assert [(c["serial"], c["terminal"], c["status"]) for c in listed] == [
         (serial, "受付PC", "valid")
