@@ -4,13 +4,15 @@ local networks, tenants' allow-lists, refusals audited without flooding the log.
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
-from hokan.edge.admission import GeoPolicy, client_ip, parse_address, resolve
+from hokan.edge.admission import GeoPolicy, NetworkSet, client_ip, parse_address, resolve
 from hokan.edge.refusals import RefusalLog
 from hokan.models import AuditEvent, Tenant
 from hokan.runtime import Runtime
@@ -196,3 +198,28 @@ def test_a_tenant_allow_list_restricts_its_callers_further(
         ).one()
     assert denied.result == "denied" and denied.detail == {"error": "network_not_allowed"}
     assert denied.source_ip == "1.0.16.1"
+
+
+@given(
+    nets=st.lists(
+        st.one_of(
+            st.tuples(st.integers(0, 2**32 - 1), st.integers(8, 32)).map(
+                lambda t: ip_network((t[0], t[1]), strict=False)
+            ),
+            st.tuples(st.integers(0, 2**128 - 1), st.integers(16, 128)).map(
+                lambda t: ip_network((t[0], t[1]), strict=False)
+            ),
+        ),
+        max_size=8,
+    ),
+    probes=st.lists(st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 2**128 - 1)), max_size=20),
+)
+def test_network_set_membership_agrees_with_ipaddress(
+    nets: list[IPv4Network | IPv6Network], probes: list[int]
+) -> None:
+    fast = NetworkSet(nets)
+    candidates = [ip_address(p) for p in probes]
+    candidates += [n.network_address for n in nets] + [n.broadcast_address for n in nets]
+    for addr in candidates:
+        expected = any(addr.version == n.version and addr in n for n in nets)
+        assert (addr in fast) is expected, (addr, nets)

@@ -23,7 +23,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -41,7 +40,7 @@ from hokan.certificates.errors import (
     CertificateUnknown,
 )
 from hokan.certificates.repository import state_by_fingerprint
-from hokan.edge.admission import in_any, parse_address, resolve
+from hokan.edge.admission import NetworkSet, parse_address, resolve
 from hokan.edge.refusals import refuse
 from hokan.kit.clock import utcnow
 from hokan.kit.errors import HokanError
@@ -113,9 +112,7 @@ class TerminalIdentityMiddleware:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
-        self.trusted: tuple[IPv4Network | IPv6Network, ...] = (
-            runtime.settings.trusted_proxy_networks
-        )
+        self.trusted = NetworkSet(runtime.settings.trusted_proxy_networks)
         self.required = runtime.settings.requires_client_cert
         self.parsed = _Parsed(runtime.ca)
 
@@ -134,7 +131,7 @@ class TerminalIdentityMiddleware:
             return None, False
         client = scope.get("client")
         peer = parse_address(client[0]) if client else None
-        if peer is None or not in_any(peer, self.trusted):
+        if peer is None or peer not in self.trusted:
             return None, False  # a forged header from a caller that is not our front
         pem = unquote(forwarded[CERT_HEADER].decode("latin-1")).encode()
         return pem, forwarded.get(VERIFY_HEADER) == b"SUCCESS"
