@@ -211,11 +211,28 @@ def _fingerprints(runtime: Runtime, action: str) -> list[str]:
         return [r.cert_fingerprint for r in rows]
 
 
+def _other_tenants_terminal_is_refused(p: Pki, url: str) -> None:
+    """B's terminal with A's token, and A's terminal with B's token."""
+    for cert, headers in ((p.other_tenant, p.a.headers), (p.valid, p.b.headers)):
+        r = _get(p, url, cert, headers)
+        assert (r.status_code, r.json()["error"]) == (403, "certificate_tenant_mismatch")
+
+
+def _revoked_while_running_is_refused_at_once(p: Pki, url: str, runtime: Runtime) -> None:
+    """Revoked while the front runs (its CRL does not know yet): the app refuses at once."""
+    assert _get(p, url, p.revoked_late, p.a.headers).status_code == 200
+    _revoke_late(runtime, p)
+    r = _get(p, url, p.revoked_late, p.a.headers)
+    assert (r.status_code, r.json()["error"]) == (403, "certificate_revoked")
+    reads = set(_fingerprints(runtime, "tenant.read"))
+    assert reads == {p.valid.fingerprint, p.revoked_late.fingerprint}
+
+
 def test_nginx_front_admits_only_valid_terminals_of_the_callers_tenant(
     nginx_front: str, mtls_pki: Pki, runtime: Runtime
 ) -> None:
     p, url = mtls_pki, nginx_front
-    a, b = p.a.headers, p.b.headers
+    a = p.a.headers
     refused = {
         "certificate_required": None,
         "certificate_unknown": p.foreign,
@@ -229,22 +246,11 @@ def test_nginx_front_admits_only_valid_terminals_of_the_callers_tenant(
     ok = _get(p, url, p.valid, a)
     assert ok.status_code == 200 and ok.json()["id"] == str(p.a.id)
     assert ok.headers["content-security-policy"].startswith("default-src 'none'")
-    # Another tenant's terminal with tenant A's token, and A's terminal with B's token.
-    for cert, headers in ((p.other_tenant, a), (p.valid, b)):
-        r = _get(p, url, cert, headers)
-        assert (r.status_code, r.json()["error"]) == (403, "certificate_tenant_mismatch")
+    _other_tenants_terminal_is_refused(p, url)
     # A caller's own certificate headers never reach the app: nginx sets them.
     forged = {**a, "X-Client-Cert": "forged", "X-Forwarded-For": "8.8.8.8"}
     assert _get(p, url, p.valid, forged).status_code == 200
-    # Revoked while nginx runs (its CRL does not know yet): the app refuses at once.
-    assert _get(p, url, p.revoked_late, a).status_code == 200
-    _revoke_late(runtime, p)
-    r = _get(p, url, p.revoked_late, a)
-    assert (r.status_code, r.json()["error"]) == (403, "certificate_revoked")
-    assert set(_fingerprints(runtime, "tenant.read")) == {
-        p.valid.fingerprint,
-        p.revoked_late.fingerprint,
-    }
+    _revoked_while_running_is_refused_at_once(p, url, runtime)
     # TLS below 1.2 is not offered.
     ctx = ssl.create_default_context(cafile=str(p.client_ca))
     with warnings.catch_warnings():
@@ -266,18 +272,9 @@ def test_hokan_serve_tls_admits_only_valid_terminals_of_the_callers_tenant(
             _get(p, url, cert, a)
     ok = _get(p, url, p.valid, a)
     assert ok.status_code == 200 and ok.json()["id"] == str(p.a.id)
-    for cert, headers in ((p.other_tenant, a), (p.valid, b)):
-        r = _get(p, url, cert, headers)
-        assert (r.status_code, r.json()["error"]) == (403, "certificate_tenant_mismatch")
+    _other_tenants_terminal_is_refused(p, url)
     # Headers cannot impersonate a terminal when the TLS layer is ours.
     forged = {**b, "X-Client-Cert": "x", "X-Client-Verify": "SUCCESS"}
     r = _get(p, url, p.valid, forged)
     assert r.json()["error"] == "certificate_tenant_mismatch"
-    assert _get(p, url, p.revoked_late, a).status_code == 200
-    _revoke_late(runtime, p)
-    r = _get(p, url, p.revoked_late, a)
-    assert (r.status_code, r.json()["error"]) == (403, "certificate_revoked")
-    assert set(_fingerprints(runtime, "tenant.read")) == {
-        p.valid.fingerprint,
-        p.revoked_late.fingerprint,
-    }
+    _revoked_while_running_is_refused_at_once(p, url, runtime)
