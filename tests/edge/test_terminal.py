@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hokan.identity import sessions, users
 from hokan.identity.principal import SYSTEM
-from hokan.models import AuditEvent, Tenant
+from hokan.models import AuditEvent, Tenant, UserSession
 from hokan.runtime import Runtime
 from tests import pki
 from tests.conftest import TenantHandle
@@ -176,6 +176,19 @@ def test_a_session_stays_bound_to_the_terminal_it_was_opened_on(
     assert front.get("/api/v1/tenant", headers={**jar, **_cert_headers(one)}).status_code == 200
     moved = front.get("/api/v1/tenant", headers={**jar, **_cert_headers(two)})
     assert moved.json()["error"] == "session_certificate_mismatch"
+    # Another tenant's terminal cannot even open a session.
+    elsewhere = pki.issue(pki_ready, make_tenant().id, tmp_path, "pc-x")
+    refused = front.post(
+        "/api/v1/auth/login",
+        json={"serial": serial, "password": password},
+        headers=_cert_headers(elsewhere),
+    )
+    assert (refused.status_code, refused.json()["error"]) == (403, "certificate_tenant_mismatch")
+    assert sessions.SESSION_COOKIE not in refused.cookies
+    with pki_ready.db.session(system=True) as s:
+        rows = list(s.scalars(select(UserSession).where(UserSession.tenant_id == t.id)))
+    assert sorted(r.revoked_at is not None for r in rows) == [False, True]  # made, then revoked
+    assert pki_ready.edge_refusals.snapshot()["certificate_tenant_mismatch"] == 1
 
 
 def test_tenant_admins_list_only_their_own_terminals(

@@ -44,5 +44,5 @@ async def admit_principal(runtime: Runtime, request: Request, principal: Princip
             check,
         )
     except HokanError as exc:
-        runtime.edge_refusals.counts[exc.code] += 1
+        runtime.edge_refusals.count(exc.code)
         raise

@@ -70,6 +70,11 @@ class RefusalLog:
                 detail["held_back"], self._held_back = self._held_back, 0
             return detail
 
+    def count(self, code: str) -> None:
+        """Count a refusal made elsewhere (audited by its own path)."""
+        with self._lock:
+            self.counts[code] += 1
+
     def snapshot(self) -> dict[str, int]:
         """Refusals per code since start (for metrics)."""
         with self._lock:
