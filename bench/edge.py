@@ -31,6 +31,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -42,6 +43,7 @@ from hokan.app import create_app
 from hokan.certificates import service
 from hokan.certificates.ca import pem_pair
 from hokan.edge.admission import AdmissionMiddleware
+from hokan.edge.terminal import TerminalIdentityMiddleware
 from hokan.identity import tokens
 from hokan.identity.principal import SYSTEM, Scope
 from hokan.kit import crypto
@@ -237,9 +239,12 @@ async def _asgi_get(app: Any, path: str, headers: list[tuple[bytes, bytes]], pee
     return status
 
 
-def admission_cost(rt: Runtime, token: str, requests: int, rounds: int) -> dict[str, float]:
+def admission_cost(
+    rt: Runtime, token: str, cert_pem: bytes, requests: int, rounds: int
+) -> dict[str, float]:
     """Per-request µs of the admission layer alone (a trusted proxy's X-Forwarded-For
-    with two hops, a Japanese client), and A/B of the app with and without it."""
+    with two hops, a Japanese client), and A/B of the app with and without it; also
+    the terminal layer alone with a forwarded certificate (cached parse, fresh lookup)."""
     headers = [
         (b"authorization", f"Bearer {token}".encode()),
         (b"x-forwarded-for", b"8.8.8.8, 133.1.1.1"),
@@ -249,10 +254,18 @@ def admission_cost(rt: Runtime, token: str, requests: int, rounds: int) -> dict[
     async def nothing(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
 
-    async def timed(app: Any, peer: str, n: int) -> float:
+    cert_headers = [
+        *headers,
+        (b"x-client-cert", quote(cert_pem.decode()).encode()),
+        (b"x-client-verify", b"SUCCESS"),
+    ]
+
+    async def timed(
+        app: Any, peer: str, n: int, sent: list[tuple[bytes, bytes]] = headers
+    ) -> float:
         started = time.perf_counter()
         for _ in range(n):
-            status = await _asgi_get(app, "/api/v1/tenant", list(headers), peer)
+            status = await _asgi_get(app, "/api/v1/tenant", list(sent), peer)
             assert status == 200, status  # the client 133.1.1.1 (from the header) is admitted
         return (time.perf_counter() - started) / n
 
@@ -265,6 +278,12 @@ def admission_cost(rt: Runtime, token: str, requests: int, rounds: int) -> dict[
             bare.append(loop.run_until_complete(timed(nothing, "127.0.0.1", n_micro)))
             layer.append(loop.run_until_complete(timed(alone, "127.0.0.1", n_micro)))
         layer_us = (statistics.median(layer) - statistics.median(bare)) * 1e6
+        terminal = TerminalIdentityMiddleware(nothing, rt)
+        with_cert = [
+            loop.run_until_complete(timed(terminal, "127.0.0.1", requests, cert_headers))
+            for _ in range(rounds)
+        ]
+        terminal_us = (statistics.median(with_cert) - statistics.median(bare)) * 1e6
 
         with_app = create_app(runtime=rt)
         without_app = create_app(runtime=rt)
@@ -285,6 +304,7 @@ def admission_cost(rt: Runtime, token: str, requests: int, rounds: int) -> dict[
         "layer_us": layer_us,
         "request_us": request_us,
         "layer_share": layer_us / request_us,
+        "terminal_us": terminal_us,
         "ab_with_us": statistics.median(with_s) * 1e6,
         "ab_without_us": request_us,
         "ab_share": statistics.median(with_s) / statistics.median(without_s) - 1,
@@ -312,7 +332,8 @@ def main() -> int:
         rt, token, files = prepare(tmp, key)
         auth = {"Authorization": f"Bearer {token}"}
         log("part 3: admission cost (in process)")
-        out["admission"] = admission_cost(rt, token, args.requests, args.rounds)
+        cert_pem = files["client.pem"].read_bytes()
+        out["admission"] = admission_cost(rt, token, cert_pem, args.requests, args.rounds)
         rt.close()
         if nginx is None:
             out["nginx"] = "skipped: nginx is not installed"
@@ -383,6 +404,8 @@ def render(out: dict[str, Any]) -> str:
         f" authenticated GET (goal <= 5 %: {goal})",
         f"A/B app with/without    {a['ab_with_us'] / 1000:8.3f} / {a['ab_without_us'] / 1000:.3f}"
         f" ms = {a['ab_share'] * 100:+5.2f} % (median of interleaved rounds; noisy)",
+        f"terminal layer alone    {a['terminal_us']:8.1f} µs/request (forwarded certificate:"
+        " cached parse and CA check, fresh revocation lookup)",
     ]
     if "throughput" not in out:
         return "\n".join([*lines, f"nginx parts: {out.get('nginx')}"])
