@@ -22,8 +22,9 @@ from hokan.certificates.errors import (
     InvalidTerminalName,
 )
 from hokan.identity.principal import SYSTEM
-from hokan.models import AuditEvent, Tenant
+from hokan.models import AuditEvent, Tenant, TenantStatus
 from hokan.runtime import Runtime
+from hokan.tenants.errors import TenantInactive
 from tests import pki
 from tests.conftest import TenantHandle
 
@@ -127,6 +128,9 @@ def test_terminal_names_are_checked(
     for bad in ("", "x" * 65, "pc\n1", "pc\x00"):
         with pytest.raises(InvalidTerminalName), runtime.db.session(write=True, system=True) as s:
             service.issue(s, runtime.ca, t, bad, 30, SYSTEM)
+    t.status = TenantStatus.suspended  # a suspended tenant gets no new terminals
+    with pytest.raises(TenantInactive), runtime.db.session(write=True, system=True) as s:
+        service.issue(s, runtime.ca, t, "pc", 30, SYSTEM)
 
 
 def test_revocation_is_recorded_once_and_published_in_the_crl(

@@ -223,3 +223,21 @@ def test_network_set_membership_agrees_with_ipaddress(
     for addr in candidates:
         expected = any(addr.version == n.version and addr in n for n in nets)
         assert (addr in fast) is expected, (addr, nets)
+
+
+_OURS = st.sampled_from(["10.0.0.7", "10.0.0.9", "127.0.0.1"])
+_CLIENTS = st.sampled_from(["133.1.1.1", "8.8.8.8", "1.0.16.1", "2001:218::1"])
+
+
+@given(
+    caller_chosen=st.lists(st.one_of(_OURS, _CLIENTS, st.just("garbage")), max_size=4),
+    real=_CLIENTS,
+    ours=st.lists(_OURS, max_size=3),
+)
+def test_a_caller_cannot_choose_its_address_through_a_trusted_proxy(
+    caller_chosen: list[str], real: str, ours: list[str]
+) -> None:
+    # What the caller sent (anything), then what our proxies appended: the real
+    # client and each of our own hops. The result is the real client every time.
+    xff = ", ".join([*caller_chosen, real, *ours])
+    assert str(resolve("10.0.0.5", [xff], PROXIES)) == real

@@ -26,7 +26,8 @@ from hokan.certificates.errors import (
 from hokan.certificates.repository import CertificateRepository
 from hokan.identity.principal import Principal
 from hokan.kit.clock import iso, utcnow
-from hokan.models import Tenant, TerminalCertificate
+from hokan.models import Tenant, TenantStatus, TerminalCertificate
+from hokan.tenants.errors import TenantInactive
 
 # No 0/O, 1/l/I: the password is read off a screen and typed on the terminal.
 _PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
@@ -91,6 +92,8 @@ def issue(
     not_before: datetime | None = None,
 ) -> Issued:
     """Issue a client certificate for one terminal of ``tenant``, as a PKCS#12 bundle."""
+    if tenant.status is not TenantStatus.active:
+        raise TenantInactive
     name = _check_name(terminal)
     cert, key = ca.issue_terminal(tenant.id, tenant.code, name, days, not_before)
     password = password or new_password()
