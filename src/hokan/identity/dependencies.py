@@ -29,13 +29,6 @@ BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
 async def _authenticate(request: Request) -> Principal:
-    principal = await _resolve(request)
-    # Edge checks that need the principal: certificate tenant, tenant networks (EDGE-1/2).
-    await admit_principal(request.app.state.runtime, request, principal)
-    return principal
-
-
-async def _resolve(request: Request) -> Principal:
     runtime: Runtime = request.app.state.runtime
     header = request.headers.get("authorization", "")
     cookie = request.cookies.get(sessions.SESSION_COOKIE)
@@ -74,9 +67,17 @@ async def _resolve(request: Request) -> Principal:
     return principal
 
 
+async def _admitted(request: Request) -> Principal:
+    """The principal, once the edge agrees: the terminal certificate is of the
+    principal's tenant and the tenant allows the network (EDGE-1, EDGE-2)."""
+    principal = await _authenticate(request)
+    await admit_principal(request.app.state.runtime, request, principal)
+    return principal
+
+
 async def authenticated(request: Request, _doc: BearerDoc) -> Principal:
     """Any valid credentials of an active tenant."""
-    return await _authenticate(request)
+    return await _admitted(request)
 
 
 Authenticated = Annotated[Principal, Depends(authenticated)]
@@ -86,7 +87,7 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """Valid credentials carrying ``scope``."""
 
     async def check(request: Request, _doc: BearerDoc) -> Principal:
-        principal = await _authenticate(request)
+        principal = await _admitted(request)
         if not principal.has_scope(scope):
             raise InsufficientScope(f"requires scope {scope.value}")
         return principal
