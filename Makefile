@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/identity.py
 	$(BIN)/python bench/vault.py
+	$(BIN)/python bench/edge.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

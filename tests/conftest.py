@@ -213,7 +213,8 @@ def make_tenant(runtime: Runtime) -> Callable[..., TenantHandle]:
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime=runtime)) as c:
+    # A loopback peer: admission (EDGE-2) refuses TestClient's default "testclient" host.
+    with TestClient(create_app(runtime=runtime), client=("127.0.0.1", 50000)) as c:
         yield c
 
 

@@ -11,9 +11,13 @@ from fastapi import FastAPI
 from hokan import __version__
 from hokan.audit import api as audit_api
 from hokan.audit import operator_api as audit_operator_api
+from hokan.certificates import api as certificates_api
 from hokan.edge import docs, errors, health
+from hokan.edge.admission import AdmissionMiddleware
+from hokan.edge.headers import SecurityHeadersMiddleware
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.responses import JsonResponse
+from hokan.edge.terminal import TerminalIdentityMiddleware
 from hokan.identity import api as identity_api
 from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.kit.logging import configure_logging
@@ -62,7 +66,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(audit_api.router)
     app.include_router(audit_operator_api.router)
     app.include_router(vault_api.router)
-    app.add_middleware(RequestContextMiddleware)
+    app.include_router(certificates_api.router)
+    # Edge middleware, innermost first (each add wraps the ones before it). Requests
+    # flow: request id/timing → security headers → client-certificate identity →
+    # geo restriction (admission) → IPS → WAF → maintenance → routes.
+    app.add_middleware(AdmissionMiddleware, runtime=runtime)  # 3: geo restriction, client IP
+    app.add_middleware(TerminalIdentityMiddleware, runtime=runtime)  # 2: client certificate
+    app.add_middleware(SecurityHeadersMiddleware)  # on every response, refusals included
+    app.add_middleware(RequestContextMiddleware)  # 1: request id and timing
     return app
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from anyio import to_thread
 
+from hokan.certificates.ca import CertificateAuthority
 from hokan.edge.scanner import default_scanner
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
@@ -24,6 +25,10 @@ from hokan.settings import Settings
 from hokan.tenants.service import TenantService
 from hokan.vault.service import VaultService
 from hokan.vault.stores import FragmentStores
+
+if TYPE_CHECKING:
+    from hokan.edge.admission import TenantNetworks
+    from hokan.edge.refusals import RefusalLog
 
 T = TypeVar("T")
 
@@ -108,6 +113,24 @@ class Runtime:
             s.vault_max_document_bytes,
             default_scanner(),
         )
+
+    @cached_property
+    def ca(self) -> CertificateAuthority:
+        """Hokan's terminal-certificate CA (key in the keyring database)."""
+        return CertificateAuthority(self.keyring)
+
+    @cached_property
+    def edge_refusals(self) -> RefusalLog:
+        """Counts and rate-limits the audit of requests refused at the edge."""
+        from hokan.edge.refusals import RefusalLog  # the edge imports the runtime
+
+        return RefusalLog()
+
+    @cached_property
+    def tenant_networks(self) -> TenantNetworks:
+        from hokan.edge.admission import TenantNetworks
+
+        return TenantNetworks(self.db)
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run blocking work (database, crypto) from async code (ADR 0001).

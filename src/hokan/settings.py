@@ -194,6 +194,28 @@ class Settings(BaseSettings):
             for i in range(1, 1 + self.vault_stores)
         ]
 
+    # Edge: terminal certificates and network admission (EDGE-1, EDGE-2).
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated CIDRs of fronts (nginx) whose X-Forwarded-For and "
+        "client-certificate headers are believed; empty trusts no one",
+    )
+    client_cert_required: bool = Field(
+        default=False,
+        description="Refuse requests without a terminal certificate (always on in production)",
+    )
+    allowed_countries: str = Field(
+        default="JP", pattern=r"^[A-Z]{2}(,[A-Z]{2})*$", description="ISO country codes admitted"
+    )
+    local_networks: str | None = Field(
+        default=None,
+        description="Comma-separated CIDRs admitted whatever their country (loopback, private "
+        "ranges); default loopback outside production, none in production",
+    )
+    tls_cert_file: Path | None = Field(default=None, description="'hokan serve --tls' certificate")
+    tls_key_file: Path | None = Field(default=None, description="'hokan serve --tls' private key")
+    crl_days: int = Field(default=30, ge=1, le=365, description="Validity of a published CRL")
+
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     log_format: LogFormat = LogFormat.json
 
@@ -213,6 +235,14 @@ class Settings(BaseSettings):
                 "HOKAN_KEYRING_DATABASE_URL must name a different database than "
                 "HOKAN_DATABASE_URL: the keyring is kept apart from the data it protects"
             )
+        for name, value in (
+            ("HOKAN_TRUSTED_PROXIES", self.trusted_proxies),
+            ("HOKAN_LOCAL_NETWORKS", self.local_networks or ""),
+        ):
+            try:
+                parse_networks(value)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         if self.env is Environment.production:
             if self.master_key is None and self.master_key_file is None:
                 raise ValueError(
@@ -257,6 +287,38 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.production
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    @cached_property
+    def local_network_list(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        if self.local_networks is None:
+            return () if self.is_production else parse_networks("127.0.0.0/8,::1/128")
+        return parse_networks(self.local_networks)
+
+    @property
+    def requires_client_cert(self) -> bool:
+        return self.client_cert_required or self.is_production
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.data_dir / "tls"
+
+
+def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``"10.0.0.0/8, ::1"`` → networks; raises ValueError naming the bad item."""
+    out = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            out.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR") from None
+    return tuple(out)
 
 
 def _describe(error: ValidationError) -> str:

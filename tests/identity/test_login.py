@@ -286,7 +286,9 @@ def test_one_address_failing_across_many_serials_raises_an_alarm(
         )
     assert len(alarms) == 1  # once per window, not once per attempt
     assert alarms[0].detail == {"serials": runtime.settings.spraying_serials}
-    assert alarms[0].source_ip == "testclient"
+    assert (
+        alarms[0].source_ip == "127.0.0.1"
+    )  # the resolved client address (conftest: a loopback peer)
 
 
 def test_spraying_window_slides() -> None:

@@ -107,14 +107,14 @@ def test_outside_operations_network_is_refused_and_audited(
 ) -> None:
     """OPS-4: only from HOKAN_OPERATOR_CIDRS; the refusal happens before credentials."""
     op = make_operator()
-    with TestClient(create_app(runtime=runtime), client=("203.0.113.9", 4000)) as outside:
+    with TestClient(create_app(runtime=runtime), client=("133.1.1.1", 4000)) as outside:
         r = outside.post(
             "/api/v1/operator/auth/login",
             json={"serial": op.serial, "password": OPERATOR_PASSWORD, "otp": op.code()},
         )
     assert (r.status_code, r.json()["error"]) == (403, "operator_network_denied")
     denied = events(runtime, "operator.network_denied")
-    assert denied and denied[-1].source_ip == "203.0.113.9"
+    assert denied and denied[-1].source_ip == "133.1.1.1"
     with runtime.db.session(system=True) as s:  # nothing was counted against the account
         row = s.scalars(select(Operator).where(Operator.serial == op.serial)).one()
         assert row.failed_count == 0 and row.last_login_at is None
@@ -126,7 +126,7 @@ def test_session_from_another_address_is_refused(
     op = make_operator()
     headers = op_login(ops_client, op)
     assert ops_client.get("/api/v1/operator/me", headers=headers).status_code == 200
-    with TestClient(create_app(runtime=runtime), client=("198.51.100.7", 4000)) as outside:
+    with TestClient(create_app(runtime=runtime), client=("1.0.16.1", 4000)) as outside:
         r = outside.get("/api/v1/operator/me", headers=headers)
     assert r.json()["error"] == "operator_network_denied"
 

@@ -205,7 +205,7 @@ def test_size_limit_is_413_and_nothing_written(
     runtime.settings.max_record_bytes = 2048
     runtime.records.max_record_bytes = 2048
     t = make_tenant()
-    with TestClient(create_app(runtime=runtime)) as c:
+    with TestClient(create_app(runtime=runtime), client=("127.0.0.1", 50000)) as c:
         r = c.put(f"{BASE}/big", json={"blob": "あ" * 2000}, headers=t.headers)
         assert r.status_code == 413
         assert r.json()["error"] == "payload_too_large"

@@ -7,6 +7,7 @@ import typer
 from hokan.cli import (
     accounts,
     audit,
+    cert,
     db,
     init,
     keys,
@@ -36,6 +37,7 @@ app.add_typer(mail.app, name="mail")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(operator.app, name="operator")
 app.add_typer(vault.app, name="vault")
+app.add_typer(cert.app, name="cert")
 
 
 def main() -> None:

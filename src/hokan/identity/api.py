@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
+from hokan.edge.binding import admit_principal
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
 from hokan.identity import inventory, mfa, sessions, users
@@ -22,7 +23,7 @@ from hokan.identity.errors import InvalidCredentials
 from hokan.identity.passwords import check_policy
 from hokan.identity.principal import Principal, PrincipalKind
 from hokan.kit.clock import iso, utcnow
-from hokan.kit.errors import Forbidden
+from hokan.kit.errors import Forbidden, HokanError
 from hokan.models import Tenant, User
 from hokan.tenants.schemas import TenantSettings
 
@@ -73,7 +74,7 @@ def _user_json(user: User) -> dict[str, Any]:
 
 
 @router.post("/auth/login", summary="Log in with serial number and password")
-async def login(body: LoginIn, runtime: RuntimeDep) -> Response:
+async def login(body: LoginIn, request: Request, runtime: RuntimeDep) -> Response:
     """Open a session (HttpOnly, Secure, SameSite=Strict cookie). Send the returned
     ``csrf_token`` as ``X-CSRF-Token`` on every write made with the cookie."""
     result = await runtime.call(
@@ -90,6 +91,11 @@ async def login(body: LoginIn, runtime: RuntimeDep) -> Response:
         )
     )
     p = result.principal
+    try:  # the user's tenant must match the terminal and allow the network (EDGE-1/2)
+        await admit_principal(runtime, request, p)
+    except HokanError:
+        await runtime.call(partial(sessions.logout, runtime.db, result.session_token))
+        raise
     response = JsonResponse(
         {
             "user": {"id": p.id, "name": p.display_name, "roles": sorted(p.roles)},

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
+from hokan.edge.binding import admit_principal
 from hokan.identity import grants, operator_auth, sessions, tokens
 from hokan.identity.errors import InsufficientScope, MissingCredentials, OperatorRoleRequired
 from hokan.identity.operator_auth import OperatorIdentity
@@ -102,9 +103,17 @@ async def _authenticate(request: Request) -> Principal:
     return principal
 
 
+async def _admitted(request: Request) -> Principal:
+    """The principal, once the edge agrees: the terminal certificate is of the
+    principal's tenant and the tenant allows the network (EDGE-1, EDGE-2)."""
+    principal = await _authenticate(request)
+    await admit_principal(request.app.state.runtime, request, principal)
+    return principal
+
+
 async def authenticated(request: Request, _doc: BearerDoc) -> Principal:
     """Any valid credentials of an active tenant."""
-    return await _authenticate(request)
+    return await _admitted(request)
 
 
 Authenticated = Annotated[Principal, Depends(authenticated)]
@@ -114,7 +123,7 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """Valid credentials carrying ``scope``."""
 
     async def check(request: Request, _doc: BearerDoc) -> Principal:
-        principal = await _authenticate(request)
+        principal = await _admitted(request)
         if not principal.has_scope(scope):
             denied = InsufficientScope(f"requires scope {scope.value}")
             runtime: Runtime = request.app.state.runtime

@@ -18,6 +18,7 @@ from hokan.models.record import Record
 from hokan.models.record_revision import RecordRevision
 from hokan.models.recovery_code import RecoveryCode
 from hokan.models.tenant import Product, Tenant, TenantStatus
+from hokan.models.terminal_certificate import TerminalCertificate
 from hokan.models.user import User, UserStatus
 from hokan.models.user_session import UserSession
 from hokan.models.vault_deletion import VaultDeletion
@@ -52,6 +53,7 @@ __all__ = [
     "Tenant",
     "TenantKey",
     "TenantStatus",
+    "TerminalCertificate",
     "User",
     "UserSession",
     "UserStatus",

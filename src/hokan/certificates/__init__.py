@@ -1,0 +1,1 @@
+"""Terminal certificates (EDGE-1): Hokan's client-certificate CA, issuance, revocation, CRL."""

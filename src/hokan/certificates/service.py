@@ -1,0 +1,161 @@
+"""Issuing, listing and revoking terminal certificates; publishing the CRL.
+
+Every change is audited on the tenant's chain in the same transaction. The
+private key of a terminal exists only inside the PKCS#12 bundle handed back
+once; Hokan keeps the certificate's public facts.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from hokan.audit import service as audit
+from hokan.certificates.ca import CertificateAuthority, fingerprint, pkcs12_bundle, serial_hex
+from hokan.certificates.errors import (
+    CertificateAlreadyRevoked,
+    CertificateNotFound,
+    InvalidTerminalName,
+)
+from hokan.certificates.repository import CertificateRepository
+from hokan.identity.principal import Principal
+from hokan.kit.clock import iso, utcnow
+from hokan.models import Tenant, TenantStatus, TerminalCertificate
+from hokan.tenants.errors import TenantInactive
+
+# No 0/O, 1/l/I: the password is read off a screen and typed on the terminal.
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class Issued:
+    certificate: TerminalCertificate
+    pkcs12: bytes
+    password: str
+
+
+def new_password() -> str:
+    """Four groups of five characters (~117 bits)."""
+    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(5)) for _ in range(4))
+
+
+def _check_name(terminal: str) -> str:
+    name = unicodedata.normalize("NFKC", terminal).strip()
+    if not 1 <= len(name) <= 64 or any(unicodedata.category(c).startswith("C") for c in name):
+        raise InvalidTerminalName
+    return name
+
+
+def as_json(row: TerminalCertificate) -> dict[str, object]:
+    now = utcnow()
+    status = (
+        "revoked"
+        if row.revoked_at
+        else "expired"
+        if row.not_after <= now
+        else "not_yet_valid"
+        if row.not_before > now
+        else "valid"
+    )
+    return {
+        "serial": row.serial,
+        "fingerprint": row.fingerprint,
+        "terminal": row.terminal,
+        "subject": row.subject,
+        "status": status,
+        "not_before": iso(row.not_before),
+        "not_after": iso(row.not_after),
+        "issued_at": iso(row.issued_at),
+        "issued_by": row.issued_by,
+        "revoked_at": iso(row.revoked_at) if row.revoked_at else None,
+        "revoked_by": row.revoked_by,
+        "revocation_reason": row.revocation_reason,
+    }
+
+
+def issue(
+    session: Session,
+    ca: CertificateAuthority,
+    tenant: Tenant,
+    terminal: str,
+    days: int,
+    actor: Principal,
+    *,
+    password: str | None = None,
+    legacy: bool = False,
+    not_before: datetime | None = None,
+) -> Issued:
+    """Issue a client certificate for one terminal of ``tenant``, as a PKCS#12 bundle."""
+    if tenant.status is not TenantStatus.active:
+        raise TenantInactive
+    name = _check_name(terminal)
+    cert, key = ca.issue_terminal(tenant.id, tenant.code, name, days, not_before)
+    password = password or new_password()
+    bundle = pkcs12_bundle(
+        cert, key, ca.certificate(), f"{tenant.code} {name}", password.encode(), legacy=legacy
+    )
+    row = CertificateRepository(session, tenant.id).add(
+        TerminalCertificate(
+            tenant_id=tenant.id,
+            serial=serial_hex(cert.serial_number),
+            fingerprint=fingerprint(cert),
+            terminal=name,
+            subject=cert.subject.rfc4514_string()[:300],
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            issued_by=actor.actor[:200],
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        "certificate.issue",
+        "terminal_certificate",
+        row.serial,
+        detail={"terminal": name, "not_after": iso(row.not_after)},
+        tenant_id=tenant.id,
+    )
+    return Issued(row, bundle, password)
+
+
+def get(session: Session, serial: str, tenant_id: uuid.UUID | None = None) -> TerminalCertificate:
+    """One certificate by serial; another tenant's is "not found"."""
+    row = CertificateRepository(session, tenant_id).by_serial(serial)
+    if row is None:
+        raise CertificateNotFound
+    return row
+
+
+def revoke(
+    session: Session, row: TerminalCertificate, actor: Principal, reason: str
+) -> TerminalCertificate:
+    """Revoke at once: the app refuses the certificate from the next request on."""
+    if row.revoked_at is not None:
+        raise CertificateAlreadyRevoked
+    row.revoked_at = utcnow()
+    row.revoked_by = actor.actor[:200]
+    row.revocation_reason = reason[:200] or "unspecified"
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "certificate.revoke",
+        "terminal_certificate",
+        row.serial,
+        detail={"terminal": row.terminal, "reason": row.revocation_reason},
+        tenant_id=row.tenant_id,
+    )
+    return row
+
+
+def crl(session: Session, ca: CertificateAuthority, days: int) -> bytes:
+    """The CRL for the front (PEM), listing every revoked certificate."""
+    revoked = CertificateRepository(session, None).revoked()
+    # CRL numbers must grow; seconds since the epoch do, across processes.
+    return ca.crl(revoked, days, int(time.time()))

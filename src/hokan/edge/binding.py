@@ -1,0 +1,51 @@
+"""Checks that need both the edge and the principal (EDGE-1, EDGE-2), called where
+the principal is resolved (``identity.dependencies``): a terminal certificate
+of tenant A never carries credentials of tenant B, and a tenant's own network
+allow-list (``allowed_cidrs``) restricts its callers further.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from hokan.audit.calls import audited
+from hokan.certificates.errors import CertificateTenantMismatch
+from hokan.edge.admission import client_ip
+from hokan.edge.terminal import terminal_of
+from hokan.identity.principal import Principal, PrincipalKind
+from hokan.kit.errors import HokanError
+
+if TYPE_CHECKING:
+    from hokan.runtime import Runtime
+
+
+async def admit_principal(runtime: Runtime, request: Request, principal: Principal) -> None:
+    """Raise (audited, counted) unless this principal may act from this terminal and network."""
+    if principal.tenant_id is None or principal.kind is PrincipalKind.operator:
+        # Operators are admitted by the operations network (OPS-4) and enter a
+        # tenant only under its consent grant (OPS-1); tenant terminals and
+        # allow-lists restrict the tenant's own callers.
+        return
+    tenant_id = principal.tenant_id
+    terminal = terminal_of(request)
+    address = client_ip(request)
+
+    def check() -> None:
+        if terminal is not None and terminal.tenant_id != tenant_id:
+            raise CertificateTenantMismatch
+        runtime.tenant_networks.check(tenant_id, address)
+
+    try:
+        await audited(
+            runtime,
+            principal,
+            "edge.admit",
+            "terminal",
+            terminal.serial if terminal else "",
+            check,
+        )
+    except HokanError as exc:
+        runtime.edge_refusals.count(exc.code)
+        raise

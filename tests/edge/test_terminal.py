@@ -1,0 +1,210 @@
+"""Client-certificate identity (EDGE-1) through the trusted front's headers, in process;
+the real nginx and 'hokan serve --tls' runs are in test_mtls.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from hokan.identity import sessions, users
+from hokan.identity.principal import SYSTEM
+from hokan.models import AuditEvent, Tenant, UserSession
+from hokan.runtime import Runtime
+from tests import pki
+from tests.conftest import TenantHandle
+
+FRONT = "127.0.0.1"  # the trusted proxy in these tests
+pytestmark = pytest.mark.edge_settings(trusted_proxies="127.0.0.1/32")
+
+
+def _cert_headers(issued: pki.Issued, verify: str = "SUCCESS") -> dict[str, str]:
+    # As nginx sends them: $ssl_client_escaped_cert and $ssl_client_verify.
+    return {"X-Client-Cert": quote(issued.cert_pem.decode()), "X-Client-Verify": verify}
+
+
+@pytest.fixture
+def pki_ready(runtime: Runtime) -> Runtime:
+    pki.init_ca(runtime)
+    return runtime
+
+
+def _events(runtime: Runtime, action: str) -> list[AuditEvent]:
+    with runtime.db.session(system=True) as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_the_app_knows_the_terminal_and_audits_its_fingerprint(
+    pki_ready: Runtime,
+    app_client: Callable[[str], TestClient],
+    make_tenant: Callable[..., TenantHandle],
+    tmp_path: Path,
+) -> None:
+    t = make_tenant()
+    cert = pki.issue(pki_ready, t.id, tmp_path)
+    r = app_client(FRONT).get("/api/v1/tenant", headers={**t.headers, **_cert_headers(cert)})
+    assert r.status_code == 200
+    [read] = _events(pki_ready, "tenant.read")
+    assert read.cert_fingerprint == cert.fingerprint and len(cert.fingerprint) == 95
+    # Without a certificate (not required outside production) the entry says so.
+    assert app_client(FRONT).get("/api/v1/tenant", headers=t.headers).status_code == 200
+    assert {e.cert_fingerprint for e in _events(pki_ready, "tenant.read")} == {cert.fingerprint, ""}
+
+
+def test_refusals_for_foreign_expired_revoked_and_unverified_certificates(
+    pki_ready: Runtime,
+    app_client: Callable[[str], TestClient],
+    make_tenant: Callable[..., TenantHandle],
+    tmp_path: Path,
+) -> None:
+    t = make_tenant()
+    front = app_client(FRONT)
+    cases = {
+        "certificate_unknown": _cert_headers(pki.foreign(tmp_path)),
+        "certificate_expired": _cert_headers(pki.issue_expired(pki_ready, t.id, tmp_path)),
+    }
+    cert = pki.issue(pki_ready, t.id, tmp_path)
+    cases["certificate_unknown "] = _cert_headers(cert, verify="FAILED:certificate revoked")
+    for code, headers in cases.items():
+        r = front.get("/api/v1/tenant", headers={**t.headers, **headers})
+        assert (r.status_code, r.json()["error"]) == (403, code.strip()), code
+    # A tenant admin revokes the terminal through the API; it is refused at once.
+    ok = {**t.headers, **_cert_headers(cert)}
+    assert front.get("/api/v1/tenant", headers=ok).status_code == 200
+    r = front.post(f"/api/v1/terminals/{cert.serial}/revoke", json={"reason": "lost"}, headers=ok)
+    assert r.status_code == 200 and r.json()["status"] == "revoked"
+    r = front.get("/api/v1/tenant", headers=ok)
+    assert (r.status_code, r.json()["error"]) == (403, "certificate_revoked")
+    assert {e.detail["error"] for e in _events(pki_ready, "edge.refused")} == {
+        "certificate_unknown",
+        "certificate_expired",
+        "certificate_revoked",
+    }
+
+
+def test_a_certificate_of_tenant_a_with_credentials_of_tenant_b_is_refused(
+    pki_ready: Runtime,
+    app_client: Callable[[str], TestClient],
+    make_tenant: Callable[..., TenantHandle],
+    tmp_path: Path,
+) -> None:
+    a, b = make_tenant(), make_tenant()
+    cert_a = pki.issue(pki_ready, a.id, tmp_path)
+    r = app_client(FRONT).get("/api/v1/tenant", headers={**b.headers, **_cert_headers(cert_a)})
+    assert (r.status_code, r.json()["error"]) == (403, "certificate_tenant_mismatch")
+    [denied] = _events(pki_ready, "edge.admit")
+    assert denied.tenant_id == b.id and denied.cert_fingerprint == cert_a.fingerprint
+    assert denied.target_id == cert_a.serial
+
+
+def test_certificate_headers_from_anyone_but_the_front_are_stripped(
+    pki_ready: Runtime,
+    app_client: Callable[[str], TestClient],
+    make_tenant: Callable[..., TenantHandle],
+    tmp_path: Path,
+) -> None:
+    a, b = make_tenant(), make_tenant()
+    cert_a = pki.issue(pki_ready, a.id, tmp_path)
+    # From a direct caller the forged headers mean nothing: no terminal, no mismatch.
+    r = app_client("133.1.1.1").get(
+        "/api/v1/tenant", headers={**b.headers, **_cert_headers(cert_a)}
+    )
+    assert r.status_code == 200
+    assert {e.cert_fingerprint for e in _events(pki_ready, "tenant.read")} == {""}
+
+
+@pytest.mark.edge_settings(client_cert_required=True)
+def test_when_required_a_request_without_certificate_is_refused_but_health_is_not(
+    pki_ready: Runtime,
+    app_client: Callable[[str], TestClient],
+    make_tenant: Callable[..., TenantHandle],
+    tmp_path: Path,
+) -> None:
+    t = make_tenant()
+    front = app_client(FRONT)
+    r = front.get("/api/v1/tenant", headers=t.headers)
+    assert (r.status_code, r.json()["error"]) == (403, "certificate_required")
+    assert front.get("/healthz").status_code == 200
+    cert = pki.issue(pki_ready, t.id, tmp_path)
+    assert (
+        front.get("/api/v1/tenant", headers={**t.headers, **_cert_headers(cert)}).status_code == 200
+    )
+    forged = app_client("133.1.1.1").get(
+        "/api/v1/tenant", headers={**t.headers, **_cert_headers(cert)}
+    )
+    assert forged.json()["error"] == "certificate_required"
+
+
+def test_a_session_stays_bound_to_the_terminal_it_was_opened_on(
+    pki_ready: Runtime,
+    app_client: Callable[[str], TestClient],
+    make_tenant: Callable[..., TenantHandle],
+    tmp_path: Path,
+) -> None:
+    t = make_tenant()
+    password = "春の小川はさらさら行くよ"
+    with pki_ready.db.session(write=True, system=True) as s:
+        row = s.get(Tenant, t.id)
+        assert row is not None
+        user, _ = users.create(
+            s,
+            pki_ready.passwords,
+            row,
+            "端末 太郎",
+            "t@example.jp",
+            ["staff_user"],
+            password,
+            SYSTEM,
+        )
+        serial = user.serial
+    one, two = (
+        pki.issue(pki_ready, t.id, tmp_path, "pc-1"),
+        pki.issue(pki_ready, t.id, tmp_path, "pc-2"),
+    )
+    front = app_client(FRONT)
+    login = front.post(
+        "/api/v1/auth/login",
+        json={"serial": serial, "password": password},
+        headers=_cert_headers(one),
+    )
+    assert login.status_code == 200
+    jar = {"Cookie": f"{sessions.SESSION_COOKIE}={login.cookies[sessions.SESSION_COOKIE]}"}
+    assert front.get("/api/v1/tenant", headers={**jar, **_cert_headers(one)}).status_code == 200
+    moved = front.get("/api/v1/tenant", headers={**jar, **_cert_headers(two)})
+    assert moved.json()["error"] == "session_certificate_mismatch"
+    # Another tenant's terminal cannot even open a session.
+    elsewhere = pki.issue(pki_ready, make_tenant().id, tmp_path, "pc-x")
+    refused = front.post(
+        "/api/v1/auth/login",
+        json={"serial": serial, "password": password},
+        headers=_cert_headers(elsewhere),
+    )
+    assert (refused.status_code, refused.json()["error"]) == (403, "certificate_tenant_mismatch")
+    assert sessions.SESSION_COOKIE not in refused.cookies
+    with pki_ready.db.session(system=True) as s:
+        rows = list(s.scalars(select(UserSession).where(UserSession.tenant_id == t.id)))
+    assert sorted(r.revoked_at is not None for r in rows) == [False, True]  # made, then revoked
+    assert pki_ready.edge_refusals.snapshot()["certificate_tenant_mismatch"] == 1
+
+
+def test_tenant_admins_list_only_their_own_terminals(
+    pki_ready: Runtime,
+    app_client: Callable[[str], TestClient],
+    make_tenant: Callable[..., TenantHandle],
+    tmp_path: Path,
+) -> None:
+    a, b = make_tenant(), make_tenant()
+    mine = pki.issue(pki_ready, a.id, tmp_path, "pc-a")
+    theirs = pki.issue(pki_ready, b.id, tmp_path, "pc-b")
+    client = app_client("133.1.1.1")
+    listed = client.get("/api/v1/terminals", headers=a.headers).json()
+    assert [(c["serial"], c["terminal"], c["status"]) for c in listed] == [
+        (mine.serial, "pc-a", "valid")
+    ]
+    r = client.post(f"/api/v1/terminals/{theirs.serial}/revoke", json={}, headers=a.headers)
+    assert (r.status_code, r.json()["error"]) == (404, "certificate_not_found")
+    assert client.get("/api/v1/terminals").status_code == 401
