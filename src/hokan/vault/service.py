@@ -424,44 +424,39 @@ class VaultService:
         )
         return EntryPage(items, next_cursor)
 
+    def _read(
+        self,
+        session: Session,
+        principal: Principal,
+        entry_id: uuid.UUID,
+        purpose: str | None,
+        document: bool,
+    ) -> tuple[VaultEntry, bytes]:
+        """One entry's plaintext for a stated purpose, audited with that purpose and the id."""
+        tenant_id = vault_tenant(principal, Scope.vault_read)
+        why = parse_purpose(purpose)
+        entry = self._entry(session, tenant_id, entry_id)
+        if (entry.kind is VaultEntryKind.document) is not document:
+            raise NotADocument
+        plain = self._open_one(entry)
+        action = "vault.document.download" if document else "vault.number.reveal"
+        detail = {"purpose": why.value, "kind": entry.kind.value}
+        audit.record(session, principal, action, TARGET, str(entry.id), detail=detail)
+        return entry, plain
+
     def reveal(
         self, session: Session, principal: Principal, entry_id: uuid.UUID, purpose: str | None
     ) -> tuple[EntryView, str]:
         """The full number, for a stated purpose; audited with that purpose (MYN-4, MYN-5)."""
-        tenant_id = vault_tenant(principal, Scope.vault_read)
-        why = parse_purpose(purpose)
-        entry = self._entry(session, tenant_id, entry_id)
-        if entry.kind is VaultEntryKind.document:
-            raise NotADocument
-        digits = self._open_one(entry).decode()
-        audit.record(
-            session,
-            principal,
-            "vault.number.reveal",
-            TARGET,
-            str(entry.id),
-            detail={"purpose": why.value, "kind": entry.kind.value},
-        )
+        entry, plain = self._read(session, principal, entry_id, purpose, document=False)
+        digits = plain.decode()
         return _view(entry, numbers.masked(digits)), digits
 
     def download(
         self, session: Session, principal: Principal, entry_id: uuid.UUID, purpose: str | None
     ) -> tuple[EntryView, bytes]:
         """An identity document's bytes, for a stated purpose; audited with that purpose."""
-        tenant_id = vault_tenant(principal, Scope.vault_read)
-        why = parse_purpose(purpose)
-        entry = self._entry(session, tenant_id, entry_id)
-        if entry.kind is not VaultEntryKind.document:
-            raise NotADocument
-        data = self._open_one(entry)
-        audit.record(
-            session,
-            principal,
-            "vault.document.download",
-            TARGET,
-            str(entry.id),
-            detail={"purpose": why.value, "size": len(data)},
-        )
+        entry, data = self._read(session, principal, entry_id, purpose, document=True)
         return _view(entry), data
 
     # -- deletion (MYN-6) ---------------------------------------------------
