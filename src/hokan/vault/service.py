@@ -14,13 +14,14 @@ entry commit together in the system database.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
@@ -52,6 +53,7 @@ from hokan.vault.repository import VaultRepository
 from hokan.vault.stores import FragmentStores, Placement, fragment_tag
 
 TARGET = "vault_entry"
+log = logging.getLogger("hokan.vault")
 _ALLOWED_KINDS = frozenset({PrincipalKind.user, PrincipalKind.token})
 
 # Identity documents are accepted by content, never by the declared type (MYN-7).
@@ -262,7 +264,29 @@ class VaultService:
         except BaseException:
             self.keyring.destroy_entry_key(tenant_id, entry_id)
             raise
+        # If the catalogue row and its audit entry do not commit after all, the
+        # fragments and the key already written must not outlive them.
+        self._undo_on_rollback(session, tenant_id, entry_id)
         return entry
+
+    def _undo_on_rollback(
+        self, session: Session, tenant_id: uuid.UUID, entry_id: uuid.UUID
+    ) -> None:
+        def undo(_session: Session) -> None:
+            try:
+                self.keyring.destroy_entry_key(tenant_id, entry_id)
+                self.stores.remove(entry_id)
+            except Exception as exc:  # repair removes what is left (orphans)
+                log.error(
+                    "vault rollback incomplete", extra={"fields": {"exc_type": type(exc).__name__}}
+                )
+
+        def forget(_session: Session) -> None:
+            if event.contains(session, "after_rollback", undo):
+                event.remove(session, "after_rollback", undo)
+
+        event.listen(session, "after_rollback", undo, once=True)
+        event.listen(session, "after_commit", forget, once=True)
 
     def register_number(
         self,
