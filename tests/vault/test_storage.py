@@ -21,7 +21,7 @@ from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.vault import maintenance
 from hokan.vault.numbers import NumberKind
-from hokan.vault.service import RecordLink
+from hokan.vault.views import RecordLink
 from tests.conftest import MASTER_KEY, TenantHandle
 from tests.vault.conftest import PNG, VAULT_SCOPES, valid_number
 

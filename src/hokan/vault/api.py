@@ -24,6 +24,7 @@ from hokan.identity.principal import Principal
 from hokan.kit.errors import PayloadTooLarge
 from hokan.models import DeletionReason, VaultEntryKind
 from hokan.runtime import Runtime
+from hokan.vault.access import TARGET, purpose_label
 from hokan.vault.dependencies import VaultReader, VaultWriter
 from hokan.vault.schemas import (
     DeletionOut,
@@ -36,14 +37,7 @@ from hokan.vault.schemas import (
     deletion_json,
     entry_json,
 )
-from hokan.vault.service import (
-    TARGET,
-    DeletionView,
-    EntryPage,
-    EntryView,
-    RecordLink,
-    purpose_label,
-)
+from hokan.vault.views import DeletionView, EntryPage, EntryView, RecordLink
 
 T = TypeVar("T")
 router = APIRouter(prefix="/api/v1/vault", tags=["vault"])

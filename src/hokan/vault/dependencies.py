@@ -20,8 +20,8 @@ from hokan.identity.errors import MissingCredentials
 from hokan.identity.principal import ANONYMOUS, Principal, Scope
 from hokan.kit.errors import HokanError
 from hokan.runtime import Runtime
+from hokan.vault.access import TARGET, vault_tenant
 from hokan.vault.errors import VaultAccessDenied
-from hokan.vault.service import TARGET, vault_tenant
 
 log = logging.getLogger("hokan.vault")
 
