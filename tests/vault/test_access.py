@@ -31,7 +31,7 @@ from hokan.settings import Settings
 from hokan.vault import dependencies as vault_deps
 from hokan.vault import numbers
 from hokan.vault.errors import VaultAccessDenied, VaultEntryNotFound
-from hokan.vault.views import RecordLink
+from hokan.vault.service import RecordLink
 from tests.conftest import TenantHandle
 from tests.vault.conftest import PNG, valid_number
 
