@@ -44,7 +44,7 @@ from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.tenants.schemas import TenantCreate
 from hokan.vault.numbers import NumberKind, individual_check_digit
-from hokan.vault.service import RecordLink
+from hokan.vault.views import RecordLink
 
 MB = 1_048_576
 VAULT = frozenset({Scope.vault_read, Scope.vault_write})

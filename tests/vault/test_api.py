@@ -10,12 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hokan.edge.scanner import _EICAR
+from hokan.keyring.service import VAULT
 from hokan.kit.clock import iso, utcnow
 from hokan.models import AuditEvent, VaultEntry
 from hokan.runtime import Runtime
 from hokan.vault import tasks
 from tests.conftest import TenantHandle
 from tests.vault.conftest import PNG, Session, valid_number
+
+REVEAL_URL = "/api/v1/vault/entries/{}/reveal"
 
 
 def _events(runtime: Runtime, prefix: str = "vault.") -> list[AuditEvent]:
@@ -240,3 +243,26 @@ def test_role_matrix_over_http(
     cross = [e for e in events if e.result == "error" and e.action == "vault.number.reveal"]
     assert len(cross) == 1 and cross[0].tenant_id == other.tenant.id
     assert cross[0].detail == {"error": "vault_entry_not_found", "purpose": "tax"}
+
+
+def test_listing_pages_and_survives_a_vault_key_rotation(
+    client: TestClient, runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    numbers_ = [valid_number() for _ in range(3)]
+    ids = [_register(client, clerk_token, n, f"s-{i}")["id"] for i, n in enumerate(numbers_)]
+    assert runtime.keyring.rotate(clerk_token.id, VAULT) == 2  # KEY-3 for the vault key too
+    newer = _register(client, clerk_token, valid_number(), "s-new")
+    h = clerk_token.headers
+    first = client.get("/api/v1/vault/entries?limit=2", headers=h).json()
+    second = client.get(
+        f"/api/v1/vault/entries?limit=2&cursor={first['next_cursor']}", headers=h
+    ).json()
+    assert [e["id"] for e in first["items"] + second["items"]] == [*ids, newer["id"]]
+    assert second["next_cursor"] is None
+    assert [e["masked"][-4:] for e in first["items"] + second["items"]][:3] == [
+        n[-4:] for n in numbers_
+    ]
+    only = client.get("/api/v1/vault/entries?record_id=s-1", headers=h).json()["items"]
+    assert [e["id"] for e in only] == [ids[1]]
+    r = client.post(REVEAL_URL.format(ids[0]), json={"purpose": "tax"}, headers=h)
+    assert r.json()["number"] == numbers_[0]

@@ -14,13 +14,16 @@ from sqlalchemy import create_engine, inspect, select, text, update
 from typer.testing import CliRunner
 
 from hokan.cli import app as cli_app
+from hokan.identity.principal import Principal, PrincipalKind
 from hokan.kit.db import Database, make_engine
 from hokan.models import VaultEntry, VaultFragment
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.vault import maintenance
+from hokan.vault.numbers import NumberKind
+from hokan.vault.views import RecordLink
 from tests.conftest import MASTER_KEY, TenantHandle
-from tests.vault.conftest import PNG, valid_number
+from tests.vault.conftest import PNG, VAULT_SCOPES, valid_number
 
 REVEAL = "/api/v1/vault/entries/{}/reveal"
 DOWNLOAD = "/api/v1/vault/entries/{}/download"
@@ -251,3 +254,32 @@ def test_cli_check_repair_and_purge_show_no_contents(
     code, out = hokan("vault", "repair")
     assert code == 0 and "repaired 2 fragments" in out
     assert hokan("vault", "purge-due") == (0, "deleted 0 entries\n")
+
+
+def test_a_registration_that_does_not_commit_leaves_nothing_behind(
+    runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    """E.g. the audit entry cannot be written: no fragment and no live key outlive it."""
+    clerk = Principal(PrincipalKind.token, "t", "t", clerk_token.id, VAULT_SCOPES)
+    link = RecordLink("staff", "s-1")
+    registered: list[uuid.UUID] = []
+
+    def failing_transaction() -> None:
+        with runtime.db.session(write=True, tenant=clerk_token.id) as s:
+            view = runtime.vault.register_number(
+                s, clerk, valid_number(), NumberKind.individual, link
+            )
+            registered.append(view.id)
+            raise RuntimeError("the transaction fails after the vault's writes")
+
+    with pytest.raises(RuntimeError):
+        failing_transaction()
+    [lost] = registered
+    with runtime.db.session(write=True, tenant=clerk_token.id) as s:
+        kept = runtime.vault.register_number(s, clerk, valid_number(), NumberKind.individual, link)
+    for store in runtime.vault_stores.dbs:
+        with store.session() as s:
+            assert set(s.scalars(select(VaultFragment.entry_id))) == {kept.id}
+    keys = runtime.keyring.entry_keys(clerk_token.id, {lost: "individual", kept.id: "individual"})
+    assert set(keys) == {kept.id}
+    assert maintenance.check(runtime.db, runtime.vault_stores).healthy

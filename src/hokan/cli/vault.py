@@ -6,6 +6,8 @@ have no way to see a My Number from here (MYN-4). Output is counts only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from hokan.audit import service as audit
@@ -65,26 +67,25 @@ def _detail(report: HealthReport) -> dict[str, int | bool]:
     }
 
 
-@app.command("check")
-def check(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Report missing, corrupt and orphaned fragments per store (decrypts nothing)."""
+def _run(action: str, survey: Callable[[Runtime], HealthReport], as_json: bool) -> None:
     with runtime() as rt:
-        report = maintenance.check(rt.db, rt.vault_stores)
-        _audit(rt, "vault.check", _detail(report))
+        report = survey(rt)
+        _audit(rt, action, _detail(report))
         _show(report, as_json)
     if not report.healthy:
         raise typer.Exit(1)
+
+
+@app.command("check")
+def check(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Report missing, corrupt and orphaned fragments per store (decrypts nothing)."""
+    _run("vault.check", lambda rt: maintenance.check(rt.db, rt.vault_stores), as_json)
 
 
 @app.command("repair")
 def repair(as_json: bool = typer.Option(False, "--json")) -> None:
     """Rebuild lost or corrupt fragments from any k good ones; remove old orphans."""
-    with runtime() as rt:
-        report = maintenance.repair(rt.db, rt.vault_stores)
-        _audit(rt, "vault.repair", _detail(report))
-        _show(report, as_json)
-    if not report.healthy:
-        raise typer.Exit(1)
+    _run("vault.repair", lambda rt: maintenance.repair(rt.db, rt.vault_stores), as_json)
 
 
 @app.command("purge-due")

@@ -9,17 +9,22 @@ audited. Reading a number or a document needs a purpose (利用目的:
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
+from sqlalchemy.orm import Session
 
 from hokan.audit.calls import audited
 from hokan.edge.body import read_body
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
+from hokan.identity.principal import Principal
 from hokan.kit.errors import PayloadTooLarge
 from hokan.models import DeletionReason, VaultEntryKind
+from hokan.runtime import Runtime
+from hokan.vault.access import TARGET, purpose_label
 from hokan.vault.dependencies import VaultReader, VaultWriter
 from hokan.vault.schemas import (
     DeletionOut,
@@ -32,15 +37,9 @@ from hokan.vault.schemas import (
     deletion_json,
     entry_json,
 )
-from hokan.vault.service import (
-    TARGET,
-    DeletionView,
-    EntryPage,
-    EntryView,
-    RecordLink,
-    purpose_label,
-)
+from hokan.vault.views import DeletionView, EntryPage, EntryView, RecordLink
 
+T = TypeVar("T")
 router = APIRouter(prefix="/api/v1/vault", tags=["vault"])
 _NO_STORE = {"Cache-Control": "no-store"}
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
@@ -149,6 +148,24 @@ async def list_entries(
     )
 
 
+async def _for_purpose(
+    runtime: Runtime,
+    principal: Principal,
+    action: str,
+    entry_id: uuid.UUID,
+    purpose: str,
+    read: Callable[[Session], T],
+) -> T:
+    """A read of vault contents: its failure is audited with the (known) purpose too."""
+
+    def work() -> T:
+        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
+            return read(s)
+
+    detail = {"purpose": purpose_label(purpose)}
+    return await audited(runtime, principal, action, TARGET, str(entry_id), work, detail=detail)
+
+
 @router.post(
     "/entries/{entry_id}/reveal",
     name="vault.number.reveal",
@@ -161,18 +178,13 @@ async def reveal(
     """The full number. The purpose (social_security, tax, disaster) is recorded in the audit
     trail with the entry id; nothing else is accepted."""
 
-    def work() -> tuple[EntryView, str]:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.vault.reveal(s, principal, entry_id, body.purpose)
-
-    view, digits = await audited(
+    view, digits = await _for_purpose(
         runtime,
         principal,
         "vault.number.reveal",
-        TARGET,
-        str(entry_id),
-        work,
-        detail={"purpose": purpose_label(body.purpose)},
+        entry_id,
+        body.purpose,
+        lambda s: runtime.vault.reveal(s, principal, entry_id, body.purpose),
     )
     return JsonResponse(
         {"entry": entry_json(view), "number": digits, "purpose": body.purpose},
@@ -191,18 +203,13 @@ async def download(
 ) -> Response:
     """The document's bytes. The purpose is recorded in the audit trail."""
 
-    def work() -> tuple[EntryView, bytes]:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.vault.download(s, principal, entry_id, body.purpose)
-
-    view, data = await audited(
+    view, data = await _for_purpose(
         runtime,
         principal,
         "vault.document.download",
-        TARGET,
-        str(entry_id),
-        work,
-        detail={"purpose": purpose_label(body.purpose)},
+        entry_id,
+        body.purpose,
+        lambda s: runtime.vault.download(s, principal, entry_id, body.purpose),
     )
     content_type = view.content_type or "application/octet-stream"
     name = f"{view.id}.{_EXTENSIONS.get(content_type, 'bin')}"

@@ -6,27 +6,37 @@ record of use shows failed attempts too. The service checks again (MYN-4).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hokan.audit.errors import AuditWriteFailed
 from hokan.audit.service import record_failure
 from hokan.identity.dependencies import BearerDoc, _authenticate
 from hokan.identity.errors import MissingCredentials
 from hokan.identity.principal import ANONYMOUS, Principal, Scope
 from hokan.kit.errors import HokanError
 from hokan.runtime import Runtime
+from hokan.vault.access import TARGET, vault_tenant
 from hokan.vault.errors import VaultAccessDenied
-from hokan.vault.service import TARGET, vault_tenant
+
+log = logging.getLogger("hokan.vault")
 
 
 async def _refused(request: Request, principal: Principal, exc: HokanError) -> None:
     runtime: Runtime = request.app.state.runtime
     action = getattr(request.scope.get("route"), "name", "") or "vault.access"
     target = str(request.path_params.get("entry_id", ""))
-    await runtime.call(partial(record_failure, runtime.db, principal, action, TARGET, target, exc))
+    try:
+        await runtime.call(
+            partial(record_failure, runtime.db, principal, action, TARGET, target, exc)
+        )
+    except Exception as audit_exc:  # fail closed, like audited(): no unrecorded refusal
+        log.error("refusal not audited", extra={"fields": {"exc_type": type(audit_exc).__name__}})
+        raise AuditWriteFailed from audit_exc
 
 
 def vault_access(scope: Scope) -> Callable[..., Awaitable[Principal]]:

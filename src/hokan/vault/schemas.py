@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from hokan.kit.clock import iso
 from hokan.models import DeletionReason
 from hokan.vault.numbers import NumberKind
-from hokan.vault.service import DeletionView, EntryView
+from hokan.vault.views import DeletionView, EntryView
 
 
 class NumberIn(BaseModel):

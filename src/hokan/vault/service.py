@@ -14,45 +14,47 @@ entry commit together in the system database.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.edge.scanner import Scanner
-from hokan.identity.principal import Principal, PrincipalKind, Scope
-from hokan.identity.roles import Role
+from hokan.identity.principal import Principal, Scope
 from hokan.keyring.errors import DecryptionFailed
 from hokan.keyring.service import Keyring
 from hokan.kit import crypto
 from hokan.kit.clock import iso, utcnow
 from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from hokan.models import DeletionReason, VaultDeletion, VaultEntry, VaultEntryKind
-from hokan.records.service import COLLECTION_NAME, RECORD_KEY
 from hokan.vault import erasure, numbers
+from hokan.vault.access import TARGET, parse_purpose, vault_tenant
 from hokan.vault.errors import (
     DocumentTooLarge,
     InvalidDeletionDate,
-    InvalidPurpose,
-    InvalidRecordLink,
     MalwareDetected,
     NotADocument,
     UnsupportedDocumentType,
-    VaultAccessDenied,
     VaultEntryNotFound,
     VaultEntryShredded,
     VaultUnavailable,
 )
 from hokan.vault.repository import VaultRepository
 from hokan.vault.stores import FragmentStores, Placement, fragment_tag
+from hokan.vault.views import (
+    DeletionView,
+    EntryPage,
+    EntryView,
+    RecordLink,
+    deletion_view,
+    entry_view,
+)
 
-TARGET = "vault_entry"
-_ALLOWED_KINDS = frozenset({PrincipalKind.user, PrincipalKind.token})
+log = logging.getLogger("hokan.vault")
 
 # Identity documents are accepted by content, never by the declared type (MYN-7).
 DOCUMENT_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -60,120 +62,6 @@ DOCUMENT_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"%PDF-", "application/pdf"),
 )
-
-
-class Purpose(StrEnum):
-    """利用目的 (番号法 第9条): the only reasons a number may be looked at."""
-
-    social_security = "social_security"  # 社会保障
-    tax = "tax"  # 税
-    disaster = "disaster"  # 災害対策
-
-
-def parse_purpose(value: str | None) -> Purpose:
-    try:
-        return Purpose(value or "")
-    except ValueError:
-        raise InvalidPurpose from None
-
-
-def purpose_label(value: str | None) -> str:
-    """The purpose for an audit entry: a known value or "invalid", never the raw input."""
-    try:
-        return Purpose(value or "").value
-    except ValueError:
-        return "invalid"
-
-
-def vault_tenant(principal: Principal, scope: Scope) -> uuid.UUID:
-    """The tenant whose vault this principal may use for ``scope``, or VaultAccessDenied.
-
-    Only tenant users holding the My Number clerk role and tenant API tokens
-    with the vault scope pass; operator and system principals never do (MYN-4).
-    """
-    if principal.kind not in _ALLOWED_KINDS or principal.tenant_id is None:
-        raise VaultAccessDenied
-    if not principal.has_scope(scope):
-        raise VaultAccessDenied
-    if principal.kind is PrincipalKind.user and Role.mynumber_clerk.value not in principal.roles:
-        raise VaultAccessDenied
-    return principal.tenant_id
-
-
-@dataclass(frozen=True, slots=True)
-class RecordLink:
-    collection: str
-    record_id: str
-
-    def __post_init__(self) -> None:
-        if not COLLECTION_NAME.match(self.collection) or not RECORD_KEY.match(self.record_id):
-            raise InvalidRecordLink
-
-
-@dataclass(frozen=True, slots=True)
-class EntryView:
-    id: uuid.UUID
-    kind: VaultEntryKind
-    collection: str
-    record_id: str
-    masked: str | None  # ********1234 for numbers that could be opened
-    content_type: str | None
-    size: int
-    created_at: datetime
-    created_by: str
-    delete_after: datetime | None
-    deletion_reason: DeletionReason | None
-
-
-@dataclass(frozen=True, slots=True)
-class EntryPage:
-    items: list[EntryView]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DeletionView:
-    entry_id: uuid.UUID
-    kind: VaultEntryKind
-    reason: DeletionReason
-    registered_at: datetime
-    deleted_at: datetime
-    deleted_by: str
-    scheduled_by: str | None
-    stores_cleared: list[int]
-    stores_pending: list[int]
-    key_destroyed: bool
-
-
-def _view(entry: VaultEntry, masked: str | None = None) -> EntryView:
-    return EntryView(
-        entry.id,
-        entry.kind,
-        entry.record_collection,
-        entry.record_key,
-        masked,
-        entry.content_type,
-        entry.size,
-        entry.created_at,
-        entry.created_by,
-        entry.delete_after,
-        entry.deletion_reason,
-    )
-
-
-def deletion_view(row: VaultDeletion) -> DeletionView:
-    return DeletionView(
-        row.entry_id,
-        row.kind,
-        row.reason,
-        row.registered_at,
-        row.deleted_at,
-        row.deleted_by,
-        row.scheduled_by,
-        list(row.stores_cleared),
-        list(row.stores_pending),
-        row.key_destroyed,
-    )
 
 
 def _payload_aad(entry: VaultEntry) -> bytes:
@@ -262,7 +150,29 @@ class VaultService:
         except BaseException:
             self.keyring.destroy_entry_key(tenant_id, entry_id)
             raise
+        # If the catalogue row and its audit entry do not commit after all, the
+        # fragments and the key already written must not outlive them.
+        self._undo_on_rollback(session, tenant_id, entry_id)
         return entry
+
+    def _undo_on_rollback(
+        self, session: Session, tenant_id: uuid.UUID, entry_id: uuid.UUID
+    ) -> None:
+        def undo(_session: Session) -> None:
+            try:
+                self.keyring.destroy_entry_key(tenant_id, entry_id)
+                self.stores.remove(entry_id)
+            except Exception as exc:  # repair removes what is left (orphans)
+                log.error(
+                    "vault rollback incomplete", extra={"fields": {"exc_type": type(exc).__name__}}
+                )
+
+        def forget(_session: Session) -> None:
+            if event.contains(session, "after_rollback", undo):
+                event.remove(session, "after_rollback", undo)
+
+        event.listen(session, "after_rollback", undo, once=True)
+        event.listen(session, "after_commit", forget, once=True)
 
     def register_number(
         self,
@@ -294,7 +204,7 @@ class VaultService:
             str(entry.id),
             detail={"kind": kind.value},
         )
-        return _view(entry, numbers.masked(digits))
+        return entry_view(entry, numbers.masked(digits))
 
     def register_document(
         self,
@@ -333,7 +243,7 @@ class VaultService:
             str(entry.id),
             detail={"content_type": content_type, "size": len(data)},
         )
-        return _view(entry)
+        return entry_view(entry)
 
     # -- read ---------------------------------------------------------------
 
@@ -415,7 +325,7 @@ class VaultService:
         rows = rows[:limit]
         opened = self._open(r for r in rows if r.kind is not VaultEntryKind.document)
         items = [
-            _view(r, numbers.masked(opened[r.id].decode()) if r.id in opened else None)
+            entry_view(r, numbers.masked(opened[r.id].decode()) if r.id in opened else None)
             for r in rows
         ]
         next_cursor = encode_cursor(iso(rows[-1].created_at), str(rows[-1].id)) if more else None
@@ -424,45 +334,40 @@ class VaultService:
         )
         return EntryPage(items, next_cursor)
 
+    def _read(
+        self,
+        session: Session,
+        principal: Principal,
+        entry_id: uuid.UUID,
+        purpose: str | None,
+        document: bool,
+    ) -> tuple[VaultEntry, bytes]:
+        """One entry's plaintext for a stated purpose, audited with that purpose and the id."""
+        tenant_id = vault_tenant(principal, Scope.vault_read)
+        why = parse_purpose(purpose)
+        entry = self._entry(session, tenant_id, entry_id)
+        if (entry.kind is VaultEntryKind.document) is not document:
+            raise NotADocument
+        plain = self._open_one(entry)
+        action = "vault.document.download" if document else "vault.number.reveal"
+        detail = {"purpose": why.value, "kind": entry.kind.value}
+        audit.record(session, principal, action, TARGET, str(entry.id), detail=detail)
+        return entry, plain
+
     def reveal(
         self, session: Session, principal: Principal, entry_id: uuid.UUID, purpose: str | None
     ) -> tuple[EntryView, str]:
         """The full number, for a stated purpose; audited with that purpose (MYN-4, MYN-5)."""
-        tenant_id = vault_tenant(principal, Scope.vault_read)
-        why = parse_purpose(purpose)
-        entry = self._entry(session, tenant_id, entry_id)
-        if entry.kind is VaultEntryKind.document:
-            raise NotADocument
-        digits = self._open_one(entry).decode()
-        audit.record(
-            session,
-            principal,
-            "vault.number.reveal",
-            TARGET,
-            str(entry.id),
-            detail={"purpose": why.value, "kind": entry.kind.value},
-        )
-        return _view(entry, numbers.masked(digits)), digits
+        entry, plain = self._read(session, principal, entry_id, purpose, document=False)
+        digits = plain.decode()
+        return entry_view(entry, numbers.masked(digits)), digits
 
     def download(
         self, session: Session, principal: Principal, entry_id: uuid.UUID, purpose: str | None
     ) -> tuple[EntryView, bytes]:
         """An identity document's bytes, for a stated purpose; audited with that purpose."""
-        tenant_id = vault_tenant(principal, Scope.vault_read)
-        why = parse_purpose(purpose)
-        entry = self._entry(session, tenant_id, entry_id)
-        if entry.kind is not VaultEntryKind.document:
-            raise NotADocument
-        data = self._open_one(entry)
-        audit.record(
-            session,
-            principal,
-            "vault.document.download",
-            TARGET,
-            str(entry.id),
-            detail={"purpose": why.value, "size": len(data)},
-        )
-        return _view(entry), data
+        entry, data = self._read(session, principal, entry_id, purpose, document=True)
+        return entry_view(entry), data
 
     # -- deletion (MYN-6) ---------------------------------------------------
 
@@ -493,7 +398,7 @@ class VaultService:
                 "reason": reason.value,
             },
         )
-        return _view(entry)
+        return entry_view(entry)
 
     def _shred(
         self, session: Session, principal: Principal, entry: VaultEntry, reason: DeletionReason

@@ -7,7 +7,8 @@ import logging
 from hokan.identity.principal import SYSTEM, Principal
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
-from hokan.vault.service import DeletionView, VaultService
+from hokan.vault.service import VaultService
+from hokan.vault.views import DeletionView
 
 log = logging.getLogger("hokan.vault")
 
