@@ -105,6 +105,10 @@ def normal_day() -> list[dict[str, Any]]:
         entry(actor_id=clerk, role="mynumber_clerk", action="vault.number.reveal") for _ in range(3)
     ]
     day += [entry(actor_type="token", actor_id="tok", role="token", action="vault.number.register")]
+    day += [
+        entry(actor_type="operator", actor_id="cli:root", source_ip="", action=a, tenant_id=None)
+        for a in ("vault.check", "vault.repair", "vault.purge")
+    ]
     return day
 
 

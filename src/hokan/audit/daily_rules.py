@@ -59,8 +59,9 @@ _READ_SUFFIXES = (
     ".reveal",
 )
 _EXPORT_WORDS = ("export", "bundle", "download", "csv")
-# Vault actions the system itself performs (scheduled deletion), not an access.
-_VAULT_SYSTEM_ACTIONS = frozenset({"vault.purge", "vault.entry.purge"})
+# Vault maintenance that reads no contents (scheduled deletion, fragment check and
+# repair), run by the system or the host's CLI: not an access to numbers.
+_VAULT_MAINTENANCE = frozenset({"vault.purge", "vault.entry.purge", "vault.check", "vault.repair"})
 
 
 @dataclass(frozen=True)
@@ -240,8 +241,8 @@ class DayReview:
             roles = set(str(e["role"]).split(","))
             clerk = e["actor_type"] == "user" and "mynumber_clerk" in roles
             own_client = e["actor_type"] == "token" and e["result"] == "success"
-            system_job = e["actor_type"] == "system" and action in _VAULT_SYSTEM_ACTIONS
-            if not (clerk or own_client or system_job):
+            maintenance = action in _VAULT_MAINTENANCE and (e["actor_type"] == "system" or from_cli)
+            if not (clerk or own_client or maintenance):
                 self._finding(
                     "mynumber_access",
                     HIGH,
