@@ -3,14 +3,18 @@ the real nginx and 'hokan serve --tls' runs are in test_mtls.py."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hokan.certificates import service
+from hokan.certificates.ca import pem_pair
 from hokan.identity import sessions, users
 from hokan.identity.principal import SYSTEM
 from hokan.models import AuditEvent, Tenant, UserSession
@@ -208,3 +212,54 @@ def test_tenant_admins_list_only_their_own_terminals(
     r = client.post(f"/api/v1/terminals/{theirs.serial}/revoke", json={}, headers=a.headers)
     assert (r.status_code, r.json()["error"]) == (404, "certificate_not_found")
     assert client.get("/api/v1/terminals").status_code == 401
+
+
+def test_operator_terminals_serve_operators_only(
+    pki_ready: Runtime,
+    app_client: Callable[[str], TestClient],
+    make_tenant: Callable[..., TenantHandle],
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from starlette.requests import Request
+
+    from hokan.certificates.errors import CertificateTenantMismatch
+    from hokan.edge.binding import admit_principal
+    from hokan.edge.terminal import STATE_KEY, Terminal
+    from hokan.identity.principal import Principal, PrincipalKind
+
+    t = make_tenant()
+    with pki_ready.db.session(write=True, system=True) as s:
+        issued = service.issue(s, pki_ready.ca, None, "ops-pc", 30, SYSTEM, password="x" * 12)
+        assert issued.certificate.tenant_id is None
+        ops_cert = issued.certificate
+    assert "OU=Hokan operator terminal" in ops_cert.subject
+    [event] = [e for e in _events(pki_ready, "certificate.issue") if e.target_id == ops_cert.serial]
+    assert event.chain == "system"
+    # Tenant credentials from an operator terminal: refused.
+    key, cert, _ = pkcs12.load_key_and_certificates(issued.pkcs12, b"x" * 12)
+    assert key is not None and cert is not None
+    headers = {
+        "X-Client-Cert": quote(pem_pair(cert, key)[0].decode()),
+        "X-Client-Verify": "SUCCESS",
+    }  # type: ignore[arg-type]
+    r = app_client(FRONT).get("/api/v1/tenant", headers={**t.headers, **headers})
+    assert (r.status_code, r.json()["error"]) == (403, "certificate_tenant_mismatch")
+
+    # An operator inside the tenant (consent grant): an operator terminal, never the tenant's.
+    operator = Principal(PrincipalKind.operator, "op-1", "運用 太郎", t.id)
+    tenant_terminal = pki.issue(pki_ready, t.id, tmp_path, "pc-t")
+
+    def request_from(terminal_tenant: uuid.UUID | None, serial: str) -> Request:
+        state = {
+            STATE_KEY: Terminal(serial, "AA", terminal_tenant, "x"),
+            "hokan.client_ip": "133.1.1.1",
+        }
+        return Request({"type": "http", "headers": [], "state": state, "client": ("133.1.1.1", 1)})
+
+    asyncio.run(admit_principal(pki_ready, request_from(None, ops_cert.serial), operator))
+    with pytest.raises(CertificateTenantMismatch):
+        asyncio.run(
+            admit_principal(pki_ready, request_from(t.id, tenant_terminal.serial), operator)
+        )
