@@ -251,3 +251,14 @@ def test_network_settings_are_validated_and_split() -> None:
     assert s.local_network_list == ()  # set but empty: no local network at all
     with pytest.raises(SettingsError, match="HOKAN_TRUSTED_PROXIES"):
         load_settings(env="test", trusted_proxies="nginx.internal")
+
+
+def test_a_websocket_from_abroad_is_closed(app_client: Callable[[str], TestClient]) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        app_client("8.8.8.8").websocket_connect("/ws"),
+    ):
+        pass
+    assert closed.value.code == 1008
