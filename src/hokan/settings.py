@@ -195,9 +195,9 @@ class Settings(BaseSettings):
         ]
 
     # Edge: terminal certificates and network admission (EDGE-1, EDGE-2).
-    trusted_proxies: str = Field(
-        default="",
-        description="Comma-separated CIDRs of fronts (nginx) whose X-Forwarded-For and "
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs (comma-separated) of fronts (nginx) whose X-Forwarded-For and "
         "client-certificate headers are believed; empty trusts no one",
     )
     client_cert_required: bool = Field(
@@ -207,10 +207,10 @@ class Settings(BaseSettings):
     allowed_countries: str = Field(
         default="JP", pattern=r"^[A-Z]{2}(,[A-Z]{2})*$", description="ISO country codes admitted"
     )
-    local_networks: str | None = Field(
+    local_networks: Annotated[list[IPv4Network | IPv6Network] | None, NoDecode] = Field(
         default=None,
-        description="Comma-separated CIDRs admitted whatever their country (loopback, private "
-        "ranges); default loopback outside production, none in production",
+        description="CIDRs (comma-separated) admitted whatever their country (loopback, "
+        "private ranges); default loopback outside production, none in production",
     )
     tls_cert_file: Path | None = Field(default=None, description="'hokan serve --tls' certificate")
     tls_key_file: Path | None = Field(default=None, description="'hokan serve --tls' private key")
@@ -235,14 +235,6 @@ class Settings(BaseSettings):
                 "HOKAN_KEYRING_DATABASE_URL must name a different database than "
                 "HOKAN_DATABASE_URL: the keyring is kept apart from the data it protects"
             )
-        for name, value in (
-            ("HOKAN_TRUSTED_PROXIES", self.trusted_proxies),
-            ("HOKAN_LOCAL_NETWORKS", self.local_networks or ""),
-        ):
-            try:
-                parse_networks(value)
-            except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
         if self.env is Environment.production:
             if self.master_key is None and self.master_key_file is None:
                 raise ValueError(
@@ -288,15 +280,23 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.env is Environment.production
 
-    @cached_property
-    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
-        return parse_networks(self.trusted_proxies)
+    @field_validator("trusted_proxies", "local_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
-    @cached_property
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(self.trusted_proxies)
+
+    @property
     def local_network_list(self) -> tuple[IPv4Network | IPv6Network, ...]:
         if self.local_networks is None:
-            return () if self.is_production else parse_networks("127.0.0.0/8,::1/128")
-        return parse_networks(self.local_networks)
+            loopback = () if self.is_production else ("127.0.0.0/8", "::1/128")
+            return tuple(ip_network(n) for n in loopback)
+        return tuple(self.local_networks)
 
     @property
     def requires_client_cert(self) -> bool:
@@ -305,20 +305,6 @@ class Settings(BaseSettings):
     @property
     def tls_dir(self) -> Path:
         return self.data_dir / "tls"
-
-
-def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
-    """``"10.0.0.0/8, ::1"`` → networks; raises ValueError naming the bad item."""
-    out = []
-    for item in value.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        try:
-            out.append(ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(f"{item!r} is not an IP address or CIDR") from None
-    return tuple(out)
 
 
 def _describe(error: ValidationError) -> str:

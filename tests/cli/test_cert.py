@@ -55,6 +55,14 @@ def test_cert_commands_issue_list_show_revoke_and_publish_the_crl(cli: Cli, tmp_
     shown = json.loads(cli("cert", "show", serial).stdout)
     assert shown["status"] == "revoked" and shown["revocation_reason"] == "lost"
     assert json.loads(cli("cert", "list", "--valid-only").stdout) == []
+    both = cli("cert", "issue", "--tenant", "acme", "--operator", "--terminal", "x", check=False)
+    assert both.returncode != 0 and "exactly one" in both.stderr
+    ops = cli(
+        "cert", "issue", "--operator", "--terminal", "ops-1", "--out", str(tmp_path / "o.p12")
+    )
+    assert "for hokan-operations / ops-1" in ops.stdout
+    [listed_ops] = json.loads(cli("cert", "list", "--valid-only").stdout)
+    assert listed_ops["tenant_id"] is None and listed_ops["terminal"] == "ops-1"
     cli("cert", "crl", "--out", str(tmp_path / "crl.pem"))
     crl = x509.load_pem_x509_crl((tmp_path / "crl.pem").read_bytes())
     assert crl.get_revoked_certificate_by_serial_number(int(serial, 16)) is not None

@@ -242,3 +242,24 @@ def test_a_caller_cannot_choose_its_address_through_a_trusted_proxy(
     # client and each of our own hops. The result is the real client every time.
     xff = ", ".join([*caller_chosen, real, *ours])
     assert str(resolve("10.0.0.5", [xff], PROXIES)) == real
+
+
+def test_network_settings_are_validated_and_split() -> None:
+    from hokan.settings import SettingsError
+
+    s = load_settings(env="test", trusted_proxies="127.0.0.1/32, 10.0.0.0/8", local_networks="")
+    assert s.trusted_proxy_networks == (ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8"))
+    assert s.local_network_list == ()  # set but empty: no local network at all
+    with pytest.raises(SettingsError, match="HOKAN_TRUSTED_PROXIES"):
+        load_settings(env="test", trusted_proxies="nginx.internal")
+
+
+def test_a_websocket_from_abroad_is_closed(app_client: Callable[[str], TestClient]) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        app_client("8.8.8.8").websocket_connect("/ws"),
+    ):
+        pass
+    assert closed.value.code == 1008

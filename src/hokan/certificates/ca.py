@@ -199,22 +199,23 @@ class CertificateAuthority:
 
     def issue_terminal(
         self,
-        tenant_id: uuid.UUID,
+        tenant_id: uuid.UUID | None,
         tenant_code: str,
         terminal: str,
         days: int,
         not_before: datetime | None = None,
     ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+        """A tenant's terminal, or with ``tenant_id`` None an operator terminal."""
+        unit = "Hokan terminal" if tenant_id else "Hokan operator terminal"
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, tenant_code),
-                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Hokan terminal"),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
                 x509.NameAttribute(NameOID.COMMON_NAME, terminal),
             ]
         )
-        sans: list[x509.GeneralName] = [
-            x509.UniformResourceIdentifier(f"urn:hokan:tenant:{tenant_id}")
-        ]
+        urn = f"urn:hokan:tenant:{tenant_id}" if tenant_id else "urn:hokan:operator"
+        sans: list[x509.GeneralName] = [x509.UniformResourceIdentifier(urn)]
         return self._leaf(subject, sans, ExtendedKeyUsageOID.CLIENT_AUTH, days, not_before)
 
     def issue_server(

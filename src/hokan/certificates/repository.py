@@ -52,7 +52,7 @@ class TerminalState:
     """What the edge needs to know about a presented certificate, per request."""
 
     id: uuid.UUID
-    tenant_id: uuid.UUID
+    tenant_id: uuid.UUID | None  # None: an operator terminal
     serial: str
     terminal: str
     not_before: datetime

@@ -33,6 +33,9 @@ from hokan.tenants.errors import TenantInactive
 _PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
 
 
+OPERATIONS = "hokan-operations"  # the subject's O for operator terminals
+
+
 @dataclass(frozen=True)
 class Issued:
     certificate: TerminalCertificate
@@ -65,6 +68,7 @@ def as_json(row: TerminalCertificate) -> dict[str, object]:
     )
     return {
         "serial": row.serial,
+        "tenant_id": str(row.tenant_id) if row.tenant_id else None,  # None: operator terminal
         "fingerprint": row.fingerprint,
         "terminal": row.terminal,
         "subject": row.subject,
@@ -82,7 +86,7 @@ def as_json(row: TerminalCertificate) -> dict[str, object]:
 def issue(
     session: Session,
     ca: CertificateAuthority,
-    tenant: Tenant,
+    tenant: Tenant | None,
     terminal: str,
     days: int,
     actor: Principal,
@@ -91,18 +95,21 @@ def issue(
     legacy: bool = False,
     not_before: datetime | None = None,
 ) -> Issued:
-    """Issue a client certificate for one terminal of ``tenant``, as a PKCS#12 bundle."""
-    if tenant.status is not TenantStatus.active:
+    """Issue a client certificate for one terminal of ``tenant`` (None: an operator
+    terminal for Hokan's own staff), as a PKCS#12 bundle."""
+    if tenant is not None and tenant.status is not TenantStatus.active:
         raise TenantInactive
     name = _check_name(terminal)
-    cert, key = ca.issue_terminal(tenant.id, tenant.code, name, days, not_before)
+    tenant_id = tenant.id if tenant else None
+    owner = tenant.code if tenant else OPERATIONS
+    cert, key = ca.issue_terminal(tenant_id, owner, name, days, not_before)
     password = password or new_password()
     bundle = pkcs12_bundle(
-        cert, key, ca.certificate(), f"{tenant.code} {name}", password.encode(), legacy=legacy
+        cert, key, ca.certificate(), f"{owner} {name}", password.encode(), legacy=legacy
     )
-    row = CertificateRepository(session, tenant.id).add(
+    row = CertificateRepository(session, tenant_id).add(
         TerminalCertificate(
-            tenant_id=tenant.id,
+            tenant_id=tenant_id,
             serial=serial_hex(cert.serial_number),
             fingerprint=fingerprint(cert),
             terminal=name,
@@ -119,7 +126,7 @@ def issue(
         "terminal_certificate",
         row.serial,
         detail={"terminal": name, "not_after": iso(row.not_after)},
-        tenant_id=tenant.id,
+        tenant_id=tenant_id,
     )
     return Issued(row, bundle, password)
 

@@ -57,26 +57,33 @@ def ca_show(
 
 @app.command("issue")
 def issue(
-    tenant: str = typer.Option(..., help="Tenant code or id"),
+    tenant: str | None = typer.Option(None, help="Tenant code or id"),
+    operator_terminal: bool = typer.Option(
+        False, "--operator", help="An operator terminal (Hokan's own staff) instead"
+    ),
     terminal: str = typer.Option(..., help="Terminal name, e.g. 'reception-pc-1'"),
     days: int = typer.Option(365, min=1, max=1825, help="Validity in days"),
     out: Path | None = typer.Option(None, help="PKCS#12 file (default TENANT-SERIAL.p12)"),
     password_stdin: bool = typer.Option(False, help="Read the bundle password from stdin"),
     legacy: bool = typer.Option(False, help="3DES/SHA-1 bundle for Windows before 10 1709"),
 ) -> None:
-    """Issue a terminal certificate; writes a password-protected PKCS#12 bundle (0600)."""
+    """Issue a terminal certificate (a tenant's, or with --operator one for Hokan's
+    staff); writes a password-protected PKCS#12 bundle (0600)."""
+    if (tenant is None) == (not operator_terminal):
+        fail("give exactly one of --tenant T and --operator")
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password is not None and len(password) < 12:
         fail("the bundle password must have at least 12 characters")
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
-        row = rt.tenants.get(s, tenant)
+        row = rt.tenants.get(s, tenant) if tenant else None
         issued = service.issue(
             s, rt.ca, row, terminal, days, operator(), password=password, legacy=legacy
         )
         cert = issued.certificate
-        target = out or Path(f"{row.code}-{cert.serial[:8].lower()}.p12")
+        owner = row.code if row else service.OPERATIONS
+        target = out or Path(f"{owner}-{cert.serial[:8].lower()}.p12")
         _write_private(target, issued.pkcs12)
-        typer.echo(f"issued {cert.serial} for {row.code} / {cert.terminal} → {target}")
+        typer.echo(f"issued {cert.serial} for {owner} / {cert.terminal} → {target}")
         typer.echo(f"fingerprint {cert.fingerprint}, valid until {cert.not_after:%Y-%m-%d}")
         if password is None:
             typer.echo(f"bundle password (shown once): {issued.password}")

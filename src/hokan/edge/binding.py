@@ -22,20 +22,25 @@ if TYPE_CHECKING:
 
 
 async def admit_principal(runtime: Runtime, request: Request, principal: Principal) -> None:
-    """Raise (audited, counted) unless this principal may act from this terminal and network."""
-    if principal.tenant_id is None or principal.kind is PrincipalKind.operator:
-        # Operators are admitted by the operations network (OPS-4) and enter a
-        # tenant only under its consent grant (OPS-1); tenant terminals and
-        # allow-lists restrict the tenant's own callers.
-        return
-    tenant_id = principal.tenant_id
+    """Raise (audited, counted) unless this principal may act from this terminal and network.
+
+    Operators (also inside a tenant, under its consent grant) use operator
+    terminals (no tenant); everyone else a terminal of their own tenant. Tenants'
+    allow-lists apply to the tenant's own callers; the operator network is checked
+    by the operator login.
+    """
+    operator = principal.kind is PrincipalKind.operator
+    tenant_id = None if operator else principal.tenant_id
     terminal = terminal_of(request)
     address = client_ip(request)
+    if terminal is None and tenant_id is None:
+        return
 
     def check() -> None:
         if terminal is not None and terminal.tenant_id != tenant_id:
             raise CertificateTenantMismatch
-        runtime.tenant_networks.check(tenant_id, address)
+        if tenant_id is not None:
+            runtime.tenant_networks.check(tenant_id, address)
 
     try:
         await audited(

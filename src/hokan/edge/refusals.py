@@ -100,6 +100,9 @@ async def refuse(
             log.error(
                 "refusal not audited", extra={"fields": {"exc_type": type(audit_exc).__name__}}
             )
+    if scope["type"] == "websocket":  # no HTTP answer there: close as a policy violation
+        await send({"type": "websocket.close", "code": 1008})
+        return
     lang = "ja"
     for name, value in scope.get("headers", []):
         if name == b"accept-language":

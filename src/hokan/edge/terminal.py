@@ -59,7 +59,7 @@ EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 class Terminal:
     serial: str
     fingerprint: str
-    tenant_id: uuid.UUID
+    tenant_id: uuid.UUID | None  # None: an operator terminal (Hokan's own staff)
     name: str
 
 

@@ -163,6 +163,7 @@ def operator_with(*roles: Role) -> Callable[..., Awaitable[OperatorIdentity]]:
         if not cookie:
             raise MissingCredentials
         identity = await _operator_identity(request, runtime, cookie)
+        await admit_principal(runtime, request, identity.principal)  # an operator terminal
         request.state.principal = identity.principal
         if roles and not identity.principal.roles & set(roles):
 

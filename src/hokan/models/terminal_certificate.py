@@ -11,7 +11,8 @@ from hokan.kit.db import Base, UTCDateTime, new_id
 
 
 class TerminalCertificate(Base):
-    """A client certificate Hokan's CA issued to one terminal of one tenant (EDGE-1).
+    """A client certificate Hokan's CA issued to one terminal of one tenant, or to an
+    operator terminal (``tenant_id`` NULL) of Hokan's own staff (EDGE-1).
 
     Only the public facts are kept: the private key leaves in the PKCS#12 bundle
     and is never stored.
@@ -20,7 +21,7 @@ class TerminalCertificate(Base):
     __tablename__ = "terminal_certificates"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), index=True
     )
     serial: Mapped[str] = mapped_column(String(40), unique=True)  # hex, as openssl prints it

@@ -27,7 +27,7 @@ def upgrade() -> None:
     op.create_table(
         "terminal_certificates",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=True),  # NULL: an operator terminal
         sa.Column("serial", sa.String(length=40), nullable=False),
         sa.Column("fingerprint", sa.String(length=95), nullable=False),
         sa.Column("terminal", sa.String(length=100), nullable=False),
