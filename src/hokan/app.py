@@ -16,6 +16,7 @@ from hokan.edge.responses import JsonResponse
 from hokan.identity import api as identity_api
 from hokan.kit.logging import configure_logging
 from hokan.records import api as records_api
+from hokan.records.attachments import api as attachments_api
 from hokan.runtime import Runtime
 from hokan.settings import Settings, load_settings
 from hokan.tenants import api as tenants_api
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(identity_api.router)
     app.include_router(tenants_api.router)
     app.include_router(records_api.router)
+    app.include_router(attachments_api.router)
     app.include_router(audit_api.router)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -12,12 +12,15 @@ from typing import TypeVar
 
 from anyio import to_thread
 
+from hokan.blobs import BlobStore, make_blob_store
+from hokan.edge.scanner import Scanner, default_scanner
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import SprayingDetector
 from hokan.keyring.master import MasterKeyProvider, load_master_key
 from hokan.keyring.service import Keyring
 from hokan.kit.db import Database, make_engine
+from hokan.records.attachments.service import AttachmentService
 from hokan.records.service import RecordService
 from hokan.settings import Settings
 from hokan.tenants.service import TenantService
@@ -83,6 +86,28 @@ class Runtime:
     @cached_property
     def tenants(self) -> TenantService:
         return TenantService(self.keyring)
+
+    # -- attachments, scanning, IPS (issue 7) ------------------------------------
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        return make_blob_store(self.settings)
+
+    def scanner(self) -> Scanner:
+        """The malware scanner uploads go through (EDGE-6)."""
+        return default_scanner(self.settings)
+
+    @cached_property
+    def attachments(self) -> AttachmentService:
+        s = self.settings
+        return AttachmentService(
+            self.db,
+            self.keyring,
+            self.blobs,
+            self.scanner,
+            s.attachments_per_record,
+            s.security_notify_list,
+        )
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run blocking work (database, crypto) from async code (ADR 0001).

@@ -29,6 +29,7 @@ PARAMS = {
     "collection": "staff",
     "record_id": "victim",
     "revision": "1",
+    "attachment_id": "00000000-0000-4000-8000-000000000001",
     "serial": "6085741910418999",
 }
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
+from anyio import to_thread
+
 from hokan.audit.errors import AuditWriteFailed
 from hokan.audit.service import record_failure
 from hokan.identity.principal import Principal
@@ -30,8 +32,13 @@ async def audited(
     target_type: str,
     target_id: str,
     work: Callable[[], T],
+    *,
+    in_thread: bool = False,
 ) -> T:
+    """``in_thread``: always in the threadpool (work that pulls a request body from there)."""
     try:
+        if in_thread:
+            return await to_thread.run_sync(work)
         return await runtime.call(work)
     except AuditWriteFailed:
         raise

@@ -10,6 +10,7 @@ from hokan.models.collection import Collection
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.mail_message import MailMessage
 from hokan.models.record import Record
+from hokan.models.record_attachment import AttachmentStatus, RecordAttachment
 from hokan.models.record_revision import RecordRevision
 from hokan.models.recovery_code import RecoveryCode
 from hokan.models.tenant import Product, Tenant, TenantStatus
@@ -19,6 +20,7 @@ from hokan.models.user_session import UserSession
 __all__ = [
     "AccountReview",
     "ApiToken",
+    "AttachmentStatus",
     "AuditChain",
     "AuditCheckpoint",
     "AuditEvent",
@@ -29,6 +31,7 @@ __all__ = [
     "MailMessage",
     "Product",
     "Record",
+    "RecordAttachment",
     "RecordRevision",
     "RecoveryCode",
     "Tenant",
