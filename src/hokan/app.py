@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from hokan import __version__
 from hokan.audit import api as audit_api
 from hokan.edge import docs, errors, health
+from hokan.edge.ips.middleware import IpsMiddleware
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.responses import JsonResponse
 from hokan.identity import api as identity_api
@@ -56,6 +57,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(records_api.router)
     app.include_router(attachments_api.router)
     app.include_router(audit_api.router)
+    # Starlette runs the last added first. The edge order (outermost first) is: request id
+    # → client cert → geo → IPS → WAF → maintenance; so the IPS is added after (inside of)
+    # the WAF and before (outside of) geo, client cert and request id.
+    app.add_middleware(IpsMiddleware, runtime=runtime)
     app.add_middleware(RequestContextMiddleware)
     return app
 

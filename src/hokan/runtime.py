@@ -13,6 +13,7 @@ from typing import TypeVar
 from anyio import to_thread
 
 from hokan.blobs import BlobStore, make_blob_store
+from hokan.edge.ips import Ips, IpsStore, MemoryIpsStore, RedisIpsStore
 from hokan.edge.scanner import Scanner, default_scanner
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
@@ -76,7 +77,9 @@ class Runtime:
     @cached_property
     def spraying(self) -> SprayingDetector:
         return SprayingDetector(
-            self.settings.spraying_serials, self.settings.spraying_window_seconds
+            self.settings.spraying_serials,
+            self.settings.spraying_window_seconds,
+            on_alarm=lambda ip, serials: self.ips.spraying(ip, serials),
         )
 
     @cached_property
@@ -108,6 +111,13 @@ class Runtime:
             s.attachments_per_record,
             s.security_notify_list,
         )
+
+    @cached_property
+    def ips(self) -> Ips:
+        """Rate limits and bans, in Redis when ``HOKAN_REDIS_URL`` is set (EDGE-4)."""
+        url = self.settings.redis_url
+        store: IpsStore = RedisIpsStore(url) if url else MemoryIpsStore()
+        return Ips(self.settings, store, self.db)
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run blocking work (database, crypto) from async code (ADR 0001).

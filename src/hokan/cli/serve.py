@@ -7,6 +7,7 @@ import uvicorn
 
 from hokan import migrations
 from hokan.cli._common import fail, runtime
+from hokan.edge.ips.protocol import GuardedHttpToolsProtocol
 from hokan.kit.db import Database
 
 
@@ -36,4 +37,6 @@ def serve(
         access_log=False,
         server_header=False,
         proxy_headers=False,
+        http=GuardedHttpToolsProtocol,  # header read timeout (slowloris, EDGE-4)
+        timeout_keep_alive=5,
     )

@@ -3,8 +3,8 @@
 Each failed login is recorded per source IP; when one address has failed with
 ``threshold`` different serials within ``window`` seconds, an
 ``auth.spraying_suspected`` security event is audited (once per window) for the
-IPS to act on. Counts live in this process; with several processes the shared
-store comes with the IPS (Redis).
+IPS to act on: ``on_alarm`` (the IPS's ban) is called with the address. Counts
+live in this process.
 """
 
 from __future__ import annotations
@@ -12,10 +12,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 
 class SprayingDetector:
-    def __init__(self, threshold: int, window_seconds: float) -> None:
+    def __init__(
+        self,
+        threshold: int,
+        window_seconds: float,
+        on_alarm: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.on_alarm = on_alarm
         self.threshold = threshold
         self.window = window_seconds
         self._seen: dict[str, deque[tuple[float, str]]] = {}
@@ -24,6 +31,12 @@ class SprayingDetector:
 
     def failure(self, source_ip: str, serial: str, now: float | None = None) -> int | None:
         """Record a failure; return the number of serials tried when it should be reported."""
+        tried = self._count(source_ip, serial, now)
+        if tried is not None and self.on_alarm is not None:
+            self.on_alarm(source_ip, tried)
+        return tried
+
+    def _count(self, source_ip: str, serial: str, now: float | None) -> int | None:
         if not source_ip:
             return None
         now = time.monotonic() if now is None else now

@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
+from hokan.edge.ips.limits import route_body_limit
 from hokan.edge.responses import JsonResponse
 from hokan.identity.dependencies import RecordsReader, RecordsWriter
 from hokan.kit.errors import PayloadTooLarge
@@ -56,9 +57,12 @@ def _json(view: AttachmentView) -> dict[str, object]:
     }
 
 
-def body_limit(runtime: RuntimeDep) -> int:
-    """The route's body limit, for the IPS's per-route cap."""
-    return runtime.settings.attachment_max_bytes + MULTIPART_OVERHEAD
+# Uploads are larger than the IPS's default body limit.
+route_body_limit(
+    "POST",
+    r"/api/v1/collections/[^/]+/records/[^/]+/attachments",
+    lambda settings: settings.attachment_max_bytes + MULTIPART_OVERHEAD,
+)
 
 
 @router.post(

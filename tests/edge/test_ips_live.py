@@ -1,0 +1,141 @@
+"""EDGE-4 against real ``hokan serve`` processes: slowloris, oversized bodies, a shared limit."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from hokan.runtime import Runtime
+from hokan.settings import Settings
+from tests.conftest import TenantHandle, wait_ready
+from tests.edge.test_ips import _redis_url
+
+pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def servers(
+    settings: Settings, tmp_path: Path, count: int = 1, **env_extra: str
+) -> Iterator[list[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")}
+    env.update(
+        HOKAN_DATA_DIR=str(settings.data_dir),
+        HOKAN_DATABASE_URL=settings.resolved_database_url,
+        HOKAN_KEYRING_DATABASE_URL=settings.resolved_keyring_url,
+        HOKAN_MASTER_KEY=settings.master_key.get_secret_value() if settings.master_key else "",
+        HOKAN_LOG_LEVEL="WARNING",
+        **env_extra,
+    )
+    procs, urls = [], []
+    for _ in range(count):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "hokan", "serve", "--port", str(port)],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=open(tmp_path / f"serve-{len(procs)}.log", "wb"),  # noqa: SIM115
+            )
+        )
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for url in urls:
+            assert wait_ready(f"{url}/readyz"), "a server did not start"
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def _closed_after(sock: socket.socket, trickle: bytes, limit: float) -> float | None:
+    """Send ``trickle`` a byte at a time; the seconds until the server hung up, or None."""
+    started = time.monotonic()
+    sock.settimeout(0.2)
+    for byte in trickle:
+        if time.monotonic() - started > limit:
+            return None
+        try:
+            sock.sendall(bytes([byte]))
+            if sock.recv(1024) == b"":
+                return time.monotonic() - started
+        except TimeoutError:
+            continue
+        except OSError:
+            return time.monotonic() - started
+    return None
+
+
+def test_slowloris_is_cut_and_oversized_bodies_refused(
+    settings: Settings,
+    tmp_path: Path,
+    make_tenant: Callable[..., TenantHandle],
+) -> None:
+    t = make_tenant()
+    with servers(
+        settings,
+        tmp_path,
+        HOKAN_IPS_HEADER_TIMEOUT_SECONDS="1",
+        HOKAN_IPS_MAX_BODY_BYTES="4096",
+        HOKAN_ATTACHMENT_MAX_BYTES="8192",
+    ) as [url]:
+        port = int(url.rsplit(":", 1)[1])
+        slow = socket.create_connection(("127.0.0.1", port))
+        headers = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Padding: " + b"a" * 200
+        took = _closed_after(slow, headers, limit=8)
+        slow.close()
+        assert took is not None and 0.8 <= took < 4, took  # cut at the header timeout
+        assert httpx.get(f"{url}/healthz").status_code == 200  # others are served meanwhile
+
+        base = f"{url}/api/v1/collections/staff/records/r1"
+        assert httpx.put(base, json={"n": 1}, headers=t.headers).status_code == 201
+        big = httpx.put(base, content=b"{" + b" " * 10_000 + b"}", headers=t.headers)
+        assert big.status_code == 413
+
+        # The attachment route has its own, larger limit, enforced on the streamed bytes.
+        def chunks() -> Iterator[bytes]:
+            for _ in range(20):
+                yield b"x" * 1024
+
+        r = httpx.post(
+            f"{base}/attachments",
+            content=chunks(),
+            headers={**t.headers, "Content-Type": "text/plain"},
+            timeout=30,
+        )
+        assert r.status_code == 413
+        ok = httpx.post(
+            f"{base}/attachments",
+            content=b"x" * 6000,
+            headers={**t.headers, "Content-Type": "text/plain"},
+        )
+        assert ok.status_code == 201, ok.text
+
+
+def test_two_processes_enforce_one_limit_through_redis(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    url = _redis_url()
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter("hokan:ips:*"):
+        client.delete(key)
+    with servers(
+        settings, tmp_path, count=2, HOKAN_REDIS_URL=url, HOKAN_IPS_IP_REQUESTS="10"
+    ) as urls:
+        statuses = [httpx.get(f"{urls[i % 2]}/api/v1/collections").status_code for i in range(14)]
+    assert statuses == [401] * 10 + [429] * 4  # one count across both processes
+    for key in client.scan_iter("hokan:ips:*"):
+        client.delete(key)
