@@ -270,8 +270,8 @@ class AttachmentService:
         stream = self._verified(row, open_stream(dek, context, self._stored(row.blob_key)))
         try:
             first = next(stream, b"")
-        except AttachmentCorrupt:
-            self._corrupt(principal, collection, key, row)
+        except AttachmentCorrupt:  # audited as a failed read by the caller
+            log.error("attachment corrupt", extra={"fields": {"attachment": str(row.id)}})
             raise
         with self.db.session(write=True, tenant=tenant_id) as s:
             audit.record(
@@ -301,19 +301,6 @@ class AttachmentService:
             digest.hexdigest(), row.sha256
         ):
             raise AttachmentCorrupt("the content does not match its recorded SHA-256")
-
-    def _corrupt(
-        self, principal: Principal, collection: str, key: str, row: RecordAttachment
-    ) -> None:
-        log.error("attachment corrupt", extra={"fields": {"attachment": str(row.id)}})
-        audit.record_failure(
-            self.db,
-            principal,
-            "attachments.read",
-            "attachment",
-            f"{collection}/{key}/{row.id}",
-            AttachmentCorrupt(),
-        )
 
     # -- deletion -------------------------------------------------------------
 
