@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,3 +253,56 @@ def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     yield LiveServer(url, runtime)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def redis_test_url() -> str:
+    """``HOKAN_TEST_REDIS_URL``; fails under CI when unset, skips otherwise."""
+    url = os.environ.get("HOKAN_TEST_REDIS_URL", "")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set HOKAN_TEST_REDIS_URL")
+        pytest.skip("HOKAN_TEST_REDIS_URL not set")
+    return url
+
+
+@contextmanager
+def hokan_serve(
+    settings: Settings, cwd: Path, count: int = 1, **env_extra: str
+) -> Iterator[list[str]]:
+    """``count`` real ``hokan serve`` processes on loopback ports over the test's databases."""
+    import socket
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")}
+    env.update(
+        HOKAN_DATA_DIR=str(settings.data_dir),
+        HOKAN_DATABASE_URL=settings.resolved_database_url,
+        HOKAN_KEYRING_DATABASE_URL=settings.resolved_keyring_url,
+        HOKAN_MASTER_KEY=settings.master_key.get_secret_value() if settings.master_key else "",
+        HOKAN_LOG_LEVEL="WARNING",
+        **env_extra,
+    )
+    procs, urls = [], []
+    for _ in range(count):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "hokan", "serve", "--port", str(port)],
+                env=env,
+                cwd=cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for url in urls:
+            assert wait_ready(f"{url}/readyz"), "a server did not start"
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)

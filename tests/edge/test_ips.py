@@ -23,16 +23,7 @@ from hokan.identity.principal import SYSTEM
 from hokan.models import AuditEvent, MailMessage
 from hokan.runtime import Runtime
 from hokan.settings import Settings
-from tests.conftest import TenantHandle
-
-
-def _redis_url() -> str:
-    url = os.environ.get("HOKAN_TEST_REDIS_URL", "")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set HOKAN_TEST_REDIS_URL")
-        pytest.skip("HOKAN_TEST_REDIS_URL not set")
-    return url
+from tests.conftest import TenantHandle, redis_test_url
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -41,7 +32,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[IpsStore]:
         yield MemoryIpsStore()
         return
     prefix = f"hokan:test:{uuid.uuid4().hex}"
-    s = RedisIpsStore(_redis_url(), prefix=prefix)
+    s = RedisIpsStore(redis_test_url(), prefix=prefix)
     yield s
     for key in s.client.scan_iter(f"{prefix}:*"):
         s.client.delete(key)
@@ -259,7 +250,7 @@ def test_cli_lists_and_lifts_bans(settings: Settings) -> None:
         result.returncode = result.exit_code
         return result
 
-    url = _redis_url()
+    url = redis_test_url()
     client = redis.Redis.from_url(url)
     for key in client.scan_iter("hokan:ips:*"):
         client.delete(key)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -17,48 +13,9 @@ import redis
 
 from hokan.runtime import Runtime
 from hokan.settings import Settings
-from tests.conftest import TenantHandle, wait_ready
-from tests.edge.test_ips import _redis_url
+from tests.conftest import TenantHandle, hokan_serve, redis_test_url
 
 pytestmark = pytest.mark.slow
-
-
-@contextmanager
-def servers(
-    settings: Settings, tmp_path: Path, count: int = 1, **env_extra: str
-) -> Iterator[list[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")}
-    env.update(
-        HOKAN_DATA_DIR=str(settings.data_dir),
-        HOKAN_DATABASE_URL=settings.resolved_database_url,
-        HOKAN_KEYRING_DATABASE_URL=settings.resolved_keyring_url,
-        HOKAN_MASTER_KEY=settings.master_key.get_secret_value() if settings.master_key else "",
-        HOKAN_LOG_LEVEL="WARNING",
-        **env_extra,
-    )
-    procs, urls = [], []
-    for _ in range(count):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "hokan", "serve", "--port", str(port)],
-                env=env,
-                cwd=tmp_path,
-                stdout=subprocess.DEVNULL,
-                stderr=open(tmp_path / f"serve-{len(procs)}.log", "wb"),  # noqa: SIM115
-            )
-        )
-        urls.append(f"http://127.0.0.1:{port}")
-    try:
-        for url in urls:
-            assert wait_ready(f"{url}/readyz"), "a server did not start"
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def _closed_after(sock: socket.socket, trickle: bytes, limit: float) -> float | None:
@@ -85,7 +42,7 @@ def test_slowloris_is_cut_and_oversized_bodies_refused(
     make_tenant: Callable[..., TenantHandle],
 ) -> None:
     t = make_tenant()
-    with servers(
+    with hokan_serve(
         settings,
         tmp_path,
         HOKAN_IPS_HEADER_TIMEOUT_SECONDS="1",
@@ -128,11 +85,11 @@ def test_slowloris_is_cut_and_oversized_bodies_refused(
 def test_two_processes_enforce_one_limit_through_redis(
     settings: Settings, runtime: Runtime, tmp_path: Path
 ) -> None:
-    url = _redis_url()
+    url = redis_test_url()
     client = redis.Redis.from_url(url)
     for key in client.scan_iter("hokan:ips:*"):
         client.delete(key)
-    with servers(
+    with hokan_serve(
         settings, tmp_path, count=2, HOKAN_REDIS_URL=url, HOKAN_IPS_IP_REQUESTS="10"
     ) as urls:
         statuses = [httpx.get(f"{urls[i % 2]}/api/v1/collections").status_code for i in range(14)]
