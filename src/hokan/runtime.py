@@ -116,7 +116,8 @@ class Runtime:
     def ips(self) -> Ips:
         """Rate limits and bans, in Redis when ``HOKAN_REDIS_URL`` is set (EDGE-4)."""
         url = self.settings.redis_url
-        store: IpsStore = RedisIpsStore(url) if url else MemoryIpsStore()
+        prefix = self.settings.ips_redis_prefix
+        store: IpsStore = RedisIpsStore(url, prefix) if url else MemoryIpsStore()
         return Ips(self.settings, store, self.db)
 
     async def call(self, fn: Callable[[], T]) -> T:

@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     )
     ips_webhook_url: str = Field(default="", description="POSTed a JSON notice on every ban")
     ips_exempt_ips: str = Field(default="", description="Comma-separated addresses never limited")
+    ips_redis_prefix: str = Field(
+        default="hokan:ips", pattern=r"^[A-Za-z0-9:_-]{1,64}$", description="Redis key prefix"
+    )
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     log_format: LogFormat = LogFormat.json

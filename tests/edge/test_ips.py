@@ -8,11 +8,11 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import anyio
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -179,6 +179,15 @@ def test_body_limit_on_declared_and_streamed_bodies(
     assert small.status_code == 201
 
 
+@contextmanager
+def rt_db(settings: Settings) -> Iterator[Any]:
+    rt = Runtime(settings)
+    try:
+        yield rt.db
+    finally:
+        rt.close()
+
+
 def _scope(ip: str = "198.51.100.9") -> dict[str, Any]:
     return {
         "type": "http",
@@ -251,17 +260,53 @@ def test_cli_lists_and_lifts_bans(settings: Settings) -> None:
         return result
 
     url = redis_test_url()
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter("hokan:ips:*"):
-        client.delete(key)
-    store = RedisIpsStore(url)
+    prefix = f"hokan:test:{uuid.uuid4().hex}"
+    store = RedisIpsStore(url, prefix)
     import time
 
     store.ban("ip:203.0.113.5", "flood", 600, 86_400, 86_400, time.time())
-    env = {"HOKAN_REDIS_URL": url}
+    env = {"HOKAN_REDIS_URL": url, "HOKAN_IPS_REDIS_PREFIX": prefix}
     out = cli("ips", "bans", extra_env=env).stdout
     assert json.loads(out)[0]["ip"] == "203.0.113.5"
     assert "lifted" in cli("ips", "lift", "203.0.113.5", extra_env=env).stdout
     assert cli("ips", "lift", "203.0.113.5", extra_env=env, check=False).returncode == 1
     assert json.loads(cli("ips", "bans", extra_env=env).stdout) == []
+    with rt_db(settings) as db, db.session(system=True) as s:
+        lifted = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "ips.ban_lifted")))
+        assert [(e.actor_type, e.target_id, e.result) for e in lifted] == [
+            ("operator", "203.0.113.5", "success"),
+            ("operator", "203.0.113.5", "error"),  # the second lift found no ban
+        ]
     assert cli("ips", "bans", check=False).returncode == 1  # memory store: nothing to manage
+
+
+def test_per_tenant_limit_counts_all_its_accounts(
+    settings_factory: Callable[..., Settings], make_tenant: Callable[..., TenantHandle]
+) -> None:
+    from hokan.identity import tokens
+
+    rt = Runtime(settings_factory(ips_tenant_requests=4))
+    with TestClient(create_app(runtime=rt)) as c:
+        t = make_tenant()
+        with rt.db.session(write=True, system=True) as s:
+            second = tokens.issue(s, t.id, "second", ["records:read"], 30, SYSTEM).secret
+        other = {"Authorization": f"Bearer {second}"}
+        got = [
+            c.get("/api/v1/collections", headers=h).status_code
+            for h in (t.headers, other, t.headers, other, t.headers)
+        ]
+        assert got == [200, 200, 200, 200, 429]
+    rt.close()
+
+
+def test_password_spraying_alarm_bans_the_address(runtime: Runtime) -> None:
+    for i in range(runtime.settings.spraying_serials):
+        runtime.spraying.failure("203.0.113.50", f"serial-{i}")
+    [ban] = runtime.ips.bans()
+    assert (ban.subject, ban.reason, ban.offences) == ("ip:203.0.113.50", "password_spraying", 1)
+    verdict = runtime.ips.check_ip("203.0.113.50")
+    assert verdict is not None and verdict.error.code == "source_banned"
+    assert runtime.ips.check_ip("203.0.113.51") is None
+    with runtime.db.session(system=True) as s:
+        [event] = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "ips.ban")))
+    assert event.detail == {"serials": 10, "reason": "password_spraying", "offences": 1}

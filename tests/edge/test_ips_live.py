@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
+from sqlalchemy import select
 
+from hokan.edge.ips import RedisIpsStore
+from hokan.models import AuditEvent
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from tests.conftest import TenantHandle, hokan_serve, redis_test_url
@@ -87,12 +91,25 @@ def test_two_processes_enforce_one_limit_through_redis(
 ) -> None:
     url = redis_test_url()
     client = redis.Redis.from_url(url)
-    for key in client.scan_iter("hokan:ips:*"):
-        client.delete(key)
+    prefix = f"hokan:test:{uuid.uuid4().hex}"  # apart from other tests sharing this Redis
     with hokan_serve(
-        settings, tmp_path, count=2, HOKAN_REDIS_URL=url, HOKAN_IPS_IP_REQUESTS="10"
+        settings,
+        tmp_path,
+        count=2,
+        HOKAN_REDIS_URL=url,
+        HOKAN_IPS_IP_REQUESTS="10",
+        HOKAN_IPS_FLOOD_FACTOR="2",
+        HOKAN_IPS_REDIS_PREFIX=prefix,
     ) as urls:
-        statuses = [httpx.get(f"{urls[i % 2]}/api/v1/collections").status_code for i in range(14)]
-    assert statuses == [401] * 10 + [429] * 4  # one count across both processes
-    for key in client.scan_iter("hokan:ips:*"):
+        statuses = [httpx.get(f"{urls[i % 2]}/api/v1/collections").status_code for i in range(24)]
+        # One count across both processes: 10 through, 10 rate-limited, then a flood ban
+        # that both processes enforce.
+        assert statuses == [401] * 10 + [429] * 10 + [403] * 4
+        for u in urls:
+            assert httpx.get(f"{u}/api/v1/collections").json()["error"] == "source_banned"
+    with runtime.db.session(system=True) as s:
+        bans = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "ips.ban")))
+    assert [(b.target_id, b.detail["reason"]) for b in bans] == [("127.0.0.1", "flood")]
+    assert [b.subject for b in RedisIpsStore(url, prefix).bans(time.time())] == ["ip:127.0.0.1"]
+    for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)

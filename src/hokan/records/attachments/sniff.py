@@ -8,6 +8,7 @@ disguised file never reaches a client that trusts the stored type.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 from hokan.records.errors import AttachmentTypeMismatch, AttachmentTypeNotAllowed
@@ -54,15 +55,20 @@ def normalise(declared: str | None) -> str:
     return _ALIASES.get(media, media)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # text has tabs and newlines, not these
+
+
 def _text_charset(head: bytes) -> str | None:
     if b"\x00" in head:
         return None
     for charset in ("utf-8", "cp932"):
         decoder = codecs.getincrementaldecoder(charset)()
         try:
-            decoder.decode(head, final=False)  # a character cut at the end is fine
+            text = decoder.decode(head, final=False)  # a character cut at the end is fine
         except UnicodeDecodeError:
             continue
+        if _CONTROL.search(text):
+            return None  # binary that happens to decode
         return "utf-8" if charset == "utf-8" else "shift_jis"
     return None
 
