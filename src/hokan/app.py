@@ -57,9 +57,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(records_api.router)
     app.include_router(attachments_api.router)
     app.include_router(audit_api.router)
-    # Starlette runs the last added first. The edge order (outermost first) is: request id
-    # → client cert → geo → IPS → WAF → maintenance; so the IPS is added after (inside of)
-    # the WAF and before (outside of) geo, client cert and request id.
+    # Edge order, outermost first: request id → client cert → geo → IPS → WAF → maintenance.
+    # Each add_middleware wraps the ones added before it, so these lines go innermost first:
+    # maintenance, WAF, then the IPS (here, 4th from the outside), geo, client cert, request id.
     app.add_middleware(IpsMiddleware, runtime=runtime)
     app.add_middleware(RequestContextMiddleware)
     return app

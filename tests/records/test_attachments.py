@@ -270,3 +270,20 @@ def test_another_tenants_attachment_is_not_found(
     assert client.get(url, headers=b.headers).json() == []
     assert client.get(f"{url}/{r.json()['id']}", headers=a.headers).content == PDF
     assert client.post(url, files={"file": ("a.pdf", PDF)}).status_code == 401
+
+
+def test_executable_posing_as_a_pdf_is_quarantined_not_just_refused(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    t = make_tenant()
+    url = _record(client, t)
+    exe = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 4000
+    r = client.post(url, files={"file": ("invoice.pdf", exe, "application/pdf")}, headers=t.headers)
+    assert r.status_code == 422
+    assert r.json()["signature"] == "Executable.Win.PE"
+    with runtime.db.session(system=True) as s:
+        [row] = list(s.scalars(select(RecordAttachment)))
+    assert (row.status, row.content_type) == (
+        AttachmentStatus.quarantined,
+        "application/octet-stream",
+    )

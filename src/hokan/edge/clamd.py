@@ -55,6 +55,9 @@ class _ClamdSession:
             self.sock.close()
             raise ScannerUnavailable("clamd refused the stream (StreamMaxLength?)") from None
 
+    def close(self) -> None:
+        self.sock.close()
+
     def finish(self) -> ScanResult:
         try:
             self.sock.sendall(struct.pack("!L", 0))

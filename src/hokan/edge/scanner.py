@@ -64,6 +64,10 @@ class ScanSession(Protocol):
 
     def finish(self) -> ScanResult: ...
 
+    def close(self) -> None:
+        """Abandon the scan (the upload failed); idempotent."""
+        ...
+
 
 class Scanner(Protocol):
     name: str
@@ -83,12 +87,15 @@ class StreamScanner:
 
     def scan(self, chunks: Iterable[bytes]) -> ScanResult:
         session = self.start()
-        for chunk in chunks:
-            session.feed(chunk)
-            early = getattr(session, "found", None)
-            if early is not None:
-                return ScanResult(False, early, self.name)
-        return session.finish()
+        try:
+            for chunk in chunks:
+                session.feed(chunk)
+                early = getattr(session, "found", None)
+                if early is not None:
+                    return ScanResult(False, early, self.name)
+            return session.finish()
+        finally:
+            session.close()
 
 
 class _BuiltinSession:
@@ -115,6 +122,9 @@ class _BuiltinSession:
 
     def finish(self) -> ScanResult:
         return ScanResult(self.found is None, self.found, self.name)
+
+    def close(self) -> None:
+        pass
 
 
 class BuiltinScanner(StreamScanner):

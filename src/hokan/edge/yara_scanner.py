@@ -15,7 +15,7 @@ from typing import Any
 
 import yara
 
-from hokan.edge.scanner import ScanResult, StreamScanner
+from hokan.edge.scanner import ScannerUnavailable, ScanResult, StreamScanner
 
 RULES_DIR = Path(__file__).parent / "rules"
 WINDOW = 1024 * 1024
@@ -49,7 +49,10 @@ class _YaraSession:
         if self._externals is None:
             self._externals = self._kinds(window)
         externals = {**self._externals, "at_start": self._at_start}
-        matches = self.rules.match(data=window, externals=externals, timeout=60)
+        try:
+            matches = self.rules.match(data=window, externals=externals, timeout=60)
+        except yara.Error:  # a timeout or an internal error: no verdict, fail closed
+            raise ScannerUnavailable("the YARA scan did not complete") from None
         self._at_start = False
         if matches:
             first = sorted(matches, key=lambda m: m.rule)[0]
@@ -68,6 +71,9 @@ class _YaraSession:
         if self.found is None and (self._buffer or self._at_start):
             self._match(bytes(self._buffer))
         return ScanResult(self.found is None, self.found, self.name)
+
+    def close(self) -> None:
+        self._buffer = bytearray()
 
 
 class YaraScanner(StreamScanner):

@@ -27,7 +27,7 @@ from hokan.keyring.service import RECORDS, Keyring
 from hokan.kit import crypto, mail
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
-from hokan.kit.errors import Forbidden
+from hokan.kit.errors import Forbidden, UnsupportedMediaType
 from hokan.models import AttachmentStatus, RecordAttachment
 from hokan.records.attachments import sniff
 from hokan.records.attachments.repository import AttachmentRepository
@@ -116,7 +116,13 @@ class AttachmentService:
         context = _context(tenant_id, record_id, attachment_id)
         data_key = self.keyring.new_data_key(tenant_id, RECORDS, context)
         head = _head(upload.chunks)
-        sniffed = sniff.check(head, upload.declared_type)
+        # A refused type is only reported after the scan: malware posing as a document
+        # (an executable named .pdf) is quarantined and reported, not just turned away.
+        refusal: UnsupportedMediaType | None = None
+        try:
+            sniffed = sniff.check(head, upload.declared_type)
+        except UnsupportedMediaType as exc:
+            refusal, sniffed = exc, sniff.Sniffed(sniff.UNKNOWN, sniff.UNKNOWN)
         session = self.scanner().start()
         digest = Digest()
 
@@ -130,8 +136,12 @@ class AttachmentService:
             self.blobs.put(blob_key, seal_stream(data_key.key, context, plaintext()))
             result = session.finish()
         except BaseException:
+            session.close()
             self._discard(blob_key)
             raise
+        if result.clean and refusal is not None:
+            self._discard(blob_key)
+            raise refusal
         row = RecordAttachment(
             id=attachment_id,
             tenant_id=tenant_id,

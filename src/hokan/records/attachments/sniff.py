@@ -18,6 +18,7 @@ SNIFF_BYTES = 64 * 1024
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+UNKNOWN = "application/octet-stream"
 TEXT_TYPES = frozenset({"text/plain", "text/csv"})
 ALLOWED = frozenset(
     {"application/pdf", "image/jpeg", "image/png", "image/gif", "image/tiff", DOCX, XLSX, PPTX}
