@@ -287,3 +287,20 @@ def test_executable_posing_as_a_pdf_is_quarantined_not_just_refused(
         AttachmentStatus.quarantined,
         "application/octet-stream",
     )
+
+
+def test_key_rotation_keeps_attachments_readable_and_rewrap_moves_them(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    from hokan.records.tasks import rewrap_tenant
+
+    t = make_tenant()
+    url = _record(client, t)
+    r = client.post(url, files={"file": ("a.pdf", PDF, "application/pdf")}, headers=t.headers)
+    assert runtime.keyring.rotate(t.id) == 2
+    assert client.get(f"{url}/{r.json()['id']}", headers=t.headers).content == PDF
+    assert rewrap_tenant(runtime.db, runtime.keyring, t.id) == 3  # record, revision, attachment
+    with runtime.db.session(system=True) as s:
+        [row] = list(s.scalars(select(RecordAttachment)))
+    assert row.key_version == 2
+    assert client.get(f"{url}/{r.json()['id']}", headers=t.headers).content == PDF

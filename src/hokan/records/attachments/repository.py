@@ -92,3 +92,12 @@ class AttachmentRepository:
                 RecordAttachment.status == AttachmentStatus.shredded,
             )
         )
+
+    def stale_keys(self, active: int, limit: int) -> list[RecordAttachment]:
+        """Attachments whose data key is wrapped by an older tenant-key version."""
+        stmt = (
+            self._scoped()
+            .where(RecordAttachment.key_version < active, RecordAttachment.wrapped_dek.is_not(None))
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))

@@ -23,7 +23,7 @@ from hokan.blobs import BlobMissing, BlobStore
 from hokan.edge.scanner import Scanner, ScanResult
 from hokan.identity.contacts import security_recipients
 from hokan.identity.principal import Principal
-from hokan.keyring.service import RECORDS, Keyring
+from hokan.keyring.service import RECORDS, Keyring, Sealed
 from hokan.kit import crypto, mail
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
@@ -341,6 +341,30 @@ class AttachmentService:
             with self.db.session(write=True, tenant=tenant_id) as s:
                 AttachmentRepository(s, tenant_id).forget(keys)
         return len(keys)
+
+
+def rewrap_attachments(
+    db: Database, keyring: Keyring, tenant_id: uuid.UUID, batch: int = 500
+) -> int:
+    """Re-wrap attachments' data keys under the tenant's active key (KEY-3); blobs stay."""
+    active = keyring.active_version(tenant_id, RECORDS)
+    moved = 0
+    while True:
+        with db.session(write=True, tenant=tenant_id) as s:
+            rows = AttachmentRepository(s, tenant_id).stale_keys(active, batch)
+            for row in rows:
+                assert row.wrapped_dek is not None
+                new = keyring.rewrap(
+                    tenant_id,
+                    RECORDS,
+                    _context(tenant_id, row.record_id, row.id),
+                    Sealed(row.key_version, row.wrapped_dek, b""),
+                )
+                if new is not None:
+                    row.key_version, row.wrapped_dek = new.key_version, new.wrapped_dek
+                    moved += 1
+        if len(rows) < batch:
+            return moved
 
 
 def _tenant(principal: Principal) -> uuid.UUID:
