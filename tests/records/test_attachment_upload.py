@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hokan.kit.errors import PayloadTooLarge
 from hokan.records.attachments import sniff
@@ -138,3 +140,11 @@ def test_sniffing_refuses() -> None:
         sniff.check(b"<svg onload=alert(1)>", "image/svg+xml")
     with pytest.raises(AttachmentTypeNotAllowed):
         sniff.check(b"", None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=20_000), st.integers(min_value=1, max_value=5000))
+def test_multipart_returns_the_exact_file_whatever_the_arrival(content: bytes, size: int) -> None:
+    body = _multipart(content, 'form-data; name="file"; filename="f.bin"')
+    upload = from_request(iter(Source(body, size)), CTYPE, None, None, 1_000_000)
+    assert b"".join(upload.chunks) == content
