@@ -76,11 +76,11 @@ class Runtime:
 
     @cached_property
     def spraying(self) -> SprayingDetector:
-        return SprayingDetector(
-            self.settings.spraying_serials,
-            self.settings.spraying_window_seconds,
-            on_alarm=lambda ip, serials: self.ips.spraying(ip, serials),
+        detector = SprayingDetector(
+            self.settings.spraying_serials, self.settings.spraying_window_seconds
         )
+        detector.on_alarm = lambda ip, serials: self.ips.spraying(ip, serials)  # EDGE-4 ban
+        return detector
 
     @cached_property
     def records(self) -> RecordService:

@@ -300,8 +300,19 @@ def test_per_tenant_limit_counts_all_its_accounts(
 
 
 def test_password_spraying_alarm_bans_the_address(runtime: Runtime) -> None:
-    for i in range(runtime.settings.spraying_serials):
-        runtime.spraying.failure("203.0.113.50", f"serial-{i}")
+    from hokan.audit.context import source_ip_var
+    from hokan.identity import serials, sessions
+    from hokan.identity.errors import InvalidCredentials
+
+    token = source_ip_var.set("203.0.113.50")
+    try:
+        for _ in range(runtime.settings.spraying_serials):
+            with pytest.raises(InvalidCredentials):
+                sessions.login(
+                    runtime.db, runtime.passwords, serials.new_serial(), "x" * 12, runtime.spraying
+                )
+    finally:
+        source_ip_var.reset(token)
     [ban] = runtime.ips.bans()
     assert (ban.subject, ban.reason, ban.offences) == ("ip:203.0.113.50", "password_spraying", 1)
     verdict = runtime.ips.check_ip("203.0.113.50")

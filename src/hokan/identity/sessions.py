@@ -149,6 +149,8 @@ def login(
                     result=audit.DENIED,
                     detail={"serials": tried},
                 )
+            if spraying is not None:
+                spraying.alarm(source_ip_var.get(), tried)
         raise InvalidCredentials
     return result
 

@@ -3,8 +3,8 @@
 Each failed login is recorded per source IP; when one address has failed with
 ``threshold`` different serials within ``window`` seconds, an
 ``auth.spraying_suspected`` security event is audited (once per window) for the
-IPS to act on: ``on_alarm`` (the IPS's ban) is called with the address. Counts
-live in this process.
+IPS to act on. Counts live in this process; with several processes the shared
+store comes with the IPS (Redis).
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from collections.abc import Callable
 
 
 class SprayingDetector:
-    def __init__(
-        self,
-        threshold: int,
-        window_seconds: float,
-        on_alarm: Callable[[str, int], None] | None = None,
-    ) -> None:
-        self.on_alarm = on_alarm
+    # Set by the runtime: the IPS bans the address (EDGE-4). Called by :meth:`alarm`.
+    on_alarm: Callable[[str, int], None] | None = None
+
+    def alarm(self, source_ip: str, serials: int) -> None:
+        """The alarm was raised (and audited): hand the address to the IPS."""
+        if self.on_alarm is not None:
+            self.on_alarm(source_ip, serials)
+
+    def __init__(self, threshold: int, window_seconds: float) -> None:
         self.threshold = threshold
         self.window = window_seconds
         self._seen: dict[str, deque[tuple[float, str]]] = {}
@@ -31,12 +33,6 @@ class SprayingDetector:
 
     def failure(self, source_ip: str, serial: str, now: float | None = None) -> int | None:
         """Record a failure; return the number of serials tried when it should be reported."""
-        tried = self._count(source_ip, serial, now)
-        if tried is not None and self.on_alarm is not None:
-            self.on_alarm(source_ip, tried)
-        return tried
-
-    def _count(self, source_ip: str, serial: str, now: float | None) -> int | None:
         if not source_ip:
             return None
         now = time.monotonic() if now is None else now
