@@ -124,3 +124,18 @@ def test_attachments_on_s3_are_checked_on_read(
         assert r.status_code == 500
         assert r.json()["error"] == "attachment_corrupt"
     rt.close()
+
+
+def test_s3_store_leaves_nothing_when_the_stream_fails(s3_endpoint: str, s3_bucket: str) -> None:
+    client = _client(s3_endpoint)
+    store = S3BlobStore(client, s3_bucket)
+
+    def failing() -> Iterator[bytes]:
+        for _ in range(10):  # past one 8 MB part: a multipart upload was started
+            yield b"x" * 1_000_000
+        raise RuntimeError("client went away")
+
+    with pytest.raises(RuntimeError):
+        store.put("t1/obj", failing())
+    assert client.list_objects_v2(Bucket=s3_bucket).get("Contents", []) == []
+    assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
