@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     ips_body_timeout_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="Longest wait for the next body chunk"
     )
+    ips_min_body_rate: int = Field(
+        default=1024, ge=0, description="Bytes/s a body must average once it took BODY_TIMEOUT"
+    )
     ips_max_body_bytes: int = Field(
         default=2_097_152, ge=1024, description="Body limit of routes without their own"
     )

@@ -321,3 +321,33 @@ def test_password_spraying_alarm_bans_the_address(runtime: Runtime) -> None:
     with runtime.db.session(system=True) as s:
         [event] = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "ips.ban")))
     assert event.detail == {"serials": 10, "reason": "password_spraying", "offences": 1}
+
+
+def test_a_trickled_body_is_cut(settings_factory: Callable[..., Settings]) -> None:
+    """Slow POST: every chunk arrives within the timeout, but the body never ends."""
+    rt = Runtime(settings_factory(ips_body_timeout_seconds=0.2, ips_min_body_rate=1024))
+    received = 0
+
+    async def trickle() -> Any:
+        nonlocal received
+        await anyio.sleep(0.02)
+        received += 1
+        return {"type": "http.request", "body": b"x", "more_body": received < 1000}
+
+    statuses: list[int] = []
+
+    async def reading_app(scope: Any, receive: Any, send: Any) -> None:
+        from hokan.kit.errors import HokanError
+
+        status = 200
+        try:
+            while (await receive()).get("more_body"):
+                pass
+        except HokanError as exc:
+            status = exc.status
+        statuses.append(status)
+
+    anyio.run(IpsMiddleware(reading_app, rt), _scope(), trickle, None)
+    assert statuses == [408]
+    assert received < 30  # cut soon after the body timeout, not after 1000 chunks
+    rt.close()

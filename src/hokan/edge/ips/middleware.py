@@ -3,10 +3,11 @@
 Per request: bans (403 ``source_banned``) and the per-IP rate (429
 ``rate_limited``), a flood turning into a ban; the cap on concurrent requests
 per IP (429 ``too_many_concurrent_requests``); the route's body limit (413,
-on ``Content-Length`` before the app runs and on the bytes read) and the wait
-for each body chunk (408). The header read timeout lives in the server
-protocol (:mod:`hokan.edge.ips.protocol`): the app never sees a request
-whose headers have not arrived.
+on ``Content-Length`` before the app runs and on the bytes read); the wait for
+each body chunk, and a minimum average body rate once the body has taken that
+long (408). The header read timeout lives in the server protocol
+(:mod:`hokan.edge.ips.protocol`): the app never sees a request whose headers
+have not arrived.
 """
 
 from __future__ import annotations
@@ -79,14 +80,20 @@ class IpsMiddleware:
                 del self._inflight[ip]
 
     def _guarded(self, receive: Receive, limit: int) -> Receive:
-        timeout = self.runtime.settings.ips_body_timeout_seconds
+        settings = self.runtime.settings
+        timeout = settings.ips_body_timeout_seconds
+        min_rate = settings.ips_min_body_rate
         size = 0
         body_done = False
+        started: float | None = None
 
         async def guarded() -> Message:
-            nonlocal size, body_done
+            nonlocal size, body_done, started
             if body_done:  # e.g. waiting for a disconnect while a response streams
                 return await receive()
+            now = anyio.current_time()
+            if started is None:
+                started = now
             try:
                 with anyio.fail_after(timeout):
                     message = await receive()
@@ -97,6 +104,10 @@ class IpsMiddleware:
                 if size > limit:
                     raise PayloadTooLarge(f"at most {limit} bytes")
                 body_done = not message.get("more_body", False)
+                elapsed = anyio.current_time() - started
+                # A body trickled in just under the per-chunk timeout (slow POST).
+                if not body_done and elapsed > timeout and size < min_rate * elapsed:
+                    raise RequestTimeout(f"the body arrives slower than {min_rate} bytes/s")
             return message
 
         return guarded
