@@ -267,9 +267,12 @@ def redis_test_url() -> str:
 
 @contextmanager
 def hokan_serve(
-    settings: Settings, cwd: Path, count: int = 1, **env_extra: str
+    settings: Settings, cwd: Path, count: int = 1, pids: list[int] | None = None, **env_extra: str
 ) -> Iterator[list[str]]:
-    """``count`` real ``hokan serve`` processes on loopback ports over the test's databases."""
+    """``count`` real ``hokan serve`` processes on loopback ports over the test's databases.
+
+    Their process ids are appended to ``pids`` when given.
+    """
     import socket
     import subprocess
     import sys
@@ -298,6 +301,8 @@ def hokan_serve(
             )
         )
         urls.append(f"http://127.0.0.1:{port}")
+        if pids is not None:
+            pids.append(procs[-1].pid)
     try:
         for url in urls:
             assert wait_ready(f"{url}/readyz"), "a server did not start"

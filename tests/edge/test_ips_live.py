@@ -113,3 +113,48 @@ def test_two_processes_enforce_one_limit_through_redis(
     assert [b.subject for b in RedisIpsStore(url, prefix).bans(time.time())] == ["ip:127.0.0.1"]
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)
+
+
+def _peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_a_large_upload_streams_through_in_bounded_memory(
+    settings: Settings, tmp_path: Path, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    """REC-4: a 24 MB upload does not make the server hold it (peak memory grows far less)."""
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc")
+    t = make_tenant()
+    pids: list[int] = []
+    with hokan_serve(settings, tmp_path, pids=pids) as [url]:
+        base = f"{url}/api/v1/collections/staff/records/r1"
+        assert httpx.put(base, json={"n": 1}, headers=t.headers).status_code == 201
+        block = b"%PDF-1.7\n" + b"0123456789abcdef" * 65_536  # ~1 MB
+        warm = httpx.post(
+            f"{base}/attachments", files={"file": ("w.pdf", block)}, headers=t.headers
+        )
+        assert warm.status_code == 201, warm.text
+        before = _peak_rss_kib(pids[0])
+
+        def body() -> Iterator[bytes]:
+            yield block
+            for _ in range(23):
+                yield block[9:]
+
+        r = httpx.post(
+            f"{base}/attachments",
+            content=body(),
+            headers={**t.headers, "Content-Type": "application/pdf"},
+            params={"filename": "big.pdf"},
+            timeout=120,
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["size"] > 24_000_000
+        grown_mib = (_peak_rss_kib(pids[0]) - before) / 1024
+        assert grown_mib < 12, f"peak memory grew {grown_mib:.1f} MiB for a 24 MB upload"
+        got = httpx.get(f"{base}/attachments/{r.json()['id']}", headers=t.headers, timeout=120)
+        assert len(got.content) == r.json()["size"]
