@@ -148,6 +148,10 @@ def settings_factory(
             "argon2_time_cost": 1,
             "argon2_memory_kib": 8192,
             "argon2_parallelism": 1,
+            # One test client is one address: only the IPS's own tests meet its limits.
+            "ips_ip_requests": 1_000_000,
+            "ips_account_requests": 1_000_000,
+            "ips_tenant_requests": 1_000_000,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]
