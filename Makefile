@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/identity.py
 	$(BIN)/python bench/vault.py
 	$(BIN)/python bench/edge.py
+	$(BIN)/python bench/ips_attachments.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,6 +159,10 @@ def settings_factory(
             "argon2_time_cost": 1,
             "argon2_memory_kib": 8192,
             "argon2_parallelism": 1,
+            # One test client is one address: only the IPS's own tests meet its limits.
+            "ips_ip_requests": 1_000_000,
+            "ips_account_requests": 1_000_000,
+            "ips_tenant_requests": 1_000_000,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]
@@ -324,3 +329,61 @@ def ops_client(runtime: Runtime) -> Iterator[TestClient]:
     """A client connecting from the operations network (loopback by default)."""
     with TestClient(create_app(runtime=runtime), client=("127.0.0.1", 50000)) as c:
         yield c
+
+
+def redis_test_url() -> str:
+    """``HOKAN_TEST_REDIS_URL``; fails under CI when unset, skips otherwise."""
+    url = os.environ.get("HOKAN_TEST_REDIS_URL", "")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set HOKAN_TEST_REDIS_URL")
+        pytest.skip("HOKAN_TEST_REDIS_URL not set")
+    return url
+
+
+@contextmanager
+def hokan_serve(
+    settings: Settings, cwd: Path, count: int = 1, pids: list[int] | None = None, **env_extra: str
+) -> Iterator[list[str]]:
+    """``count`` real ``hokan serve`` processes on loopback ports over the test's databases.
+
+    Their process ids are appended to ``pids`` when given.
+    """
+    import socket
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")}
+    env.update(
+        HOKAN_DATA_DIR=str(settings.data_dir),
+        HOKAN_DATABASE_URL=settings.resolved_database_url,
+        HOKAN_KEYRING_DATABASE_URL=settings.resolved_keyring_url,
+        HOKAN_MASTER_KEY=settings.master_key.get_secret_value() if settings.master_key else "",
+        HOKAN_LOG_LEVEL="WARNING",
+        **env_extra,
+    )
+    procs, urls = [], []
+    for _ in range(count):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "hokan", "serve", "--port", str(port)],
+                env=env,
+                cwd=cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        urls.append(f"http://127.0.0.1:{port}")
+        if pids is not None:
+            pids.append(procs[-1].pid)
+    try:
+        for url in urls:
+            assert wait_ready(f"{url}/readyz"), "a server did not start"
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -15,6 +15,7 @@ from hokan.certificates import api as certificates_api
 from hokan.edge import docs, errors, health
 from hokan.edge.admission import AdmissionMiddleware
 from hokan.edge.headers import SecurityHeadersMiddleware
+from hokan.edge.ips.middleware import IpsMiddleware
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.responses import JsonResponse
 from hokan.edge.terminal import TerminalIdentityMiddleware
@@ -22,6 +23,7 @@ from hokan.identity import api as identity_api
 from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.kit.logging import configure_logging
 from hokan.records import api as records_api
+from hokan.records.attachments import api as attachments_api
 from hokan.runtime import Runtime
 from hokan.settings import Settings, load_settings
 from hokan.tenants import api as tenants_api
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(operator_api.router)
     app.include_router(tenants_api.router)
     app.include_router(records_api.router)
+    app.include_router(attachments_api.router)
     app.include_router(audit_api.router)
     app.include_router(audit_operator_api.router)
     app.include_router(vault_api.router)
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests
     # flow: request id/timing → security headers → client-certificate identity →
     # geo restriction (admission) → IPS → WAF → maintenance → routes.
+    app.add_middleware(IpsMiddleware, runtime=runtime)  # 4: rate limits, bans, slow bodies
     app.add_middleware(AdmissionMiddleware, runtime=runtime)  # 3: geo restriction, client IP
     app.add_middleware(TerminalIdentityMiddleware, runtime=runtime)  # 2: client certificate
     app.add_middleware(SecurityHeadersMiddleware)  # on every response, refusals included

@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, TypeVar
 
 from anyio import to_thread
 
+from hokan.blobs import BlobStore, make_blob_store
 from hokan.certificates.ca import CertificateAuthority
-from hokan.edge.scanner import default_scanner
+from hokan.edge.ips import Ips, IpsStore, MemoryIpsStore, RedisIpsStore
+from hokan.edge.scanner import Scanner, default_scanner
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import RedisSprayingDetector, SprayingDetector
 from hokan.keyring.master import MasterKeyProvider, load_master_key
 from hokan.keyring.service import Keyring
 from hokan.kit.db import Database, make_engine
+from hokan.records.attachments.service import AttachmentService
 from hokan.records.service import RecordService
 from hokan.settings import Settings
 from hokan.tenants.service import TenantService
@@ -81,9 +84,13 @@ class Runtime:
     @cached_property
     def spraying(self) -> SprayingDetector:
         s = self.settings
-        if s.redis_url:  # one count across every process
-            return RedisSprayingDetector(s.redis_url, s.spraying_serials, s.spraying_window_seconds)
-        return SprayingDetector(s.spraying_serials, s.spraying_window_seconds)
+        detector = (
+            RedisSprayingDetector(s.redis_url, s.spraying_serials, s.spraying_window_seconds)
+            if s.redis_url  # one count across every process
+            else SprayingDetector(s.spraying_serials, s.spraying_window_seconds)
+        )
+        detector.on_alarm = lambda ip, serials: self.ips.spraying(ip, serials)  # EDGE-4 ban
+        return detector
 
     @cached_property
     def records(self) -> RecordService:
@@ -111,7 +118,7 @@ class Runtime:
             self.vault_stores,
             s.vault_k,
             s.vault_max_document_bytes,
-            default_scanner(),
+            self.scanner(),
         )
 
     @cached_property
@@ -131,6 +138,36 @@ class Runtime:
         from hokan.edge.admission import TenantNetworks
 
         return TenantNetworks(self.db)
+
+    # -- attachments, scanning, IPS (issue 7) ------------------------------------
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        return make_blob_store(self.settings)
+
+    def scanner(self) -> Scanner:
+        """The malware scanner uploads go through (EDGE-6)."""
+        return default_scanner(self.settings)
+
+    @cached_property
+    def attachments(self) -> AttachmentService:
+        s = self.settings
+        return AttachmentService(
+            self.db,
+            self.keyring,
+            self.blobs,
+            self.scanner,
+            s.attachments_per_record,
+            s.security_notify_list,
+        )
+
+    @cached_property
+    def ips(self) -> Ips:
+        """Rate limits and bans, in Redis when ``HOKAN_REDIS_URL`` is set (EDGE-4)."""
+        url = self.settings.redis_url
+        prefix = self.settings.ips_redis_prefix
+        store: IpsStore = RedisIpsStore(url, prefix) if url else MemoryIpsStore()
+        return Ips(self.settings, store, self.db)
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run blocking work (database, crypto) from async code (ADR 0001).

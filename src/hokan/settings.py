@@ -215,6 +215,49 @@ class Settings(BaseSettings):
     tls_cert_file: Path | None = Field(default=None, description="'hokan serve --tls' certificate")
     tls_key_file: Path | None = Field(default=None, description="'hokan serve --tls' private key")
     crl_days: int = Field(default=30, ge=1, le=365, description="Validity of a published CRL")
+    # -- Attachments, blob store, malware scanning and IPS (issue 7: REC-4, EDGE-4, EDGE-6) --
+    blob_url: str = Field(
+        default="", description="file:///path or s3://bucket/prefix; empty: DATA_DIR/blobs"
+    )
+    blob_s3_endpoint_url: str = Field(default="", description="S3-compatible endpoint URL")
+    blob_s3_region: str = "ap-northeast-1"
+    blob_s3_access_key_id: str = ""
+    blob_s3_secret_access_key: SecretStr | None = None
+    attachment_max_bytes: int = Field(default=26_214_400, ge=1024, le=5 * 1024**3)
+    attachments_per_record: int = Field(default=100, ge=1, le=10_000)
+    security_notify_emails: str = Field(
+        default="", description="Comma-separated operator addresses told of bans and malware"
+    )
+    clamd_address: str = Field(
+        default="", description="ClamAV daemon: host:port or unix:/path; empty: built-in scanner"
+    )
+    clamd_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    ips_enabled: bool = True
+    ips_ip_requests: int = Field(default=600, ge=1, description="Requests per IP per window")
+    ips_account_requests: int = Field(default=1200, ge=1)
+    ips_tenant_requests: int = Field(default=6000, ge=1)
+    ips_window_seconds: int = Field(default=60, ge=1, le=3600)
+    ips_flood_factor: int = Field(
+        default=3, ge=1, le=100, description="Ban an IP going this many times over its limit"
+    )
+    ips_ban_seconds: int = Field(default=600, ge=1, le=86_400 * 30)
+    ips_ban_max_seconds: int = Field(default=86_400, ge=1, le=86_400 * 365)
+    ips_max_concurrent_per_ip: int = Field(default=32, ge=1, le=10_000)
+    ips_header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    ips_body_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest wait for the next body chunk"
+    )
+    ips_min_body_rate: int = Field(
+        default=1024, ge=0, description="Bytes/s a body must average once it took BODY_TIMEOUT"
+    )
+    ips_max_body_bytes: int = Field(
+        default=2_097_152, ge=1024, description="Body limit of routes without their own"
+    )
+    ips_webhook_url: str = Field(default="", description="POSTed a JSON notice on every ban")
+    ips_exempt_ips: str = Field(default="", description="Comma-separated addresses never limited")
+    ips_redis_prefix: str = Field(
+        default="hokan:ips", pattern=r"^[A-Za-z0-9:_-]{1,64}$", description="Redis key prefix"
+    )
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     log_format: LogFormat = LogFormat.json
@@ -275,6 +318,10 @@ class Settings(BaseSettings):
         if self.blocking is BlockingMode.auto:
             return self.resolved_database_url.startswith("sqlite")
         return self.blocking is BlockingMode.inline
+
+    @property
+    def security_notify_list(self) -> list[str]:
+        return [a.strip() for a in self.security_notify_emails.split(",") if a.strip()]
 
     @property
     def is_production(self) -> bool:

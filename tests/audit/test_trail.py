@@ -73,6 +73,7 @@ def test_every_route_leaves_an_entry(
         "collection": "staff",
         "record_id": "r1",
         "revision": "1",
+        "attachment_id": "00000000-0000-4000-8000-000000000001",
         "serial": "6085741910418999",
         "grant_id": "00000000-0000-4000-8000-000000000000",
         "finding_id": "00000000-0000-4000-8000-000000000000",

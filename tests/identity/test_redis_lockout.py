@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,19 +17,19 @@ from hokan.identity.principal import SYSTEM
 from hokan.models import AuditEvent, Tenant
 from hokan.runtime import Runtime
 from hokan.settings import Settings
-from tests.conftest import TenantHandle, wait_ready
+from tests.conftest import TenantHandle, hokan_serve, redis_test_url
 
 PASSWORD = "春の小川はさらさら行くよ"
+_FAST_ARGON2 = {
+    "HOKAN_ARGON2_TIME_COST": "1",
+    "HOKAN_ARGON2_MEMORY_KIB": "8192",
+    "HOKAN_ARGON2_PARALLELISM": "1",
+}
 
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("HOKAN_TEST_REDIS_URL", "")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set HOKAN_TEST_REDIS_URL")
-        pytest.skip("HOKAN_TEST_REDIS_URL not set")
-    return url
+    return redis_test_url()
 
 
 def _user(runtime: Runtime, t: TenantHandle) -> tuple[str, str]:
@@ -107,36 +103,9 @@ def test_two_server_processes_share_one_count(
     tmp_path: Path,
 ) -> None:
     serial, user_id = _user(runtime, make_tenant())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")}
-    env.update(
-        HOKAN_DATA_DIR=str(settings.data_dir),
-        HOKAN_DATABASE_URL=settings.resolved_database_url,
-        HOKAN_KEYRING_DATABASE_URL=settings.resolved_keyring_url,
-        HOKAN_MASTER_KEY=settings.master_key.get_secret_value() if settings.master_key else "",
-        HOKAN_REDIS_URL=redis_url,
-        HOKAN_LOG_LEVEL="WARNING",
-        HOKAN_ARGON2_TIME_COST="1",
-        HOKAN_ARGON2_MEMORY_KIB="8192",
-        HOKAN_ARGON2_PARALLELISM="1",
-    )
-    servers, urls = [], []
-    for _ in range(2):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        servers.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "hokan", "serve", "--port", str(port)],
-                env=env,
-                cwd=tmp_path,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        urls.append(f"http://127.0.0.1:{port}")
-    try:
-        for url in urls:
-            assert wait_ready(f"{url}/readyz"), "a server did not start"
+    with hokan_serve(
+        settings, tmp_path, count=2, **_FAST_ARGON2, HOKAN_REDIS_URL=redis_url
+    ) as urls:
         barrier = threading.Barrier(40)
         statuses: list[int] = []
 
@@ -155,10 +124,6 @@ def test_two_server_processes_share_one_count(
         for th in threads:
             th.join()
         assert statuses == [401] * 40
-    finally:
-        for proc in servers:
-            proc.terminate()
-            proc.wait(timeout=10)
     assert _counted(runtime, user_id) == (5, 1, 35)
     import uuid
 

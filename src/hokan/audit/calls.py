@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from anyio import to_thread
+
 from hokan.audit.errors import AuditWriteFailed
 from hokan.audit.service import record_failure
 from hokan.identity.principal import Principal
@@ -31,9 +33,16 @@ async def audited(
     target_id: str,
     work: Callable[[], T],
     detail: Mapping[str, Any] | None = None,
+    *,
+    in_thread: bool = False,
 ) -> T:
-    """Run ``work``; if it fails with a HokanError, audit the failure (plus ``detail``)."""
+    """Run ``work``; if it fails with a HokanError, audit the failure (plus ``detail``).
+
+    ``in_thread``: always in the threadpool (work that pulls a request body from there).
+    """
     try:
+        if in_thread:
+            return await to_thread.run_sync(work)
         return await runtime.call(work)
     except AuditWriteFailed:
         raise

@@ -10,6 +10,7 @@ from hokan.cli import (
     cert,
     db,
     init,
+    ips,
     keys,
     mail,
     operator,
@@ -38,6 +39,7 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(operator.app, name="operator")
 app.add_typer(vault.app, name="vault")
 app.add_typer(cert.app, name="cert")
+app.add_typer(ips.app, name="ips")
 
 
 def main() -> None:

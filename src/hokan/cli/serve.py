@@ -12,6 +12,7 @@ from hokan import migrations
 from hokan.certificates import service as certificates
 from hokan.cli._common import fail, runtime
 from hokan.edge import tls as edge_tls
+from hokan.edge.ips.protocol import GuardedHttpToolsProtocol
 from hokan.kit.db import Database
 from hokan.runtime import Runtime
 
@@ -45,6 +46,8 @@ def serve(
         "access_log": False,
         "server_header": False,
         "proxy_headers": False,
+        "http": GuardedHttpToolsProtocol,  # header read timeout (slowloris, EDGE-4)
+        "timeout_keep_alive": 5,
     }
     if files is not None:
         options.update(edge_tls.uvicorn_options(**files))

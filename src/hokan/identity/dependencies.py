@@ -84,6 +84,7 @@ async def _authenticate(request: Request) -> Principal:
                 request.headers.get(sessions.CSRF_HEADER),
             ),
         )
+        runtime.ips.check_principal(principal)
         request.state.principal = principal
         return principal
     scheme, _, credentials = header.partition(" ")
@@ -99,6 +100,7 @@ async def _authenticate(request: Request) -> Principal:
         tokens.public_prefix(credentials.strip()),
         partial(tokens.authenticate, runtime.db, credentials.strip()),
     )
+    runtime.ips.check_principal(principal)  # per-account and per-tenant rates (EDGE-4)
     request.state.principal = principal
     return principal
 

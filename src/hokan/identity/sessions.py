@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from hokan.audit import service as audit
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
 from hokan.identity import mfa, serials
+from hokan.identity.contacts import security_recipients
 from hokan.identity.errors import (
     CsrfFailed,
     InvalidCredentials,
@@ -148,6 +149,8 @@ def login(
                     result=audit.DENIED,
                     detail={"serials": tried},
                 )
+            if spraying is not None:
+                spraying.alarm(source_ip_var.get(), tried)
         raise InvalidCredentials
     return result
 
@@ -334,15 +337,7 @@ def _notify_lock(s: Session, row: Row[Any], serial: str, until: datetime) -> Non
     tenant = s.get(Tenant, row.tenant_id)
     if tenant is None:
         return
-    recipients = [
-        c["email"] for c in tenant.contacts or [] if {"security", "admin"} & set(c.get("roles", []))
-    ]
-    people = s.execute(
-        select(User.email, User.roles).where(
-            User.tenant_id == row.tenant_id, User.status == UserStatus.active
-        )
-    )
-    recipients += [email for email, roles in people if "tenant_admin" in (roles or [])]
+    recipients = security_recipients(s, tenant)
     body = (
         f"{tenant.name} ご担当者様\n\n"
         "次のアカウントが、パスワードの連続誤入力によりロックされました。\n"

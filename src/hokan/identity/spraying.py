@@ -12,9 +12,18 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 
 class SprayingDetector:
+    # Set by the runtime: the IPS bans the address (EDGE-4). Called by :meth:`alarm`.
+    on_alarm: Callable[[str, int], None] | None = None
+
+    def alarm(self, source_ip: str, serials: int) -> None:
+        """The alarm was raised (and audited): hand the address to the IPS."""
+        if self.on_alarm is not None:
+            self.on_alarm(source_ip, serials)
+
     def __init__(self, threshold: int, window_seconds: float) -> None:
         self.threshold = threshold
         self.window = window_seconds

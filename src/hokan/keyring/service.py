@@ -65,6 +65,18 @@ class KeyInfo:
     master_key_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    """A fresh data key for a streamed object (attachments), and its wrapped form to store."""
+
+    key_version: int
+    key: bytes
+    wrapped: bytes
+
+    def __repr__(self) -> str:  # never the key
+        return f"DataKey(key_version={self.key_version})"
+
+
 Context = Mapping[str, str | int]
 
 
@@ -289,6 +301,22 @@ class Keyring:
             )
         except crypto.DecryptionError:
             raise DecryptionFailed from None
+
+    def new_data_key(self, tenant_id: uuid.UUID, purpose: str, context: Context) -> DataKey:
+        """A fresh DEK wrapped by the tenant's active key, for objects sealed chunk by chunk."""
+        version = self.active_version(tenant_id, purpose)
+        tenant_key = self._tenant_key(tenant_id, purpose, version)
+        dek = crypto.random_key()
+        wrapped = crypto.encrypt(
+            tenant_key, dek, self._dek_aad(tenant_id, purpose, version, context)
+        )
+        return DataKey(version, dek, wrapped)
+
+    def open_data_key(
+        self, tenant_id: uuid.UUID, purpose: str, context: Context, version: int, wrapped: bytes
+    ) -> bytes:
+        """Unwrap a DEK made by :meth:`new_data_key`; fails once the tenant key is destroyed."""
+        return self._unwrap_dek(tenant_id, purpose, context, version, wrapped)
 
     def rewrap(
         self, tenant_id: uuid.UUID, purpose: str, context: Context, sealed: Sealed

@@ -15,6 +15,7 @@ from hokan.models.mail_message import MailMessage
 from hokan.models.operator import Operator, OperatorKind, OperatorStatus
 from hokan.models.operator_session import OperatorSession
 from hokan.models.record import Record
+from hokan.models.record_attachment import AttachmentStatus, RecordAttachment
 from hokan.models.record_revision import RecordRevision
 from hokan.models.recovery_code import RecoveryCode
 from hokan.models.tenant import Product, Tenant, TenantStatus
@@ -29,6 +30,7 @@ from hokan.models.vault_fragment import VaultFragment
 __all__ = [
     "AccountReview",
     "ApiToken",
+    "AttachmentStatus",
     "AuditChain",
     "AuditCheckpoint",
     "AuditDailyRun",
@@ -48,6 +50,7 @@ __all__ = [
     "OperatorStatus",
     "Product",
     "Record",
+    "RecordAttachment",
     "RecordRevision",
     "RecoveryCode",
     "Tenant",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from hokan.audit.calls import audited
@@ -321,6 +322,8 @@ async def delete_record(
 
     target = f"{collection}/{record_id}"
     await audited(runtime, principal, "records.delete", "record", target, work)
+    if principal.tenant_id is not None:  # the shredded attachments' blobs, best effort
+        await to_thread.run_sync(runtime.attachments.purge_shredded, principal.tenant_id)
     return Response(status_code=204)
 
 

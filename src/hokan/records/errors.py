@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from hokan.kit.errors import InvalidPayload, NotFound, PreconditionFailed
+from hokan.kit.errors import (
+    BadRequest,
+    Conflict,
+    HokanError,
+    InvalidPayload,
+    NotFound,
+    PreconditionFailed,
+    UnsupportedMediaType,
+)
 
 
 class RecordNotFound(NotFound):
@@ -53,3 +61,55 @@ class InvalidName(InvalidPayload):
     code = "invalid_name"
     message_ja = "コレクション名またはレコードIDの形式が正しくありません。"
     message_en = "The collection name or record id is not valid."
+
+
+class AttachmentNotFound(NotFound):
+    code = "attachment_not_found"
+    message_ja = "添付ファイルが見つかりません。"
+    message_en = "Attachment not found."
+
+
+class AttachmentTypeNotAllowed(UnsupportedMediaType):
+    code = "attachment_type_not_allowed"
+    message_ja = "この種類のファイルは添付できません。"
+    message_en = "Files of this type cannot be attached."
+
+
+class AttachmentTypeMismatch(UnsupportedMediaType):
+    code = "attachment_type_mismatch"
+    message_ja = "ファイルの内容が指定された種類と一致しません。"
+    message_en = "The file's content does not match its declared type."
+
+
+class MalwareDetected(InvalidPayload):
+    code = "malware_detected"
+    message_ja = "ファイルからマルウェアが検出されたため、受け付けませんでした。"
+    message_en = "Malware was detected in the file; it was not accepted."
+
+
+class TooManyAttachments(Conflict):
+    code = "too_many_attachments"
+    message_ja = "このレコードの添付ファイル数が上限に達しています。"
+    message_en = "This record has reached its attachment limit."
+
+
+class InvalidUpload(BadRequest):
+    code = "invalid_upload"
+    message_ja = "アップロードの形式が正しくありません。"
+    message_en = "The upload is malformed."
+
+
+class AttachmentCorrupt(HokanError):
+    """The stored attachment fails its integrity check (tampered or truncated)."""
+
+    status = 500
+    code = "attachment_corrupt"
+    message_ja = "添付ファイルの整合性検証に失敗しました。"
+    message_en = "The stored attachment failed its integrity check."
+
+
+class AttachmentShredded(HokanError):
+    status = 410
+    code = "attachment_shredded"
+    message_ja = "この添付ファイルは消去済みで、復号できません。"
+    message_en = "This attachment was erased and cannot be decrypted."

@@ -31,6 +31,7 @@ from hokan.kit.errors import Forbidden, PayloadTooLarge, PreconditionFailed
 from hokan.kit.jsonmerge import merge_patch
 from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from hokan.models import Collection, Record
+from hokan.records.attachments.repository import AttachmentRepository
 from hokan.records.errors import (
     CollectionNotFound,
     InvalidName,
@@ -623,13 +624,15 @@ class RecordService:
             _, rec = self._live(repo, collection, key)
             self._check_preconditions(rec, if_match, False)
             if self._advance(repo, principal, rec, "delete", None):
+                # Crypto-shredding: the attachments' data keys go with the record.
+                shredded = AttachmentRepository(session, repo.tenant_id).shred_record(rec.id)
                 audit.record(
                     session,
                     principal,
                     "records.delete",
                     "record",
                     f"{collection}/{key}",
-                    detail={"revision": rec.revision},
+                    detail={"revision": rec.revision, "attachments_shredded": shredded},
                 )
                 return
             session.expire_all()

@@ -10,6 +10,7 @@ from sqlalchemy import Select, select, update
 from hokan.keyring.service import RECORDS, Keyring, Sealed
 from hokan.kit.db import Database, tenant_scoped
 from hokan.models import Record, RecordRevision
+from hokan.records.attachments.service import rewrap_attachments
 from hokan.records.service import record_context
 
 BATCH = 500
@@ -54,4 +55,4 @@ def rewrap_tenant(db: Database, keyring: Keyring, tenant_id: uuid.UUID) -> int:
                     moved += 1
             if len(rows) < BATCH:
                 break
-    return moved
+    return moved + rewrap_attachments(db, keyring, tenant_id, BATCH)

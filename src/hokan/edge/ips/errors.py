@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from hokan.kit.errors import Forbidden, HokanError
+
+
+class RateLimited(HokanError):
+    status = 429
+    code = "rate_limited"
+    message_ja = "リクエストが多すぎます。しばらく待ってから再試行してください。"
+    message_en = "Too many requests; retry later."
+
+
+class TooManyConcurrent(RateLimited):
+    code = "too_many_concurrent_requests"
+    message_ja = "同時リクエストが多すぎます。"
+    message_en = "Too many concurrent requests from this address."
+
+
+class SourceBanned(Forbidden):
+    code = "source_banned"
+    message_ja = "このアドレスからのアクセスは一時的に遮断されています。"
+    message_en = "Requests from this address are temporarily blocked."
+
+
+class RequestTimeout(HokanError):
+    status = 408
+    code = "request_timeout"
+    message_ja = "リクエストの受信が時間内に完了しませんでした。"
+    message_en = "The request was not received in time."
+
+
+def with_retry_after(error: HokanError, seconds: float) -> HokanError:
+    error.headers["Retry-After"] = str(max(1, int(seconds + 0.999)))
+    return error
