@@ -22,6 +22,9 @@ from hokan.runtime import Runtime
 from hokan.settings import Settings
 from tests.conftest import TenantHandle
 
+# A minimal PE image: "MZ", e_lfanew at 0x3C pointing at "PE\0\0".
+PE = b"MZ\x90\x00" + b"\x00" * 0x38 + (0x80).to_bytes(4, "little") + b"\x00" * 0x40 + b"PE\x00\x00"
+
 
 def test_eicar_found_across_chunk_boundaries() -> None:
     data = b"%PDF-1.7 ordinary report " * 100 + _EICAR + b" trailer"
@@ -32,7 +35,10 @@ def test_eicar_found_across_chunk_boundaries() -> None:
 
 
 def test_executable_header_refused_and_clean_file_passes() -> None:
-    assert not BuiltinScanner().scan([b"MZ\x90\x00rest"]).clean
+    assert BuiltinScanner().scan([PE + b"rest"]).signature == "Executable.Win.PE"
+    assert not BuiltinScanner().scan([PE[:3], PE[3:70], PE[70:] + b"x" * 100]).clean
+    # "MZ" alone starts ordinary text too (a CSV row of a company called MZ…).
+    assert BuiltinScanner().scan(["MZ商事,東京都港区\n".encode()]).clean
     assert BuiltinScanner().scan([b"\x89PNG\r\n\x1a\n", b"image data"]).clean
 
 
@@ -46,7 +52,7 @@ def test_builtin_finds_a_header_split_across_tiny_chunks() -> None:
 
 YARA_CASES = [
     (b"%PDF-1.7 report " * 1000 + _EICAR, "EICAR-Test-File"),
-    (b"MZ\x90\x00\x03" + b"\x00" * 100, "Executable.Win.PE"),
+    (PE + b"\x00" * 100, "Executable.Win.PE"),
     (b"\x7fELF\x02\x01\x01" + b"\x00" * 100, "Executable.Unix.ELF"),
     (b"\xcf\xfa\xed\xfe\x07\x00" + b"\x00" * 100, "Executable.Mac.MachO"),
     (
@@ -71,6 +77,7 @@ CLEAN = [
     b"PK\x03\x04" + b"\x00" * 26 + b"[Content_Types].xml xl/workbook.xml",
     b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10,
     b"Notes about MZ and ELF formats in a plain text file",  # not at the start
+    "MZ商事,東京都港区,03-1234-5678\n".encode(),  # "MZ" at the start of ordinary text
 ]
 
 

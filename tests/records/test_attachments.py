@@ -277,7 +277,8 @@ def test_executable_posing_as_a_pdf_is_quarantined_not_just_refused(
 ) -> None:
     t = make_tenant()
     url = _record(client, t)
-    exe = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 4000
+    exe = b"MZ\x90\x00" + b"\x00" * 0x38 + (0x80).to_bytes(4, "little") + b"\x00" * 0x40
+    exe += b"PE\x00\x00" + b"\x00" * 4000
     r = client.post(url, files={"file": ("invoice.pdf", exe, "application/pdf")}, headers=t.headers)
     assert r.status_code == 422
     assert r.json()["signature"] == "Executable.Win.PE"

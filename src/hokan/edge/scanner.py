@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 # that this source file itself is not flagged by scanners.
 _EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
-# Executable headers that have no place in a business document upload.
+# Executable headers that have no place in a business document upload. A PE file
+# is "MZ" plus the "PE\0\0" header its e_lfanew points to: "MZ" alone also starts
+# ordinary text (a CSV row "MZ商事,…").
 _EXECUTABLE_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"MZ", "Executable.Win.PE"),
     (b"\x7fELF", "Executable.Unix.ELF"),
     (b"\xcf\xfa\xed\xfe", "Executable.Mac.MachO"),
     (b"\xce\xfa\xed\xfe", "Executable.Mac.MachO"),
@@ -43,7 +44,14 @@ _EXECUTABLE_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xfe\xed\xfa\xcf", "Executable.Mac.MachO"),
     (b"\xca\xfe\xba\xbe", "Executable.Mac.MachO"),
 )
-_HEAD = 8
+_HEAD = 4096  # enough for any real e_lfanew
+
+
+def _is_pe(head: bytes) -> bool:
+    if not head.startswith(b"MZ") or len(head) < 0x40:
+        return False
+    offset = int.from_bytes(head[0x3C:0x40], "little")
+    return head[offset : offset + 4] == b"PE\0\0"
 
 
 class ScannerUnavailable(ServiceUnavailable):
@@ -114,6 +122,9 @@ class _BuiltinSession:
                 if self._head.startswith(magic):
                     self.found = signature
                     return
+            if _is_pe(self._head):
+                self.found = "Executable.Win.PE"
+                return
         window = self._tail + chunk
         if _EICAR in window:
             self.found = "EICAR-Test-File"

@@ -26,7 +26,10 @@ rule Executable_Win_PE
     meta:
         signature = "Executable.Win.PE"
     condition:
-        at_start and uint16(0) == 0x5A4D
+        // "MZ" alone also starts ordinary text (a CSV row "MZ商事,…"): require the PE
+        // header that e_lfanew points to, as Windows' loader does.
+        at_start and uint16(0) == 0x5A4D and uint32(0x3C) < filesize - 4 and
+        uint32(uint32(0x3C)) == 0x00004550
 }
 
 rule Executable_Unix_ELF
