@@ -118,6 +118,14 @@ def test_rate_limit_then_flood_ban_audited_and_announced(
     ips_client: tuple[TestClient, Runtime],
 ) -> None:
     client, rt = ips_client
+    from hokan.identity import operators
+
+    with rt.db.session(write=True, system=True) as s:  # the on-call team hears of bans too
+        for roles, email in (
+            (["incident_response"], "oncall@hokan.example.jp"),
+            (["auditor"], "audit@hokan.example.jp"),
+        ):
+            operators.create(s, rt.passwords, rt.master_key, "運用", email, roles, None, SYSTEM)
     statuses = [client.get("/api/v1/collections").status_code for _ in range(9)]
     assert statuses == [401] * 5 + [429] * 4
     r = client.get("/api/v1/collections")
@@ -134,7 +142,7 @@ def test_rate_limit_then_flood_ban_audited_and_announced(
         [ban] = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "ips.ban")))
         assert ban.target_id == "127.0.0.1" and ban.detail["reason"] == "flood"
         [notice] = list(s.scalars(select(MailMessage).where(MailMessage.kind == "ips.ban")))
-        assert notice.recipients == ["soc@hokan.example.jp"]
+        assert notice.recipients == ["oncall@hokan.example.jp", "soc@hokan.example.jp"]
     for _ in range(100):
         if _Webhook.received:
             break

@@ -309,3 +309,17 @@ def _send_usage_report(session: Session, operator: Operator, now: datetime) -> N
         "operator.usage_report",
         tenant.id,
     )
+
+
+# Who hears of security events at the edge (IPS bans, malware): 障害対応チーム and managers.
+NOTIFIED_ROLES = frozenset({Role.incident_response, Role.operations_manager, Role.general_manager})
+
+
+def notified_emails(session: Session) -> list[str]:
+    """E-mail addresses of the active, regular operators who receive security notices."""
+    rows = session.execute(
+        select(Operator.email, Operator.roles).where(
+            Operator.status == OperatorStatus.active, Operator.kind == OperatorKind.regular
+        )
+    )
+    return sorted({email for email, roles in rows if NOTIFIED_ROLES & set(roles or [])})

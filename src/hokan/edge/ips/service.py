@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from hokan.audit import service as audit
 from hokan.edge.ips.errors import RateLimited, SourceBanned, with_retry_after
 from hokan.edge.ips.store import Ban, BanOutcome, IpsStore
+from hokan.identity import operators
 from hokan.identity.principal import SYSTEM, Principal
 from hokan.kit import mail
 from hokan.kit.clock import iso, to_jst
@@ -167,7 +168,8 @@ class Ips:
                 )
                 mail.enqueue(
                     s,
-                    self.settings.security_notify_list,
+                    # The configured list plus the operators on call (incident response).
+                    [*self.settings.security_notify_list, *operators.notified_emails(s)],
                     "【Hokan】IPSがアクセス元を遮断しました / IPS ban",
                     _mail_body(ban, notice),
                     "ips.ban",
