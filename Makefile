@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/identity.py
+	$(BIN)/python bench/waf.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ from hokan.audit import api as audit_api
 from hokan.edge import docs, errors, health
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.responses import JsonResponse
+from hokan.edge.waf.middleware import WafMiddleware
 from hokan.identity import api as identity_api
 from hokan.kit.logging import configure_logging
 from hokan.records import api as records_api
@@ -54,6 +55,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(tenants_api.router)
     app.include_router(records_api.router)
     app.include_router(audit_api.router)
+    # WAF: innermost of the edge layers (request id → client cert → geo → IPS → WAF →
+    # maintenance), just before routing; added first because Starlette wraps in reverse.
+    app.add_middleware(WafMiddleware, runtime=runtime)
     app.add_middleware(RequestContextMiddleware)
     return app
 

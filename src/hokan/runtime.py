@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from anyio import to_thread
 
+from hokan.edge.waf.service import Waf
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import SprayingDetector
@@ -83,6 +84,10 @@ class Runtime:
     @cached_property
     def tenants(self) -> TenantService:
         return TenantService(self.keyring)
+
+    @cached_property
+    def waf(self) -> Waf:
+        return Waf(self.settings)
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run blocking work (database, crypto) from async code (ADR 0001).

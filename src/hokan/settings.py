@@ -31,6 +31,11 @@ class BlockingMode(StrEnum):
     threads = "threads"
 
 
+class WafMode(StrEnum):
+    block = "block"
+    detect = "detect"  # detect-only: audit and count, let the request through
+
+
 class LogFormat(StrEnum):
     json = "json"
     text = "text"
@@ -103,6 +108,22 @@ class Settings(BaseSettings):
     page_size_default: int = Field(default=50, ge=1, le=1000)
     page_size_max: int = Field(default=500, ge=1, le=10_000)
     token_default_days: int = Field(default=90, ge=1, le=3650)
+
+    # WAF (EDGE-3): anomaly scoring over query, path, headers, cookies and bodies.
+    waf_enabled: bool = Field(default=True, description="Inspect requests with the WAF")
+    waf_mode: WafMode = Field(default=WafMode.block, description="block, or detect (only log)")
+    waf_threshold: int = Field(
+        default=5, ge=1, le=1000, description="Anomaly score at which a request is blocked"
+    )
+    waf_paranoia: int = Field(
+        default=1, ge=1, le=4, description="1 (fewest false positives) … 4 (strictest)"
+    )
+    waf_max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=0,
+        le=64 * 1_048_576,
+        description="Bodies up to this size are inspected; larger ones pass uninspected",
+    )
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     log_format: LogFormat = LogFormat.json

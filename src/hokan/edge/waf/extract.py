@@ -1,0 +1,158 @@
+"""Where values come from: query, path, headers, cookies and bodies, as (field, value) pairs.
+
+Field names are where a value was found (``query.q``, ``json.staff[].notes``,
+``header.user-agent``, ``multipart.file.filename``): exclusions name them and
+audit entries record them; values are never kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from hokan.edge.waf.engine import ALL_FAMILIES, LOG4SHELL_ONLY
+
+MAX_JSON_DEPTH = 32
+MAX_JSON_VALUES = 5_000
+MAX_PARAMS = 1_000
+
+# Headers that carry client-chosen text worth every family's rules. Others get
+# the Log4Shell lookups only; Authorization is never read (secrets, random text).
+_FULL_HEADERS = frozenset(
+    {
+        b"user-agent",
+        b"referer",
+        b"origin",
+        b"x-forwarded-for",
+        b"x-forwarded-host",
+        b"x-forwarded-proto",
+        b"x-forwarded-prefix",
+        b"forwarded",
+        b"x-real-ip",
+        b"x-client-ip",
+        b"true-client-ip",
+        b"x-original-url",
+        b"x-rewrite-url",
+        b"via",
+        b"from",
+        b"x-api-version",
+        b"x-requested-with",
+    }
+)
+_SKIP_HEADERS = frozenset(
+    {b"authorization", b"cookie", b"content-length", b"host", b"x-request-id"}
+)
+
+
+# Headers that hold a URL by definition: the RFI rules would only see their own purpose.
+_URL_HEADERS = frozenset({b"referer", b"origin"})
+NO_RFI = ALL_FAMILIES - {"rfi"}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    value: str
+    url_encoded: bool = False
+    only: frozenset[str] = ALL_FAMILIES
+
+
+_SAFE_NAME = re.compile(r"^[\w.\-\[\]@$:]{1,64}$")
+
+
+def safe_name(prefix: str, name: str) -> str:
+    """``prefix.name`` when the name is an ordinary identifier; the name may be the payload."""
+    return f"{prefix}.{name}" if _SAFE_NAME.match(name) else f"{prefix}.?"
+
+
+def _plus(text: str) -> str:
+    return text.replace("+", " ") if "+" in text else text
+
+
+def urlencoded(prefix: str, raw: bytes) -> Iterator[Field]:
+    """Names and values of ``a=1&b=2`` (query strings, form bodies), still %-encoded."""
+    text = raw.decode("utf-8", "surrogateescape")
+    for i, pair in enumerate(text.split("&")):
+        if i >= MAX_PARAMS:
+            return
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        name, value = _plus(name), _plus(value)
+        label = safe_name(prefix, name)
+        yield Field(f"{label}#name", name, url_encoded=True)
+        if value:
+            yield Field(label, value, url_encoded=True)
+
+
+def param_count(raw: bytes) -> int:
+    return raw.count(b"&") + 1 if raw else 0
+
+
+def path(scope: Mapping[str, Any]) -> Iterator[Field]:
+    raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
+    yield Field("path", raw.decode("utf-8", "surrogateescape"), url_encoded=True)
+
+
+def headers(scope: Mapping[str, Any]) -> Iterator[Field]:
+    for name, value in scope.get("headers", ()):
+        if name in _SKIP_HEADERS:
+            if name == b"cookie":
+                yield from cookies(value)
+            continue
+        text = value.decode("latin-1")
+        if name in _FULL_HEADERS:
+            only = NO_RFI if name in _URL_HEADERS else ALL_FAMILIES
+            yield Field(f"header.{name.decode('latin-1')}", _utf8(value), True, only)
+        elif "${" in text or "%24%7b" in text.lower():
+            yield Field(f"header.{name.decode('latin-1')}", text, True, LOG4SHELL_ONLY)
+
+
+def _utf8(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def cookies(raw: bytes) -> Iterator[Field]:
+    for part in _utf8(raw).split(";"):
+        name, _, value = part.strip().partition("=")
+        if not name:
+            continue
+        label = safe_name("cookie", name)
+        yield Field(f"{label}#name", name, url_encoded=True)
+        if value:
+            yield Field(label, value.strip('"'), url_encoded=True)
+
+
+def json_body(raw: bytes) -> Iterator[Field]:
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return  # the route answers 422; nothing parsed means nothing reaches the app
+    yield from walk_json(doc)
+
+
+def walk_json(doc: Any) -> Iterator[Field]:
+    """String keys and values of a JSON document, depth-first, bounded in depth and count."""
+    stack: list[tuple[str, Any, int]] = [("json", doc, 0)]
+    seen = 0
+    while stack and seen < MAX_JSON_VALUES:
+        label, node, depth = stack.pop()
+        seen += 1
+        if isinstance(node, str):
+            yield Field(label, node)
+        elif depth >= MAX_JSON_DEPTH:
+            continue
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                child = safe_name(label, key)
+                yield Field(f"{child}#name", key)
+                stack.append((child, value, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((f"{label}[]", item, depth + 1) for item in node)

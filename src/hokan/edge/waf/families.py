@@ -1,0 +1,327 @@
+"""The pattern-shaped families: traversal / LFI, RFI, OS commands, PHP, Java, templates, XML.
+
+Each rule needs the *structure* of an attack, not a word: a command after a shell
+separator with an argument shaped like a path or a flag ("rm 室" and "dog; cat"
+are text), a template delimiter around an expression rather than a name
+(``{{7*7}}`` but not ``{{name}}``), a traversal sequence next to a path.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hokan.edge.waf.model import CRITICAL, ERROR, NOTICE, WARNING, Hit
+
+# --------------------------------------------------------------------------- traversal / LFI
+
+_TRAVERSAL = re.compile(r"(?:^|(?<=[/=:'\"\s(;,]))\.{2,}(?:;[^/]*)?/|/\.{2,}(?:$|;)")
+_SENSITIVE = re.compile(
+    r"(?:^|[/=:'\"\s])(?:etc/(?:passwd|shadow|group|hosts|issue|motd|hostname|crontab|sudoers"
+    r"|fstab|resolv\.conf|ssh/|my\.cnf|mysql/|httpd/|apache2?/|nginx/|php|environment)"
+    r"|proc/(?:self|\d+)/(?:environ|cmdline|fd|maps|status|mem|exe|cwd|root)"
+    r"|boot\.ini|win\.ini|system\.ini|(?:c:)?/?windows/(?:system32|win\.ini|repair|system\.ini)"
+    r"|winnt/|web-inf/|meta-inf/|\.htaccess|\.htpasswd|\.git/(?:config|head|index)"
+    r"|\.svn/entries|\.ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts)|wp-config\.php"
+    r"|var/log/(?:apache|nginx|httpd|auth|secure|syslog|messages)|root/\.|\.bash_history"
+    r"|\.aws/credentials|\.docker/config|usr/local/etc/)"
+)
+_WRAPPER = re.compile(
+    r"(?:php|expect|phar|zip|glob|compress\.zlib|compress\.bzip2|ogg|rar|ssh2\.\w+)://"
+    r"|file:/{1,3}[a-z/~.]|data://text/|php://"
+)
+
+
+def lfi(lowered: str) -> list[Hit]:
+    text = lowered.replace("\\", "/")
+    hits: list[Hit] = []
+    steps = len(_TRAVERSAL.findall(text))
+    if steps >= 2:
+        hits.append(Hit("lfi-traversal", "lfi", CRITICAL))
+    elif steps == 1:
+        hits.append(Hit("lfi-traversal", "lfi", ERROR))
+    if _SENSITIVE.search(text):
+        hits.append(Hit("lfi-sensitive-file", "lfi", CRITICAL))
+    if _WRAPPER.search(text):
+        hits.append(Hit("lfi-wrapper", "lfi", CRITICAL))
+    return hits
+
+
+# --------------------------------------------------------------------------- RFI
+
+_URL = re.compile(r"(?:(?:https?|ftps?)://|^//|^\\\\)([^\s/\\?#]+)([^\s?#]*)(\?[^\s#]*)?(#\S*)?")
+_SCRIPT_EXT = re.compile(r"\.(?:txt|inc|php\d?|phtml|jsp|asp|aspx|pl|py|sh|cgi|sql|dll|hta|exe)$")
+_IP_HOST = re.compile(r"^(?:[^@]*@)?(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?$|^\[[0-9a-f:]+\]")
+_SSRF_SCHEMES = re.compile(
+    r"(?:gopher|dict|jar|tftp|netdoc|sftp|smb|ldaps?)://|\bjar:(?:https?|file|ftp):"
+)
+
+
+def rfi(lowered: str) -> list[Hit]:
+    hits: list[Hit] = []
+    for m in _URL.finditer(lowered.strip()):
+        host, path, query, frag = m.group(1), m.group(2) or "", m.group(3), m.group(4)
+        ip = bool(_IP_HOST.match(host))
+        script = bool(_SCRIPT_EXT.search(path))
+        unc = m.group(0).startswith("\\\\")
+        trailing = (query is not None and query.endswith("?")) or frag == "#"
+        if trailing or (script and unc):
+            hits.append(Hit("rfi-url-trailing", "rfi", CRITICAL))
+        elif script and (ip or path.endswith((".txt", ".inc", ".sh", ".pl", ".hta"))):
+            hits.append(Hit("rfi-script-url", "rfi", CRITICAL))
+        elif ip:
+            hits.append(Hit("rfi-ip-url", "rfi", WARNING))
+        elif script:
+            hits.append(Hit("rfi-script-url", "rfi", NOTICE))
+    if _SSRF_SCHEMES.search(lowered):
+        hits.append(Hit("rfi-scheme", "rfi", CRITICAL))
+    return hits
+
+
+# --------------------------------------------------------------------------- OS commands
+
+_SEP = r"(?:^|[;&|\n\r`]|\$\(|\|\||&&)\s*"
+# Commands with no other meaning in text: a separator before them is enough.
+_UNIQUE = (
+    r"whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|ncat|netcat|bash|zsh|ksh|csh"
+    r"|dash|powershell|pwsh|cmd|cmd\.exe|systeminfo|certutil|bitsadmin|busybox|tftp|chmod|chown"
+    r"|crontab|mkfifo|xxd|python[23]?|perl|ruby|php|nohup|printenv|tasklist|taskkill|wmic"
+    r"|rundll32|regsvr32|mshta|cscript|wscript|msiexec|schtasks|traceroute|nmap|md5sum|uptime"
+    r"|hostname|net\s+(?:user|localgroup|view|share)"
+)
+_SHORT = r"id|ls|pwd|ps|env|sh|nc|ver|dir|arp"
+# Ordinary words that are also commands: only with an argument shaped like one.
+_WORDS = (
+    r"cat|echo|rm|cp|mv|type|more|head|tail|find|grep|awk|sed|kill|sleep|ping|net|set|touch"
+    r"|which|who|last|host|dig|reboot|shutdown|sudo|su|timeout|expr|passwd|ssh|ftp|telnet"
+    r"|base64|tar|chgrp|killall|mkdir|rmdir|useradd|usermod|export|unset|eval|exec|source"
+)
+_PREFIX = r"(?:/(?:usr/)?(?:local/)?s?bin/|c:\\windows\\system32\\|\\?)?"
+_END = r"(?=$|[\s;&|<>`'\")]|(?i:\$\{?ifs))"
+_ARG = (
+    r"(?:\s+|(?i:\$\{?ifs\}?)|<)"
+    r"(?:-{1,2}[a-z]|[/\\~$.]|\d+(?:\.\d+){0,3}\s*$|[a-z]:\\|\d+\.\d+\.\d+\.\d+|>)"
+)
+_CMD = [
+    (re.compile(_SEP + _PREFIX + r"(?:" + _UNIQUE + r")" + _END), "cmdi-command", CRITICAL),
+    (
+        re.compile(
+            _SEP
+            + _PREFIX
+            + r"(?:"
+            + _SHORT
+            + r")(?=$|\s+-|[\s]*[;&|`)]|(?i:\$\{?ifs)|\s+/|\s+[a-z]:\\)"
+        ),
+        "cmdi-command",
+        CRITICAL,
+    ),
+    (re.compile(_SEP + _PREFIX + r"(?:" + _WORDS + r")" + _ARG), "cmdi-command", CRITICAL),
+    (re.compile(r"(?i)\$\{?ifs\b|\$\{path:0:1\}|\$\{home:0:1\}"), "cmdi-ifs", CRITICAL),
+    (
+        re.compile(r"/dev/(?:tcp|udp)/|/bin/(?:ba|z|k|da|c)?sh\b|/usr/bin/env\b"),
+        "cmdi-shell",
+        CRITICAL,
+    ),
+    (re.compile(r"\b(?:python[23]?|perl|ruby|php|node)\s+-[ecr]\s"), "cmdi-interpreter", CRITICAL),
+    (
+        re.compile(r"\bcmd(?:\.exe)?\s*/[ck]\b|%comspec%|powershell(?:\.exe)?\s+-\w"),
+        "cmdi-windows",
+        CRITICAL,
+    ),
+    (
+        re.compile(r"`[^`]*\b(?:" + _UNIQUE + r"|" + _SHORT + r"|" + _WORDS + r")\b[^`]*`"),
+        "cmdi-substitution",
+        CRITICAL,
+    ),
+    (re.compile(r"\$\(\s*[a-z/][^)]*\)"), "cmdi-substitution", WARNING),
+    (re.compile(r">\s*/(?:tmp|var/www|dev/shm|etc)/|2>&1"), "cmdi-redirect", CRITICAL),
+]
+
+
+def cmdi(decoded: str) -> list[Hit]:
+    # Case matters: shells run ``id``, not ``ID``; Windows' few commands are matched lower-cased.
+    text = decoded
+    hits: list[Hit] = []
+    for pattern, rule, score in _CMD:
+        if pattern.search(text):
+            hits.append(Hit(rule, "cmdi", score))
+    return hits
+
+
+# --------------------------------------------------------------------------- PHP
+
+_PHP_TAG = re.compile(r"<\?(?:php\b|=)")
+_PHP_FUNCS = (
+    r"system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|eval|assert|preg_replace"
+    r"|create_function|call_user_func(?:_array)?|base64_decode|gzinflate|gzuncompress|str_rot13"
+    r"|file_get_contents|file_put_contents|fopen|fwrite|include(?:_once)?|require(?:_once)?"
+    r"|highlight_file|show_source|unserialize|putenv|ini_set|move_uploaded_file|readfile"
+    r"|array_map|usort|phpinfo"
+)
+_PHP_CALL_STRONG = re.compile(
+    r"\b(?:" + _PHP_FUNCS + r")\s*\(\s*(?:['\"$]|(?:" + _PHP_FUNCS + r")\s*\()"
+)
+_PHP_CALL = re.compile(r"\b(?:" + _PHP_FUNCS + r")\(")
+_PHP_GLOBALS = re.compile(
+    r"\$_(?:get|post|request|cookie|server|files|env|session)\b|\$\{?globals\b"
+)
+_PHP_GLOBAL_INDEX = re.compile(r"\$_(?:get|post|request|cookie|server|files|env|session)\s*\[")
+_PHP_SERIALIZED = re.compile(r"(?:^|[;{])[oc]:\d+:\"[\w\\]+\":\d+:\{|^a:\d+:\{[isbdo]:")
+
+
+def php(lowered: str) -> list[Hit]:
+    hits: list[Hit] = []
+    if _PHP_TAG.search(lowered):
+        hits.append(Hit("php-open-tag", "php", CRITICAL))
+    if _PHP_CALL_STRONG.search(lowered) or "phpinfo()" in lowered:
+        hits.append(Hit("php-function", "php", CRITICAL))
+    elif _PHP_CALL.search(lowered):
+        hits.append(Hit("php-function", "php", WARNING))
+    if _PHP_GLOBAL_INDEX.search(lowered):
+        hits.append(Hit("php-superglobal", "php", CRITICAL))
+    elif _PHP_GLOBALS.search(lowered):
+        hits.append(Hit("php-superglobal", "php", ERROR))
+    if _PHP_SERIALIZED.search(lowered):
+        hits.append(Hit("php-object", "php", CRITICAL))
+    return hits
+
+
+# --------------------------------------------------------------------------- Java
+
+_LOOKUP_FOLD = re.compile(r"\$\{(?:lower|upper|::-|[a-z0-9_.]*:[^{}$]*?:-)([^{}$]*)\}")
+_JNDI = re.compile(r"\$\{\s*(?:jndi|ldaps?|rmi|dns|iiop|corba|nds|nis|http)\s*:")
+_LOOKUP = re.compile(
+    r"\$\{\s*(?:env|sys|java|ctx|main|date|bundle|k8s|docker|web|spring|log4j|sd|map|marker"
+    r"|event|jvmrunargs|base64|upper|lower)\s*:"
+)
+_JAVA = [
+    (
+        re.compile(
+            r"java\.lang\.(?:runtime|processbuilder|reflect|class|system)|javax\.(?:naming|script)"
+        ),
+        "java-class",
+        CRITICAL,
+    ),
+    (
+        re.compile(
+            r"getruntime\s*\(\s*\)|\.exec\s*\(|processbuilder\s*\(|\.forname\s*\(|\.getclass\s*\(\s*\)\s*\."
+        ),
+        "java-exec",
+        CRITICAL,
+    ),
+    (
+        re.compile(
+            r"org\.apache\.commons\.collections|com\.sun\.(?:org\.apache|rowset|jndi)|ysoserial|org\.springframework\.(?:context|beans)\.|bsh\.interpreter|groovy\.lang"
+        ),
+        "java-gadget",
+        CRITICAL,
+    ),
+    (re.compile(r"[\"']@type[\"']\s*:|[\"']@class[\"']\s*:"), "java-polymorphic-json", CRITICAL),
+    (
+        re.compile(
+            r"#_memberaccess|@ognl|ognlcontext|#context\s*\[|%\{\s*\(?#|\(#\w+\s*=|@java\.lang\.\w+@"
+        ),
+        "java-ognl",
+        CRITICAL,
+    ),
+    (re.compile(r"\bt\s*\(\s*java\.|#\{\s*t\s*\(|new\s+java\.\w"), "java-spel", CRITICAL),
+    (
+        re.compile(
+            r"class\.(?:module\.)?classloader|classloader\.(?:resources|urls)|spring\.cloud\.function\.routing-expression"
+        ),
+        "java-spring",
+        CRITICAL,
+    ),
+]
+_JAVA_SERIAL = re.compile(r"ro0ab|aced0005|\xac\xed\x00\x05")
+
+
+def java(lowered: str) -> list[Hit]:
+    hits: list[Hit] = []
+    if "${" in lowered:
+        folded = lowered
+        for _ in range(8):  # ${${lower:j}ndi:…}, ${${::-j}${::-n}di:…}
+            nxt = _LOOKUP_FOLD.sub(lambda m: m.group(1), folded)
+            if nxt == folded:
+                break
+            folded = nxt
+        if _JNDI.search(folded) or _JNDI.search(lowered.replace(" ", "")):
+            hits.append(Hit("java-jndi", "java", CRITICAL))
+        elif _LOOKUP.search(lowered):
+            hits.append(Hit("java-lookup", "java", CRITICAL))
+    if _JAVA_SERIAL.search(lowered):
+        hits.append(Hit("java-serialized", "java", CRITICAL))
+    for pattern, rule, score in _JAVA:
+        if pattern.search(lowered):
+            hits.append(Hit(rule, "java", score))
+    return hits
+
+
+def log4shell(lowered: str) -> list[Hit]:
+    """Only the lookup rules: cheap enough for every header."""
+    return (
+        [h for h in java(lowered) if h.rule in ("java-jndi", "java-lookup")]
+        if "${" in lowered
+        else []
+    )
+
+
+# --------------------------------------------------------------------------- templates (SSTI)
+
+_DELIMITED = re.compile(
+    r"(\{\{|\{%|\$\{\{?|#\{|\*\{|@\{|<%=?|\[\[|\{#)\s*(.{0,200}?)\s*(\}\}|%\}|\}|%>|\]\]|#\})",
+    re.DOTALL,
+)
+_ARITH = re.compile(r"^[\s('\"=\-]*\d+[\s'\"]*[*+\-/%][\s'\"]*\d+[\s)'\"]*$")
+_DUNDER = re.compile(
+    r"__(?:class|mro|subclasses|globals|builtins|init|import|base|bases|dict|getattribute"
+    r"|reduce|code|func_globals|loader|spec)__"
+)
+_TEMPLATE_DANGER = re.compile(
+    r"\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages"
+    r"|constructor|getclass|runtime|popen|subprocess|import|forname|processbuilder|freemarker"
+    r"|execute|smarty|application|session|settings|environ|os\.|system\s*\(|exec\s*\("
+    r"|eval\s*\(|file\.|io\.|open\s*\()|\|\s*attr|\[\s*['\"]_|\$class\b"
+)
+_STATEMENT = re.compile(
+    r"^(?:import|include|extends|set|for|if|macro|raw|debug|print|block|call|from)\b"
+)
+_TEMPLATE_ENGINES = re.compile(
+    r"<#assign|\?new\s*\(|freemarker\.template|#set\s*\(\s*\$|\$class\.inspect|\{php\}|\{/php\}"
+    r"|\{system\s*\(|\{self::|\{\$smarty\.|\{\{#with\b|#foreach\s*\(|\bobject\.constructor"
+)
+
+
+def ssti(lowered: str) -> list[Hit]:
+    hits: list[Hit] = []
+    if _DUNDER.search(lowered):
+        hits.append(Hit("ssti-python-object", "ssti", CRITICAL))
+    if _TEMPLATE_ENGINES.search(lowered):
+        hits.append(Hit("ssti-engine", "ssti", CRITICAL))
+    for m in _DELIMITED.finditer(lowered):
+        inner = m.group(2)
+        nested = _DELIMITED.search(inner + m.group(3))  # [[${7*7}]]
+        if nested is not None:
+            inner = nested.group(2)
+        if _ARITH.match(inner) or _TEMPLATE_DANGER.search(inner):
+            hits.append(Hit("ssti-expression", "ssti", CRITICAL))
+        elif m.group(1) == "{%" and _STATEMENT.match(inner):
+            hits.append(Hit("ssti-statement", "ssti", WARNING))
+        elif re.search(r"[()\[\]'\"]", inner):
+            hits.append(Hit("ssti-call", "ssti", NOTICE))
+    return hits
+
+
+# --------------------------------------------------------------------------- XML in fields
+
+_XML = [
+    (re.compile(r"<!doctype\s+[^>]*(?:\[|\bsystem\b|\bpublic\b)"), "xml-doctype", CRITICAL),
+    (re.compile(r"<!entity\b"), "xml-entity", CRITICAL),
+    (re.compile(r"<xi:include\b|xmlns:xi\s*=|xinclude"), "xml-xinclude", CRITICAL),
+    (re.compile(r"<xsl:|xmlns:xsl\s*="), "xml-xslt", ERROR),
+]
+
+
+def xml(lowered: str) -> list[Hit]:
+    if "<" not in lowered and "xinclude" not in lowered:
+        return []
+    return [Hit(rule, "xml", score) for pattern, rule, score in _XML if pattern.search(lowered)]
