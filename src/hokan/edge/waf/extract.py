@@ -107,9 +107,9 @@ def headers(scope: Mapping[str, Any]) -> Iterator[Field]:
         text = value.decode("latin-1")
         if name in _FULL_HEADERS:
             only = NO_RFI if name in _URL_HEADERS else ALL_FAMILIES
-            yield Field(f"header.{name.decode('latin-1')}", _utf8(value), True, only)
+            yield Field(f"header.{name.decode('latin-1')}", _utf8(value), False, only)
         elif "${" in text or "%24%7b" in text.lower():
-            yield Field(f"header.{name.decode('latin-1')}", text, True, LOG4SHELL_ONLY)
+            yield Field(f"header.{name.decode('latin-1')}", text, False, LOG4SHELL_ONLY)
 
 
 def _utf8(value: bytes) -> str:
@@ -125,34 +125,45 @@ def cookies(raw: bytes) -> Iterator[Field]:
         if not name:
             continue
         label = safe_name("cookie", name)
-        yield Field(f"{label}#name", name, url_encoded=True)
+        yield Field(f"{label}#name", name, url_encoded=False)
         if value:
-            yield Field(label, value.strip('"'), url_encoded=True)
+            yield Field(label, value.strip('"'), url_encoded=False)
 
 
-def json_body(raw: bytes) -> Iterator[Field]:
+def json_body(raw: bytes) -> list[Field]:
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return  # the route answers 422; nothing parsed means nothing reaches the app
-    yield from walk_json(doc)
+        return []  # the route answers 422; nothing parsed means nothing reaches the app
+    return walk_json(doc)
 
 
-def walk_json(doc: Any) -> Iterator[Field]:
-    """String keys and values of a JSON document, depth-first, bounded in depth and count."""
+def walk_json(doc: Any) -> list[Field]:
+    """String keys and values of a JSON document, depth-first, bounded in depth and count.
+
+    Keys that are identifiers (nearly all) are not returned: a single word cannot
+    carry any family's payload. A record has hundreds of values, so this is lean.
+    """
+    out: list[Field] = []
+    append = out.append
     stack: list[tuple[str, Any, int]] = [("json", doc, 0)]
     seen = 0
     while stack and seen < MAX_JSON_VALUES:
         label, node, depth = stack.pop()
         seen += 1
         if isinstance(node, str):
-            yield Field(label, node)
+            append(Field(label, node))
         elif depth >= MAX_JSON_DEPTH:
             continue
         elif isinstance(node, dict):
             for key, value in node.items():
-                child = safe_name(label, key)
-                yield Field(f"{child}#name", key)
+                if key.isidentifier() and len(key) <= 64:
+                    child = f"{label}.{key}"
+                else:
+                    child = safe_name(label, key)
+                    append(Field(f"{child}#name", key))
                 stack.append((child, value, depth + 1))
         elif isinstance(node, list):
-            stack.extend((f"{label}[]", item, depth + 1) for item in node)
+            item_label = f"{label}[]"
+            stack.extend((item_label, item, depth + 1) for item in node)
+    return out

@@ -19,6 +19,7 @@ _SENSITIVE = re.compile(
     r"(?:^|[/=:'\"\s])(?:etc/(?:passwd|shadow|group|hosts|issue|motd|hostname|crontab|sudoers"
     r"|fstab|resolv\.conf|ssh/|my\.cnf|mysql/|httpd/|apache2?/|nginx/|php|environment)"
     r"|proc/(?:self|\d+)/(?:environ|cmdline|fd|maps|status|mem|exe|cwd|root)"
+    r"|proc/(?:version|cpuinfo|meminfo|mounts|net/)|\.env(?:$|[.\s])|inetpub/|web\.config"
     r"|boot\.ini|win\.ini|system\.ini|(?:c:)?/?windows/(?:system32|win\.ini|repair|system\.ini)"
     r"|winnt/|web-inf/|meta-inf/|\.htaccess|\.htpasswd|\.git/(?:config|head|index)"
     r"|\.svn/entries|\.ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts)|wp-config\.php"
@@ -27,7 +28,7 @@ _SENSITIVE = re.compile(
 )
 _WRAPPER = re.compile(
     r"(?:php|expect|phar|zip|glob|compress\.zlib|compress\.bzip2|ogg|rar|ssh2\.\w+)://"
-    r"|file:/{1,3}[a-z/~.]|data://text/|php://"
+    r"|file:/{1,3}[a-z/~.]|data:(?://)?text/plain;base64|php://"
 )
 
 
@@ -56,7 +57,16 @@ _SSRF_SCHEMES = re.compile(
 )
 
 
+# Every RFI rule needs one of these; most URLs in business data have none.
+_RFI_HINT = re.compile(
+    r"[?#]\s*$|\?\S*\?|\.(?:txt|inc|php\d?|phtml|jsp|aspx?|pl|py|sh|cgi|sql|dll|hta|exe)\b"
+    r"|//(?:[^/@\s]*@)?(?:\d|\[)|^\s*\\\\|(?:gopher|dict|jar|tftp|netdoc|sftp|smb|ldaps?):"
+)
+
+
 def rfi(lowered: str) -> list[Hit]:
+    if _RFI_HINT.search(lowered) is None:
+        return []
     hits: list[Hit] = []
     for m in _URL.finditer(lowered.strip()):
         host, path, query, frag = m.group(1), m.group(2) or "", m.group(3), m.group(4)
@@ -66,7 +76,11 @@ def rfi(lowered: str) -> list[Hit]:
         trailing = (query is not None and query.endswith("?")) or frag == "#"
         if trailing or (script and unc):
             hits.append(Hit("rfi-url-trailing", "rfi", CRITICAL))
-        elif script and (ip or path.endswith((".txt", ".inc", ".sh", ".pl", ".hta"))):
+        elif script and (
+            ip
+            or m.group(0).startswith("ftp")
+            or path.endswith((".txt", ".inc", ".sh", ".pl", ".hta"))
+        ):
             hits.append(Hit("rfi-script-url", "rfi", CRITICAL))
         elif ip:
             hits.append(Hit("rfi-ip-url", "rfi", WARNING))
@@ -99,7 +113,8 @@ _PREFIX = r"(?:/(?:usr/)?(?:local/)?s?bin/|c:\\windows\\system32\\|\\?)?"
 _END = r"(?=$|[\s;&|<>`'\")]|(?i:\$\{?ifs))"
 _ARG = (
     r"(?:\s+|(?i:\$\{?ifs\}?)|<)"
-    r"(?:-{1,2}[a-z]|[/\\~$.]|\d+(?:\.\d+){0,3}\s*$|[a-z]:\\|\d+\.\d+\.\d+\.\d+|>)"
+    r"(?:-{1,2}[a-z]|[/\\~$.]|\d+(?:\.\d+){0,3}\s*(?:$|[);&|`])|(?i:[a-z]:\\)"
+    r"|\d+\.\d+\.\d+\.\d+|>)"
 )
 _CMD = [
     (re.compile(_SEP + _PREFIX + r"(?:" + _UNIQUE + r")" + _END), "cmdi-command", CRITICAL),
@@ -109,7 +124,7 @@ _CMD = [
             + _PREFIX
             + r"(?:"
             + _SHORT
-            + r")(?=$|\s+-|[\s]*[;&|`)]|(?i:\$\{?ifs)|\s+/|\s+[a-z]:\\)"
+            + r")(?=$|\s+-|[\s]*[;&|`)]|(?i:\$\{?ifs|\s+/|\s+[a-z]:\\))"
         ),
         "cmdi-command",
         CRITICAL,
@@ -130,6 +145,16 @@ _CMD = [
     (
         re.compile(r"`[^`]*\b(?:" + _UNIQUE + r"|" + _SHORT + r"|" + _WORDS + r")\b[^`]*`"),
         "cmdi-substitution",
+        CRITICAL,
+    ),
+    (
+        re.compile(r"\$\(\s*" + _PREFIX + r"(?:" + _UNIQUE + "|" + _SHORT + "|" + _WORDS + r")\b"),
+        "cmdi-substitution",
+        CRITICAL,
+    ),
+    (
+        re.compile(r"(?i)<!--\s*#\s*(?:exec|include|echo|config|fsize|flastmod|printenv|set)\b"),
+        "cmdi-ssi",
         CRITICAL,
     ),
     (re.compile(r"\$\(\s*[a-z/][^)]*\)"), "cmdi-substitution", WARNING),
@@ -280,11 +305,15 @@ _TEMPLATE_DANGER = re.compile(
     r"\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages"
     r"|constructor|getclass|runtime|popen|subprocess|import|forname|processbuilder|freemarker"
     r"|execute|smarty|application|session|settings|environ|os\.|system\s*\(|exec\s*\("
-    r"|eval\s*\(|file\.|io\.|open\s*\()|\|\s*attr|\[\s*['\"]_|\$class\b"
+    r"|eval\s*\(|file\.|io\.|open\s*\(|_self|dump\s*\(|getfilter|registerundefined)"
+    r"|\|\s*(?:attr|filter|map|sort|reduce)\b|\[\s*['\"]_|\$class\b"
 )
 _STATEMENT = re.compile(
     r"^(?:import|include|extends|set|for|if|macro|raw|debug|print|block|call|from)\b"
 )
+_STATEMENT_DANGER = re.compile(r"^(?:import|include|extends|debug|from)\b")
+_POLYGLOT_OPENERS = ("${", "{{", "<%", "[%", "#{", "*{")
+_RAZOR = re.compile(r"@\(\s*\d+\s*[*+\-/]\s*\d+\s*\)")
 _TEMPLATE_ENGINES = re.compile(
     r"<#assign|\?new\s*\(|freemarker\.template|#set\s*\(\s*\$|\$class\.inspect|\{php\}|\{/php\}"
     r"|\{system\s*\(|\{self::|\{\$smarty\.|\{\{#with\b|#foreach\s*\(|\bobject\.constructor"
@@ -293,6 +322,10 @@ _TEMPLATE_ENGINES = re.compile(
 
 def ssti(lowered: str) -> list[Hit]:
     hits: list[Hit] = []
+    if sum(opener in lowered for opener in _POLYGLOT_OPENERS) >= 3:
+        hits.append(Hit("ssti-polyglot", "ssti", CRITICAL))
+    if "@(" in lowered and _RAZOR.search(lowered):
+        hits.append(Hit("ssti-expression", "ssti", CRITICAL))
     if _DUNDER.search(lowered):
         hits.append(Hit("ssti-python-object", "ssti", CRITICAL))
     if _TEMPLATE_ENGINES.search(lowered):
@@ -304,6 +337,8 @@ def ssti(lowered: str) -> list[Hit]:
             inner = nested.group(2)
         if _ARITH.match(inner) or _TEMPLATE_DANGER.search(inner):
             hits.append(Hit("ssti-expression", "ssti", CRITICAL))
+        elif m.group(1) == "{%" and _STATEMENT_DANGER.match(inner):
+            hits.append(Hit("ssti-statement", "ssti", CRITICAL))
         elif m.group(1) == "{%" and _STATEMENT.match(inner):
             hits.append(Hit("ssti-statement", "ssti", WARNING))
         elif re.search(r"[()\[\]'\"]", inner):

@@ -14,7 +14,7 @@ import html
 import re
 import unicodedata
 from bisect import bisect_right
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_ROUNDS = 4  # URL-decoding rounds: double and triple encoding are common evasions
 
@@ -41,8 +41,10 @@ _LOOKALIKES = str.maketrans(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Views:
+_LOOKALIKE_CHARS = re.compile("[\u2215\u2044\u29f8\u2216\u29f9]")
+
+
+class Views(NamedTuple):
     raw: str
     decoded: str  # fully decoded, NFKC-folded, control characters removed
     lowered: str  # ``decoded.lower()`` (case folding once, for the rules that ignore case)
@@ -95,7 +97,9 @@ def views(value: str, *, url_encoded: bool = True) -> Views:
     bad_percent = url_encoded and has_bad_percent(value)
     decoded, utf8_ok = _deep_decode(value)
     if not decoded.isascii():
-        decoded = unicodedata.normalize("NFKC", decoded).translate(_LOOKALIKES)
+        decoded = unicodedata.normalize("NFKC", decoded)
+        if _LOOKALIKE_CHARS.search(decoded):
+            decoded = decoded.translate(_LOOKALIKES)
     null_byte = null_byte or "\x00" in decoded
     if null_byte or _CONTROL.search(decoded):
         decoded = _CONTROL.sub("", decoded)

@@ -212,6 +212,8 @@ def detect(lowered: str) -> list[Hit]:
 
     if inline >= 2 and ("select" in text or "union" in text or "/*!" in lowered):
         hit("sqli-comment-evasion", 5 if "/*!" in lowered else 3)
+    if "+" in text and " " not in text.strip():
+        text = text.replace("+", " ")  # 1+UNION+ALL+SELECT: '+' for spaces, unescaped
     tokens = tokenize(text)
     fp = _fingerprint(tokens)
     for pattern, rule, score in _BARE:
