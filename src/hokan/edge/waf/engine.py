@@ -39,54 +39,58 @@ _DETECTORS: list[tuple[str, Detector, str]] = [
 ALL_FAMILIES = frozenset(f for f, _, _ in _DETECTORS)
 
 
+_WORD = re.compile(r"[a-z_][a-z0-9_]*")
+
+
 @dataclass(frozen=True, slots=True)
 class Gate:
-    """What a family's rules need at the least: a character, or a substring."""
+    """What a family's rules need at the least: some characters, or one of some words."""
 
-    chars: re.Pattern[str] | None
-    subs: tuple[str, ...]
+    chars: re.Pattern[str]
+    words: frozenset[str]
 
-    def opens(self, text: str) -> bool:
-        if self.chars is not None and self.chars.search(text):
-            return True
-        return any(s in text for s in self.subs)
+    def opens(self, text: str, words: frozenset[str]) -> bool:
+        return self.chars.search(text) is not None or not self.words.isdisjoint(words)
 
 
-def _gate(chars: str | None, subs: str) -> Gate:
-    return Gate(re.compile(chars) if chars else None, tuple(subs.split()))
+def _gate(chars: str, words: str = "") -> Gate:
+    return Gate(re.compile(chars), frozenset(words.split()))
+
+
+def words_of(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text))
 
 
 # One cheap look per family instead of all its rules (business text opens few gates).
 _GATES = {
     "sqli": _gate(
-        r"['\"`;#=<>@]",
-        "-- /* || && dbms_ utl_ pg_ xp_ sp_ union select insert update delete drop create "
-        "alter truncate grant revoke exec declare shutdown waitfor having order group "
-        "procedure into limit sleep benchmark load_file extractvalue updatexml openrowset "
-        "information_schema sysobjects sqlite_master randomblob group_concat",
+        r"['\"`;#=<>]|@@|--|/\*|\|\||&&|\b(?:dbms|utl|pg|xp|sp)_",
+        "union select insert update delete drop create alter truncate grant revoke exec "
+        "execute declare shutdown waitfor having order group procedure into limit sleep "
+        "benchmark load_file extractvalue updatexml openrowset information_schema sysobjects "
+        "sqlite_master randomblob group_concat",
     ),
     "xss": _gate(
-        r"[<=`]",
-        "script t: a: alert eval prompt confirm document window innerhtml fromcharcode "
-        "constructor top[ self[ import expression binding behavior settimeout setinterval "
-        "atob fetch location",
+        r"[<=`]|[ta]\s*:",
+        "alert eval prompt confirm document window innerhtml fromcharcode constructor top "
+        "self import expression binding behavior settimeout setinterval atob fetch location",
     ),
-    "lfi": _gate(r"[/\\]", ".. .ini .ht web-inf passwd ://"),
-    "rfi": _gate(None, ":// // \\\\ jar:"),
+    "lfi": _gate(r"[/\\]|\.\.|\.ini|\.ht|web-inf|passwd"),
+    "rfi": _gate(r"//|\\\\|jar:"),
     "cmdi": _gate(
-        r"[;&|\n\r`]\s*[a-zA-Z/\\$({.%]|\$[({a-zA-Z]|>\s*[/&]|/dev/|/bin/",
-        "cmd powershell python perl ruby php node <!--",
+        r"[;&|\n\r`]\s*[a-zA-Z/\\$({.%]|\$[({a-zA-Z]|>\s*[/&]|/dev/|/bin/|<!--",
+        "cmd powershell python perl ruby php node",
     ),
-    "php": _gate(r"[$(]", '<? :{ ": phpinfo'),
+    "php": _gate(r"[$(]|<\?|:\{|\":", "phpinfo"),
     "java": _gate(
-        r"[$#%@]",
-        "ro0ab aced0005 \xac\xed java org. com.sun ysoserial classloader exec forname "
-        "getclass getruntime processbuilder bsh. groovy. spring. t(",
+        r"[$#%]|@(?:type|class|ognl|java)|ro0ab|aced0005|\xac\xed|org\.|com\.sun|bsh\."
+        r"|groovy\.|spring\.",
+        "java javax ysoserial classloader exec forname getclass getruntime processbuilder",
     ),
-    "ssti": _gate(r"[{]", "<% [[ __ <# #set #foreach $class ?new @("),
-    "xml": _gate(None, "<! <xi: xinclude <xsl: xmlns"),
+    "ssti": _gate(r"[{]|<%|\[\[|__|<#|#set|#foreach|\$class|\?new|@\("),
+    "xml": _gate(r"<!|<xi:|xinclude|<xsl:|xmlns"),
 }
-_CACHE_MAX = 8192
+_CACHE_MAX = 2048
 _CACHEABLE = 512  # header values, paths and short fields repeat from request to request
 LOG4SHELL_ONLY = frozenset({"log4shell"})
 
@@ -131,15 +135,22 @@ class Inspector:
         *,
         url_encoded: bool = False,
         only: frozenset[str] = ALL_FAMILIES,
+        cache: bool = False,
     ) -> list[Hit]:
-        """Hits for one value (an empty list for the common, plain case)."""
+        """Hits for one value (an empty list for the common, plain case).
+
+        ``cache`` keeps the result for values that repeat from request to request
+        (headers, paths, query strings); body values rarely do, and a churning cache
+        costs more than it saves.
+        """
         if not value or is_plain(value):
             return []
+        cache = cache and len(value) <= _CACHEABLE
         key = (value, url_encoded, only)
-        found = self._cache.get(key) if len(value) <= _CACHEABLE else None
+        found = self._cache.get(key) if cache else None
         if found is None:
             found = self._judge(value, url_encoded, only)
-            if len(value) <= _CACHEABLE:
+            if cache:
                 if len(self._cache) >= _CACHE_MAX:
                     self._cache.clear()
                 self._cache[key] = found
@@ -149,21 +160,14 @@ class Inspector:
             if score >= self.min_score
         ]
 
-    def inspect_many(self, fields: Sequence[Field]) -> list[Hit]:
-        """Hits for many values at once: plain ones sorted out in one pass, and with many
-        suspects, the families whose gate stays shut on all of them skipped at once."""
+    def inspect_many(self, fields: Sequence[Field], *, cache: bool = False) -> list[Hit]:
+        """Hits for many values at once, the plain ones sorted out in one pass."""
         hits: list[Hit] = []
-        picked = [fields[i] for i in suspects([f.value for f in fields])]
-        active = ALL_FAMILIES
-        if len(picked) > 8:
-            joined = "\n".join(
-                views(f.value, url_encoded=f.url_encoded).lowered + " " + f.value.lower()
-                for f in picked
+        for i in suspects([f.value for f in fields]):
+            f = fields[i]
+            hits.extend(
+                self.inspect(f.name, f.value, url_encoded=f.url_encoded, only=f.only, cache=cache)
             )
-            active = frozenset(f for f, gate in _GATES.items() if gate.opens(joined))
-        for f in picked:
-            only = f.only if active is ALL_FAMILIES or f.only is LOG4SHELL_ONLY else f.only & active
-            hits.extend(self.inspect(f.name, f.value, url_encoded=f.url_encoded, only=only))
         return hits
 
     def _judge(self, value: str, url_encoded: bool, only: frozenset[str]) -> dict[str, int]:
@@ -172,7 +176,9 @@ class Inspector:
         for hit in self._protocol(v):
             found[hit.rule] = hit.score
         texts = {v.lowered}
-        if not url_encoded:  # %-encoded text as received is noise; decoded, it is the value
+        # Decoding can also hide a payload ('%' in LIKE '%'): look at the text as received too,
+        # unless it was %-encoded in transport (noise then) or only NFKC-folded (nothing hidden).
+        if not url_encoded and ("%" in value or "&" in value or "\\" in value):
             raw_lowered = value.lower()
             if raw_lowered != v.lowered:
                 texts.add(raw_lowered)
@@ -181,12 +187,13 @@ class Inspector:
                 for hit in families.log4shell(text):
                     found[hit.rule] = max(found.get(hit.rule, 0), hit.score)
         else:
+            words = words_of(" ".join(texts))
             for family, detector, view in _DETECTORS:
                 if family not in only:
                     continue
                 gate = _GATES[family]
                 for text in texts if view == "lowered" else {v.decoded}:
-                    if not gate.opens(text if view == "lowered" else v.lowered):
+                    if not gate.opens(text if view == "lowered" else v.lowered, words):
                         continue
                     for hit in detector(text):
                         found[hit.rule] = max(found.get(hit.rule, 0), hit.score)

@@ -111,8 +111,8 @@ class Waf:
 
     # ------------------------------------------------------------------ inspection
 
-    def fields_hits(self, fields: Iterable[Field]) -> list[Hit]:
-        return self.inspector.inspect_many(list(fields))
+    def fields_hits(self, fields: Iterable[Field], *, cache: bool = False) -> list[Hit]:
+        return self.inspector.inspect_many(list(fields), cache=cache)
 
     def inspect_head(self, scope: Mapping[str, Any]) -> list[Hit]:
         hits = list(self._protocol(scope))
@@ -121,7 +121,7 @@ class Waf:
         if query:
             fields.append(extract.urlencoded("query", query))
         for group in fields:
-            hits.extend(self.fields_hits(group))
+            hits.extend(self.fields_hits(group, cache=True))
         return hits
 
     def inspect_body(self, content_type: str, body: bytes) -> list[Hit]:
