@@ -136,3 +136,10 @@ def test_plain_values_skip_the_rules() -> None:
     assert not is_plain("1 union select 2")
     assert not is_plain("<b>")
     assert views("＜ｂ＞").decoded == "<b>"
+
+
+def test_header_injection_and_nosql_operators() -> None:
+    assert "protocol-crlf-injection" in score("%0d%0aSet-Cookie:%20sid=x", url_encoded=True)[1]
+    assert score("担当:佐藤\n場所: 東京")[0] == 0  # line breaks in notes are text
+    assert blocks("$ne") and blocks("user[$where]", url_encoded=True)
+    assert not blocks("$schema") and not blocks("$ref")

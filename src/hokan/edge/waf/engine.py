@@ -64,7 +64,7 @@ def words_of(text: str) -> frozenset[str]:
 # One cheap look per family instead of all its rules (business text opens few gates).
 _GATES = {
     "sqli": _gate(
-        r"['\"`;#=<>]|@@|--|/\*|\|\||&&|\b(?:dbms|utl|pg|xp|sp)_",
+        r"['\"`;#=<>]|@@|--|/\*|\|\||&&|\b(?:dbms|utl|pg|xp|sp)_|\$[a-z]",
         "union select insert update delete drop create alter truncate grant revoke exec "
         "execute declare shutdown waitfor having order group procedure into limit sleep "
         "benchmark load_file extractvalue updatexml openrowset information_schema sysobjects "
@@ -94,6 +94,11 @@ _CACHE_MAX = 2048
 _CACHEABLE = 512  # header values, paths and short fields repeat from request to request
 LOG4SHELL_ONLY = frozenset({"log4shell"})
 
+# A line break followed by a response header: header injection / response splitting.
+_CRLF = re.compile(
+    r"[\r\n]\s*(?:set-cookie|content-length|content-type|transfer-encoding|x-xss-protection"
+    r"|location\s*:\s*https?:|http/1\.[01]\s+\d{3})"
+)
 _SQL_SPECIALS = re.compile(r"[~!@#$%^&*()\-+={}\[\]|:;\"'´’‘`<>]")
 _LONE_QUOTE = re.compile(r"['\"`]\s*(?:or|and|union|select|having|--|#|;)\b")
 
@@ -208,6 +213,8 @@ class Inspector:
             yield Hit("protocol-bad-percent-encoding", "protocol", CRITICAL)
         if v.bad_utf8:
             yield Hit("protocol-bad-utf8", "protocol", CRITICAL)
+        if ("\n" in v.decoded or "\r" in v.decoded) and _CRLF.search(v.lowered):
+            yield Hit("protocol-crlf-injection", "protocol", CRITICAL)
 
     def _strict(self, v: Views, found: dict[str, int]) -> None:
         if "<" in v.lowered and re.search(r"<[a-z/!?]", v.lowered):

@@ -185,10 +185,10 @@ _AFTER_BREAK = [
 ]
 # Shapes of a numeric / bare context: the whole value read as SQL.
 _BARE = [
-    (re.compile(r"^\(*[nv]?\)*&\(*(?:[nsv]\)*o|[nsv]\)*c|f\(|\(*S)"), "sqli-tautology", 5),
-    (re.compile(r"^\(*n\)*;(?:[SMEc]|$)"), "sqli-stacked", 5),
-    (re.compile(r"^\(*n\)*k[nb]c"), "sqli-clause", 5),
-    (re.compile(r"^\(*n\)*k[nb]"), "sqli-clause", 3),
+    (re.compile(r"^a?\(*[nv]?\)*&\(*(?:[nsv]\)*o|[nsv]\)*c|f\(|\(*S)"), "sqli-tautology", 5),
+    (re.compile(r"^a?\(*n\)*;(?:[SMEc]|$)"), "sqli-stacked", 5),
+    (re.compile(r"^a?\(*n\)*k[nb](?:[oc,]|$)"), "sqli-clause", 5),
+    (re.compile(r"^a?\(*n\)*k[nb]"), "sqli-clause", 3),
 ]
 _ANYWHERE = [
     (re.compile(r"Uq?\(*S"), "sqli-union", 5),
@@ -202,6 +202,12 @@ _ANYWHERE = [
 ]
 
 
+_NOSQL = re.compile(
+    r"(?:^|\[)\$(?:where|ne|eq|gt|gte|lt|lte|regex|in|nin|exists|expr|function|accumulator"
+    r"|elemmatch|or|and|not)\]?$"
+)
+
+
 def detect(lowered: str) -> list[Hit]:
     """SQL-injection hits in one lower-cased, decoded value."""
     text, inline = _strip_comments(lowered)
@@ -209,6 +215,9 @@ def detect(lowered: str) -> list[Hit]:
 
     def hit(rule: str, score: int) -> None:
         hits[rule] = max(hits.get(rule, 0), score)
+
+    if "$" in lowered and _NOSQL.search(lowered.strip()):  # {"$ne": …}, user[$ne]=x
+        hit("sqli-nosql-operator", 5)  # Hokan speaks no MongoDB: these are always probes
 
     if inline >= 2 and ("select" in text or "union" in text or "/*!" in lowered):
         hit("sqli-comment-evasion", 5 if "/*!" in lowered else 3)
