@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from hokan.edge.waf.model import CRITICAL, ERROR, NOTICE, WARNING, Hit
+from hokan.edge.waf.model import CRITICAL, ERROR, NOTICE, WARNING, Hit, Rule, first, scan
 
 # --------------------------------------------------------------------------- traversal / LFI
 
@@ -32,6 +32,12 @@ _WRAPPER = re.compile(
 )
 
 
+_LFI: list[Rule] = [
+    (_SENSITIVE, "lfi-sensitive-file", CRITICAL),
+    (_WRAPPER, "lfi-wrapper", CRITICAL),
+]
+
+
 def lfi(lowered: str) -> list[Hit]:
     text = lowered.replace("\\", "/")
     hits: list[Hit] = []
@@ -40,11 +46,7 @@ def lfi(lowered: str) -> list[Hit]:
         hits.append(Hit("lfi-traversal", "lfi", CRITICAL))
     elif steps == 1:
         hits.append(Hit("lfi-traversal", "lfi", ERROR))
-    if _SENSITIVE.search(text):
-        hits.append(Hit("lfi-sensitive-file", "lfi", CRITICAL))
-    if _WRAPPER.search(text):
-        hits.append(Hit("lfi-wrapper", "lfi", CRITICAL))
-    return hits
+    return hits + scan(text, "lfi", _LFI)
 
 
 # --------------------------------------------------------------------------- RFI
@@ -116,7 +118,7 @@ _ARG = (
     r"(?:-{1,2}[a-z]|[/\\~$.]|\d+(?:\.\d+){0,3}\s*(?:$|[);&|`])|(?i:[a-z]:\\)"
     r"|\d+\.\d+\.\d+\.\d+|>)"
 )
-_CMD = [
+_CMD: list[Rule] = [
     (re.compile(_SEP + _PREFIX + r"(?:" + _UNIQUE + r")" + _END), "cmdi-command", CRITICAL),
     (
         re.compile(
@@ -164,12 +166,7 @@ _CMD = [
 
 def cmdi(decoded: str) -> list[Hit]:
     # Case matters: shells run ``id``, not ``ID``; Windows' few commands are matched lower-cased.
-    text = decoded
-    hits: list[Hit] = []
-    for pattern, rule, score in _CMD:
-        if pattern.search(text):
-            hits.append(Hit(rule, "cmdi", score))
-    return hits
+    return scan(decoded, "cmdi", _CMD)
 
 
 # --------------------------------------------------------------------------- PHP
@@ -193,21 +190,27 @@ _PHP_GLOBAL_INDEX = re.compile(r"\$_(?:get|post|request|cookie|server|files|env|
 _PHP_SERIALIZED = re.compile(r"(?:^|[;{])[oc]:\d+:\"[\w\\]+\":\d+:\{|^a:\d+:\{[isbdo]:")
 
 
+_PHP: list[Rule] = [
+    (_PHP_TAG, "php-open-tag", CRITICAL),
+    (_PHP_SERIALIZED, "php-object", CRITICAL),
+]
+_PHP_CALLS: list[Rule] = [
+    (re.compile(r"phpinfo\s*\(\s*\)"), "php-function", CRITICAL),
+    (_PHP_CALL_STRONG, "php-function", CRITICAL),
+    (_PHP_CALL, "php-function", WARNING),
+]
+_PHP_SUPERGLOBALS: list[Rule] = [
+    (_PHP_GLOBAL_INDEX, "php-superglobal", CRITICAL),
+    (_PHP_GLOBALS, "php-superglobal", ERROR),
+]
+
+
 def php(lowered: str) -> list[Hit]:
-    hits: list[Hit] = []
-    if _PHP_TAG.search(lowered):
-        hits.append(Hit("php-open-tag", "php", CRITICAL))
-    if _PHP_CALL_STRONG.search(lowered) or "phpinfo()" in lowered:
-        hits.append(Hit("php-function", "php", CRITICAL))
-    elif _PHP_CALL.search(lowered):
-        hits.append(Hit("php-function", "php", WARNING))
-    if _PHP_GLOBAL_INDEX.search(lowered):
-        hits.append(Hit("php-superglobal", "php", CRITICAL))
-    elif _PHP_GLOBALS.search(lowered):
-        hits.append(Hit("php-superglobal", "php", ERROR))
-    if _PHP_SERIALIZED.search(lowered):
-        hits.append(Hit("php-object", "php", CRITICAL))
-    return hits
+    return (
+        scan(lowered, "php", _PHP)
+        + first(lowered, "php", _PHP_CALLS)
+        + first(lowered, "php", _PHP_SUPERGLOBALS)
+    )
 
 
 # --------------------------------------------------------------------------- Java
@@ -218,7 +221,7 @@ _LOOKUP = re.compile(
     r"\$\{\s*(?:env|sys|java|ctx|main|date|bundle|k8s|docker|web|spring|log4j|sd|map|marker"
     r"|event|jvmrunargs|base64|upper|lower)\s*:"
 )
-_JAVA = [
+_JAVA: list[Rule] = [
     (
         re.compile(
             r"java\.lang\.(?:runtime|processbuilder|reflect|class|system)|javax\.(?:naming|script)"
@@ -275,10 +278,7 @@ def java(lowered: str) -> list[Hit]:
             hits.append(Hit("java-lookup", "java", CRITICAL))
     if _JAVA_SERIAL.search(lowered):
         hits.append(Hit("java-serialized", "java", CRITICAL))
-    for pattern, rule, score in _JAVA:
-        if pattern.search(lowered):
-            hits.append(Hit(rule, "java", score))
-    return hits
+    return hits + scan(lowered, "java", _JAVA)
 
 
 def log4shell(lowered: str) -> list[Hit]:
@@ -348,7 +348,7 @@ def ssti(lowered: str) -> list[Hit]:
 
 # --------------------------------------------------------------------------- XML in fields
 
-_XML = [
+_XML: list[Rule] = [
     (re.compile(r"<!doctype\s+[^>]*(?:\[|\bsystem\b|\bpublic\b)"), "xml-doctype", CRITICAL),
     (re.compile(r"<!entity\b"), "xml-entity", CRITICAL),
     (re.compile(r"<xi:include\b|xmlns:xi\s*=|xinclude"), "xml-xinclude", CRITICAL),
@@ -359,4 +359,4 @@ _XML = [
 def xml(lowered: str) -> list[Hit]:
     if "<" not in lowered and "xinclude" not in lowered:
         return []
-    return [Hit(rule, "xml", score) for pattern, rule, score in _XML if pattern.search(lowered)]
+    return scan(lowered, "xml", _XML)

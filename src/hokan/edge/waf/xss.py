@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from hokan.edge.waf.model import CRITICAL, ERROR, NOTICE, WARNING, Hit
+from hokan.edge.waf.model import CRITICAL, ERROR, NOTICE, WARNING, Hit, Rule, scan
 
 
 def _words(text: str) -> frozenset[str]:
@@ -57,6 +57,20 @@ _JS_BREAKOUT = re.compile(
 _CSS = re.compile(r"expression\s*\(|-moz-binding|behavior\s*:\s*url|@import")
 
 
+_IN_TAG: list[Rule] = [
+    (_HANDLER_ATTR, "xss-event-handler", CRITICAL),
+    (_SCRIPT_URL_ATTR, "xss-script-url", CRITICAL),
+    (_CSS, "xss-css-expression", ERROR),
+]
+_ANYWHERE: list[Rule] = [
+    (_BREAKOUT_HANDLER, "xss-attribute-breakout", CRITICAL),
+    (_BREAKOUT_TAG, "xss-attribute-breakout", ERROR),
+    (_SCRIPT_URL, "xss-script-url", CRITICAL),
+    (_DATA_URL, "xss-data-url", CRITICAL),
+    (_JS_BREAKOUT, "xss-js-breakout", CRITICAL),
+]
+
+
 def detect(lowered: str) -> list[Hit]:
     """XSS hits in one lower-cased, decoded value."""
     hits: list[Hit] = []
@@ -68,26 +82,12 @@ def detect(lowered: str) -> list[Hit]:
             hits.append(Hit("xss-script-tag", "xss", CRITICAL))
         elif name in _DANGEROUS_TAGS:
             hits.append(Hit("xss-dangerous-tag", "xss", CRITICAL))
-        if _HANDLER_ATTR.search(attrs):
-            hits.append(Hit("xss-event-handler", "xss", CRITICAL))
-        if _SCRIPT_URL_ATTR.search(attrs):
-            hits.append(Hit("xss-script-url", "xss", CRITICAL))
-        if _CSS.search(attrs):
-            hits.append(Hit("xss-css-expression", "xss", ERROR))
+        hits.extend(scan(attrs, "xss", _IN_TAG))
         if name in _SUSPECT_TAGS:
             hits.append(Hit("xss-suspect-tag", "xss", WARNING))
         elif name not in _DANGEROUS_TAGS and name != "script":
             hits.append(Hit("xss-html-tag", "xss", NOTICE))
-    if _BREAKOUT_HANDLER.search(lowered):
-        hits.append(Hit("xss-attribute-breakout", "xss", CRITICAL))
-    if _BREAKOUT_TAG.search(lowered):
-        hits.append(Hit("xss-attribute-breakout", "xss", ERROR))
-    if _SCRIPT_URL.search(lowered):
-        hits.append(Hit("xss-script-url", "xss", CRITICAL))
-    if _DATA_URL.search(lowered):
-        hits.append(Hit("xss-data-url", "xss", CRITICAL))
-    if _JS_BREAKOUT.search(lowered):
-        hits.append(Hit("xss-js-breakout", "xss", CRITICAL))
+    hits.extend(scan(lowered, "xss", _ANYWHERE))
     if markup and _CSS.search(lowered):
         hits.append(Hit("xss-css-expression", "xss", ERROR))
     if _JS_CALL.search(lowered):
