@@ -111,9 +111,15 @@ def views(value: str, *, url_encoded: bool = True) -> Views:
 # Values made only of word characters (kanji, kana and Latin letters included),
 # spaces and common separators cannot carry any family's payload: a cheap first
 # look that lets most business data through without running the rules.
-# Full-width forms (U+FF01-FF5E) fold to ASCII punctuation and letters under NFKC,
-# so they always get the full look.
-_NOT_PLAIN = re.compile(r"[^\w \t.,:@+\-\u3000-\u30ff]|[\uff01-\uff5e]|--")
+# Full-width forms (U+FF01-FF5E) fold to ASCII under NFKC, so most get the full
+# look (＜ｓｃｒｉｐｔ＞); the punctuation of ordinary Japanese text （）：～！？－，．＠＋
+# stays plain on its own, since no interpreter reads "（" as "(" and an attack
+# needs full-width letters or brackets besides, which are not plain.
+_NOT_PLAIN = re.compile(
+    r"[^\w \t.,:@+\-\u3000-\u30ff\uff01\uff08\uff09\uff0b\uff0c\uff0d\uff0e\uff1a\uff1f"
+    r"\uff20\uff5e]|[\uff01-\uff5e](?<![\uff01\uff08\uff09\uff0b\uff0c\uff0d\uff0e\uff1a\uff1f"
+    r"\uff20\uff5e])|--"
+)
 # Without punctuation only these words still make an injection (``1 union select 2``).
 _PLAIN_WORDS = re.compile(
     r"(?i:union|select|having|procedure|(?:order|group)\s+by|aced0005|classloader"
