@@ -282,3 +282,14 @@ def test_bad_method_is_refused(waf_client: tuple[TestClient, Runtime]) -> None:
     client, _ = waf_client
     r = client.request("TRACE", "/healthz")
     assert r.status_code == 403 and r.json()["rules"] == ["protocol-method"]
+
+
+def test_a_payload_in_a_parameter_name_is_not_written_to_the_audit(
+    waf_client: tuple[TestClient, Runtime],
+) -> None:
+    client, rt = waf_client
+    r = client.get("/healthz?%3Cscript%3Ealert(1)%3C%2Fscript%3E=1")
+    assert r.status_code == 403
+    (event,) = waf_events(rt)
+    assert event.detail["fields"] == ["query.?#name"]
+    assert "script" not in str(event.detail)

@@ -175,13 +175,13 @@ def _strip_comments(text: str) -> tuple[str, int]:
 
 # Shapes right after a break-out of a string ('…' or "…" contexts), on the fingerprint.
 _AFTER_BREAK = [
-    (re.compile(r"^\)*U"), "sqli-union", 5),
+    (re.compile(r"^\)*U(?:[qS(]|$)"), "sqli-union", 5),  # not "the 'union' rule"
     (re.compile(r"^\)*&\(*(?:[nsv]\)*(?:[oac&;kUq]|$)|b\)*[oc&;kU]|f\(|S)"), "sqli-tautology", 5),
     (re.compile(r"^\)*;(?:[SMEck]|$)"), "sqli-stacked", 5),
     (re.compile(r"^\)*o\(*[nsbvf]"), "sqli-breakout-operator", 5),
     (re.compile(r"^\)*[a*]\(*[sf(]"), "sqli-breakout-operator", 3),
-    (re.compile(r"^\)*k\(*[nsbvfc(]"), "sqli-breakout-clause", 5),
-    (re.compile(r"^\)*[SME]"), "sqli-breakout-statement", 4),
+    (re.compile(r"^\)*k\(*[nbvfc(]"), "sqli-breakout-clause", 5),  # not "the 'from' field"
+    (re.compile(r"^\)*[SME](?!s)"), "sqli-breakout-statement", 4),
 ]
 # Shapes of a numeric / bare context: the whole value read as SQL.
 _BARE = [
@@ -192,9 +192,10 @@ _BARE = [
 ]
 _ANYWHERE = [
     (re.compile(r"Uq?\(*S"), "sqli-union", 5),
-    (re.compile(r";S(?:[vfn*]|q?c|$)"), "sqli-stacked", 5),
-    (re.compile(r";M(?:[kq]|b[kqs]|bb?c|c|$)"), "sqli-stacked", 5),
-    (re.compile(r";E(?:v|b[sv;c]|b$|f|c|$)"), "sqli-stacked", 5),
+    # After ';' a statement with SQL's shape: "; drop table users", not "; delete from the list".
+    (re.compile(r";S(?:[vf*]|n(?:[,;ck]|$)|q?c|$)"), "sqli-stacked", 5),
+    (re.compile(r";M(?:k\(*b(?:[ck;&(]|$)|q|b[kqs]|bb?c|c|$)"), "sqli-stacked", 5),
+    (re.compile(r";E(?:v|f|c|$)"), "sqli-stacked", 5),
     (re.compile(r"Sv"), "sqli-select-from", 5),
     (re.compile(r"&\(*[ns]\)*o\(*[ns]"), "sqli-tautology", 5),
     (re.compile(r"S(?:[vf]|\*)[^U]*k"), "sqli-select-from", 5),
