@@ -293,3 +293,23 @@ def test_a_payload_in_a_parameter_name_is_not_written_to_the_audit(
     (event,) = waf_events(rt)
     assert event.detail["fields"] == ["query.?#name"]
     assert "alert" not in str(event.detail) and "<" not in str(event.detail)
+
+
+def test_a_body_without_content_type_is_still_inspected(
+    waf_client: tuple[TestClient, Runtime],
+) -> None:
+    client, _ = waf_client
+    body = b'{"note": "<script>alert(1)</script>"}'
+    assert client.post("/test/echo", content=body).status_code == 403
+    assert (
+        client.post(
+            "/test/echo", content=b"; cat /etc/passwd", headers={"Content-Type": "text/plain"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/test/echo", content="報告書です".encode(), headers={"Content-Type": "text/plain"}
+        ).status_code
+        == 200
+    )

@@ -170,7 +170,13 @@ class WafMiddleware:
 
 
 def _inspectable(media: str) -> bool:
-    return is_json(media) or media == FORM_TYPE or is_xml(media) or not media
+    return (
+        is_json(media)
+        or media == FORM_TYPE
+        or is_xml(media)
+        or not media
+        or media.startswith("text/")
+    )
 
 
 def _has_body(scope: Scope) -> bool:
