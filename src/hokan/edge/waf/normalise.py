@@ -22,7 +22,20 @@ _PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
 _BAD_PCT = re.compile(r"%(?![0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4})")
 _PCT_U = re.compile(r"%u([0-9A-Fa-f]{4})", re.IGNORECASE)
 _JS_ESCAPE = re.compile(r"\\(?:u\{?([0-9A-Fa-f]{4})\}?|x([0-9A-Fa-f]{2}))")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_UTF7 = re.compile(r"\+(AD[w4IcsA]|ACI|ACc|ACk|ACg|ADs)-?")
+_UTF7_CHARS = {
+    "ADw": "<",
+    "AD4": ">",
+    "ACI": '"',
+    "ACc": "'",
+    "ACg": "(",
+    "ACk": ")",
+    "ADs": ";",
+    "ADI": "2",
+    "ADc": "7",
+    "ADA": "0",
+}
 # Overlong UTF-8 forms of '.', '/' and '\\' (``%c0%ae`` and friends) that lax decoders accept.
 _OVERLONG = {
     b"\xc0\xae": b".",
@@ -31,6 +44,10 @@ _OVERLONG = {
     b"\xe0\x80\xaf": b"/",
     b"\xc1\x9c": b"\\",
     b"\xc1\x81": b"\\",
+    b"\xc0\xbc": b"<",
+    b"\xc0\xbe": b">",
+    b"\xc0\xa7": b"'",
+    b"\xc0\xa2": b'"',
 }
 _OVERLONG_RE = re.compile(b"|".join(re.escape(k) for k in _OVERLONG))
 
@@ -101,8 +118,12 @@ def views(value: str, *, url_encoded: bool = True) -> Views:
         if _LOOKALIKE_CHARS.search(decoded):
             decoded = decoded.translate(_LOOKALIKES)
     null_byte = null_byte or "\x00" in decoded
-    if null_byte or _CONTROL.search(decoded):
-        decoded = _CONTROL.sub("", decoded)
+    if null_byte:  # dropped: "java\0script:" is "javascript:" to a lax parser
+        decoded = decoded.replace("\x00", "")
+    if _CONTROL.search(decoded):  # spaces: "union\x0bselect" is "union select" to MySQL
+        decoded = _CONTROL.sub(" ", decoded)
+    if "+AD" in decoded:  # UTF-7: +ADw-script+AD4-
+        decoded = _UTF7.sub(lambda m: _UTF7_CHARS[m.group(1)], decoded)
     return Views(
         value, decoded, decoded.lower(), null_byte, bad_percent, url_encoded and not utf8_ok
     )
@@ -118,7 +139,7 @@ def views(value: str, *, url_encoded: bool = True) -> Views:
 _NOT_PLAIN = re.compile(
     r"[^\w \t.,:@+\-\u3000-\u30ff\uff01\uff08\uff09\uff0b\uff0c\uff0d\uff0e\uff1a\uff1f"
     r"\uff20\uff5e]|[\uff01-\uff5e](?<![\uff01\uff08\uff09\uff0b\uff0c\uff0d\uff0e\uff1a\uff1f"
-    r"\uff20\uff5e])|--"
+    r"\uff20\uff5e])|--|\+A[CD][w4IcsAgk]"
 )
 # Without punctuation only these words still make an injection (``1 union select 2``).
 _PLAIN_WORDS = re.compile(
