@@ -313,3 +313,11 @@ def test_a_body_without_content_type_is_still_inspected(
         ).status_code
         == 200
     )
+
+
+def test_attack_tools_that_name_themselves_are_refused(
+    waf_client: tuple[TestClient, Runtime],
+) -> None:
+    client, _ = waf_client
+    r = client.get("/healthz", headers={"User-Agent": "sqlmap/1.7.2#stable (https://sqlmap.org)"})
+    assert r.status_code == 403 and r.json()["rules"] == ["protocol-scanner"]

@@ -143,3 +143,11 @@ def test_header_injection_and_nosql_operators() -> None:
     assert score("担当:佐藤\n場所: 東京")[0] == 0  # line breaks in notes are text
     assert blocks("$ne") and blocks("user[$where]", url_encoded=True)
     assert not blocks("$schema") and not blocks("$ref")
+
+
+def test_rich_text_html_passes_but_frames_with_script_do_not() -> None:
+    assert not blocks('<p>ご案内</p><img src="https://cdn.example.jp/a.png" alt="">')
+    assert not blocks('<iframe src="https://www.youtube.com/embed/x" allowfullscreen></iframe>')
+    assert not blocks('<svg viewBox="0 0 24 24"><path d="M1 1z"/></svg>')
+    assert blocks('<iframe srcdoc="&lt;script&gt;alert(1)&lt;/script&gt;">')
+    assert blocks('"><svg onload=alert(1)>')

@@ -352,7 +352,12 @@ _XML: list[Rule] = [
     (re.compile(r"<!doctype\s+[^>]*(?:\[|\bsystem\b|\bpublic\b)"), "xml-doctype", CRITICAL),
     (re.compile(r"<!entity\b"), "xml-entity", CRITICAL),
     (re.compile(r"<xi:include\b|xmlns:xi\s*=|xinclude"), "xml-xinclude", CRITICAL),
-    (re.compile(r"<xsl:|xmlns:xsl\s*="), "xml-xslt", ERROR),
+    (
+        re.compile(r"<xsl:(?:stylesheet|transform)\b|xmlns:xsl\s*=|msxsl:script"),
+        "xml-xslt",
+        CRITICAL,
+    ),
+    (re.compile(r"<xsl:"), "xml-xslt", ERROR),
 ]
 
 

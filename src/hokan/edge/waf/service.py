@@ -9,6 +9,7 @@ route's exclusions and decides.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -35,6 +36,11 @@ MAX_URL_BYTES = 8_192
 MAX_HEADER_BYTES = 8_192
 MAX_HEADERS = 100
 AUDIT_WINDOW_S = 60.0
+# Attack tools that say who they are.
+_SCANNER = re.compile(
+    rb"(?i)sqlmap|nikto|nmap scripting|masscan|acunetix|w3af|dirbuster|gobuster|nessus|openvas"
+    rb"|zgrab|nuclei|wpscan|havij|netsparker|arachni|burpcollaborator|commix|xsstrike|jorgee"
+)
 JSON_TYPES = ("application/json",)
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -166,6 +172,8 @@ class Waf:
         for name, value in headers:
             if len(value) > MAX_HEADER_BYTES:
                 yield hit("protocol-header-too-long", f"header.{name.decode('latin-1')[:40]}")
+            if name == b"user-agent" and _SCANNER.search(value):
+                yield hit("protocol-scanner", "header.user-agent")
             if name == b"content-length":
                 lengths.append(value)
             elif name == b"transfer-encoding":

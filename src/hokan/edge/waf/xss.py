@@ -19,10 +19,15 @@ def _words(text: str) -> frozenset[str]:
 
 _TAG = re.compile(r"<\s*/?\s*([a-z][a-z0-9:_-]*)(?=[\s/>\x00]|$)([^>]*)", re.DOTALL)
 _DANGEROUS_TAGS = _words(
-    "script iframe frame frameset object embed applet svg math meta base isindex "
-    "xss import portal noscript noembed xmp plaintext animate set handler listener"
+    "script frameset applet meta base isindex xss import portal noscript noembed xmp "
+    "plaintext animate set handler listener"
 )
-_SUSPECT_TAGS = _words("style link form template xml img image video audio body input")
+# Rich-text editors send these (embedded videos, inline icons, images): they block
+# with a handler, a script URL or srcdoc, not on their own.
+_FRAME_TAGS = _words("iframe frame object embed")
+_SUSPECT_TAGS = (
+    _words("svg math style link form template xml img image video audio body input") | _FRAME_TAGS
+)
 _EVENTS = (
     r"on(?:abort|activate|after|animation|auxclick|before|begin|blur|bounce|can|change|click"
     r"|close|content|context|copy|cue|cut|dbl|deactivate|drag|drop|durat|emptied|end|error"
@@ -34,10 +39,14 @@ _EVENTS = (
 )
 _HANDLER_ATTR = re.compile(r"(?:^|[\s/\"'`;])" + _EVENTS + r"\s*=", re.DOTALL)
 _BREAKOUT_HANDLER = re.compile(r"[\"'`]\s*[\s/]*" + _EVENTS + r"\s*=")
-_BREAKOUT_TAG = re.compile(r"[\"']\s*/?>\s*<\s*[a-z!/]")
+_BREAKOUT_TAG = re.compile(r"^[^<]*?[\"']\s*/?>\s*<\s*[a-z!/]")  # the value starts in an attribute
 _SCRIPT_URL = re.compile(
     r"(?:j\s*a\s*v\s*a|v\s*b|l\s*i\s*v\s*e)\s*s\s*c\s*r\s*i\s*p\s*t\s*:\s*"
     r"(?:[\w$.]+\s*[(`=\[]|[/\"'\[(`{+!~-]|void\b|eval\b|alert\b|this\b)"
+)
+_SRCDOC = re.compile(
+    r"\bsrcdoc\s*=|\bdata\s*=\s*[\"'`]?\s*(?:data|javascript):|text/x-scriptlet"
+    r"|allowscriptaccess|x-shockwave-flash|\bclassid\s*=|\bcodebase\s*="
 )
 _SCRIPT_URL_ATTR = re.compile(
     r"(?:href|src|action|formaction|data|xlink:href|poster)\s*=\s*[\"'`]?\s*(?:javascript|vbscript):"
@@ -58,6 +67,7 @@ _CSS = re.compile(r"expression\s*\(|-moz-binding|behavior\s*:\s*url|@import")
 
 
 _IN_TAG: list[Rule] = [
+    (_SRCDOC, "xss-script-url", CRITICAL),
     (_HANDLER_ATTR, "xss-event-handler", CRITICAL),
     (_SCRIPT_URL_ATTR, "xss-script-url", CRITICAL),
     (_CSS, "xss-css-expression", ERROR),
@@ -83,8 +93,12 @@ def detect(lowered: str) -> list[Hit]:
         elif name in _DANGEROUS_TAGS:
             hits.append(Hit("xss-dangerous-tag", "xss", CRITICAL))
         hits.extend(scan(attrs, "xss", _IN_TAG))
-        if name in _SUSPECT_TAGS:
+        if name in _FRAME_TAGS:
+            hits.append(Hit("xss-frame-tag", "xss", ERROR))
+        elif name in _SUSPECT_TAGS:
             hits.append(Hit("xss-suspect-tag", "xss", WARNING))
+        if "<" in attrs:  # <iframe src=… <  : a tag left open to confuse filters
+            hits.append(Hit("xss-malformed-tag", "xss", WARNING))
         elif name not in _DANGEROUS_TAGS and name != "script":
             hits.append(Hit("xss-html-tag", "xss", NOTICE))
     hits.extend(scan(lowered, "xss", _ANYWHERE))
