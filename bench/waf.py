@@ -87,7 +87,7 @@ def _record_10k() -> dict[str, Any]:
 def _variant(node: Any, i: int) -> Any:
     """The record with every string made unique, so no inspection result is reused."""
     if isinstance(node, str):
-        return f"{node} {i}"
+        return f"{node}{i}"
     if isinstance(node, dict):
         return {k: _variant(v, i) for k, v in node.items()}
     if isinstance(node, list):

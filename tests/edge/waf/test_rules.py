@@ -151,3 +151,14 @@ def test_rich_text_html_passes_but_frames_with_script_do_not() -> None:
     assert not blocks('<svg viewBox="0 0 24 24"><path d="M1 1z"/></svg>')
     assert blocks('<iframe srcdoc="&lt;script&gt;alert(1)&lt;/script&gt;">')
     assert blocks('"><svg onload=alert(1)>')
+
+
+def test_ordinary_links_skip_the_rules_but_suspicious_ones_do_not() -> None:
+    assert PL1.inspect("json.url", "https://www.example.co.jp/company/about.html") == []
+    for url in (
+        "http://evil.example/shell.txt",
+        "http://10.0.0.1/x.php",
+        "https://x.jp/a?",
+        "https://x.jp/../../etc/passwd",
+    ):
+        assert blocks(url), url

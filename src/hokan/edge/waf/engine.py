@@ -90,6 +90,13 @@ _GATES = {
     "ssti": _gate(r"[{]|<%|\[\[|__|<#|#set|#foreach|\$class|\?new|@\("),
     "xml": _gate(r"<!|<xi:|xinclude|<xsl:|xmlns"),
 }
+# A link to a named host with an ordinary path and nothing after it (most URLs in
+# business records) holds nothing for any rule: no query, no %, no "..", no script file.
+_PLAIN_URL = re.compile(
+    r"https?://(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*(?::\d{1,5})?"
+    r"(?:/(?![^?#]*\.\.)[\w\-./~]*(?<!\.php)(?<!\.txt)(?<!\.inc)(?<!\.sh)(?<!\.pl))?",
+    re.IGNORECASE,
+)
 _CACHE_MAX = 2048
 _CACHEABLE = 512  # header values, paths and short fields repeat from request to request
 LOG4SHELL_ONLY = frozenset({"log4shell"})
@@ -148,7 +155,7 @@ class Inspector:
         (headers, paths, query strings); body values rarely do, and a churning cache
         costs more than it saves.
         """
-        if not value or is_plain(value):
+        if not value or is_plain(value) or _PLAIN_URL.fullmatch(value):
             return []
         cache = cache and len(value) <= _CACHEABLE
         key = (value, url_encoded, only)
