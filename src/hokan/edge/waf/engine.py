@@ -64,7 +64,8 @@ def words_of(text: str) -> frozenset[str]:
 # One cheap look per family instead of all its rules (business text opens few gates).
 _GATES = {
     "sqli": _gate(
-        r"['\"`;#=<>]|@@|--|/\*|\|\||&&|\b(?:dbms|utl|pg|xp|sp)_|\$[a-z]",
+        r"['\"`;#=<>]|@@|--|/\*|\|\||&&|\b(?:dbms|utl|pg|xp|sp)_|\$[a-z]"
+        r"|\b(?:and|or|xor)\s+(?:\d+|true|false|null)\s+(?:like|rlike|regexp|between|is|in)\b",
         "union select insert update delete drop create alter truncate grant revoke exec "
         "execute declare shutdown waitfor having order group procedure into limit sleep "
         "benchmark load_file extractvalue updatexml openrowset information_schema sysobjects "

@@ -126,12 +126,18 @@ _CMD: list[Rule] = [
             + _PREFIX
             + r"(?:"
             + _SHORT
-            + r")(?=$|\s+-|[\s]*[;&|`)]|(?i:\$\{?ifs|\s+/|\s+[a-z]:\\))"
+            + r")(?=$|\s+-|[\s]*[;&|`)#]|(?i:\$\{?ifs|\s+/|\s+[a-z]:\\))"
         ),
         "cmdi-command",
         CRITICAL,
     ),
     (re.compile(_SEP + _PREFIX + r"(?:" + _WORDS + r")" + _ARG), "cmdi-command", CRITICAL),
+    # echo/printf with one word, then the end or another separator: the classic probe.
+    (
+        re.compile(_SEP + r"(?:echo|printf)\s+[\w$'\"-]+\s*(?:$|[;&|`#])"),
+        "cmdi-command",
+        CRITICAL,
+    ),
     (re.compile(r"(?i)\$\{?ifs\b|\$\{path:0:1\}|\$\{home:0:1\}"), "cmdi-ifs", CRITICAL),
     (
         re.compile(r"/dev/(?:tcp|udp)/|/bin/(?:ba|z|k|da|c)?sh\b|/usr/bin/env\b"),

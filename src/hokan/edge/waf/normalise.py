@@ -164,9 +164,19 @@ _PLAIN_WORD_HINTS = (
 )
 
 
+# "1 and 1 like 1": an SQL condition made of words and digits only.
+_LOGIC_LITERAL = re.compile(
+    r"\b(?:and|or|xor)\s+(?:\d+|true|false|null)\s+(?:like|rlike|regexp|between|is|in|div|mod)\b"
+)
+
+
 def is_plain(value: str) -> bool:
     """True when ``value`` holds nothing any rule could match (see ``_NOT_PLAIN``)."""
-    return _NOT_PLAIN.search(value) is None and _PLAIN_WORDS.search(value) is None
+    return (
+        _NOT_PLAIN.search(value) is None
+        and _PLAIN_WORDS.search(value) is None
+        and _LOGIC_LITERAL.search(value.lower()) is None
+    )
 
 
 def suspects(values: list[str]) -> list[int]:
@@ -180,10 +190,14 @@ def suspects(values: list[str]) -> list[int]:
         at += len(value) + 1
     found: set[int] = set()
     lowered = joined.lower()
-    words = any(w in lowered for w in _PLAIN_WORD_HINTS) or "rO0AB" in joined
-    for pattern in (_NOT_PLAIN, _PLAIN_WORDS) if words else (_NOT_PLAIN,):
+    patterns = [(_NOT_PLAIN, joined)]
+    if any(w in lowered for w in _PLAIN_WORD_HINTS) or "rO0AB" in joined:
+        patterns.append((_PLAIN_WORDS, joined))
+    if " and " in lowered or " or " in lowered or " xor " in lowered:
+        patterns.append((_LOGIC_LITERAL, lowered))
+    for pattern, text in patterns:
         pos = 0
-        while (m := pattern.search(joined, pos)) is not None:
+        while (m := pattern.search(text, pos)) is not None:
             index = bisect_right(starts, m.start()) - 1
             found.add(index)
             if index + 1 >= len(starts):
