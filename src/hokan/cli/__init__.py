@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hokan.cli import accounts, audit, db, init, keys, mail, serve, tenant, user
+from hokan.cli import accounts, audit, db, init, keys, mail, serve, tenant, user, waf
 
 app = typer.Typer(
     name="hokan",
@@ -22,6 +22,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(user.app, name="user")
 app.add_typer(mail.app, name="mail")
 app.add_typer(accounts.app, name="accounts")
+app.add_typer(waf.app, name="waf")
 
 
 def main() -> None:
