@@ -319,6 +319,7 @@ _STATEMENT = re.compile(
 )
 _STATEMENT_DANGER = re.compile(r"^(?:import|include|extends|debug|from)\b")
 _POLYGLOT_OPENERS = ("${", "{{", "<%", "[%", "#{", "*{")
+_BARE_BRACES = re.compile(r"\{\s*\d+\s*[*+\-/]\s*\d+\s*\}")  # Smarty {7*7}
 _RAZOR = re.compile(r"@\(\s*\d+\s*[*+\-/]\s*\d+\s*\)")
 _TEMPLATE_ENGINES = re.compile(
     r"<#assign|\?new\s*\(|freemarker\.template|#set\s*\(\s*\$|\$class\.inspect|\{php\}|\{/php\}"
@@ -330,6 +331,8 @@ def ssti(lowered: str) -> list[Hit]:
     hits: list[Hit] = []
     if sum(opener in lowered for opener in _POLYGLOT_OPENERS) >= 3:
         hits.append(Hit("ssti-polyglot", "ssti", CRITICAL))
+    if _BARE_BRACES.search(lowered):
+        hits.append(Hit("ssti-expression", "ssti", CRITICAL))
     if "@(" in lowered and _RAZOR.search(lowered):
         hits.append(Hit("ssti-expression", "ssti", CRITICAL))
     if _DUNDER.search(lowered):

@@ -81,8 +81,28 @@ _ANYWHERE: list[Rule] = [
 ]
 
 
+_CSS_ESCAPE = re.compile(r"\\([0-9a-f]{1,6})\s?")
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
+def _css_decoded(text: str) -> str:
+    """CSS escapes and comments undone: ``@im\\port``, ``\\006a\\0061…``, ``expr/**/ession``."""
+    text = _CSS_ESCAPE.sub(
+        lambda m: chr(int(m.group(1), 16)) if int(m.group(1), 16) < 0x110000 else "", text
+    )
+    return _CSS_COMMENT.sub("", text).replace("\\", "")
+
+
 def detect(lowered: str) -> list[Hit]:
     """XSS hits in one lower-cased, decoded value."""
+    if ("\\" in lowered or "/*" in lowered) and ("<" in lowered or "style" in lowered):
+        css = _css_decoded(lowered)
+        if css != lowered:
+            return _detect(lowered) + _detect(css)
+    return _detect(lowered)
+
+
+def _detect(lowered: str) -> list[Hit]:
     hits: list[Hit] = []
     markup = False
     for m in _TAG.finditer(lowered):
