@@ -321,3 +321,22 @@ def test_attack_tools_that_name_themselves_are_refused(
     client, _ = waf_client
     r = client.get("/healthz", headers={"User-Agent": "sqlmap/1.7.2#stable (https://sqlmap.org)"})
     assert r.status_code == 403 and r.json()["rules"] == ["protocol-scanner"]
+
+
+def test_custom_headers_get_every_rule_and_standard_ones_keep_their_syntax(
+    waf_client: tuple[TestClient, Runtime],
+) -> None:
+    client, _ = waf_client
+    assert (
+        client.get("/healthz", headers={"X-Customer-Note": "<script>alert(1)</script>"}).status_code
+        == 403
+    )
+    browser = {
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "Accept-Language": "ja,en-US;q=0.9,en;q=0.8",
+        "Cache-Control": "max-age=0",
+        "If-None-Match": 'W/"3"',
+        "Sec-Fetch-Site": "same-origin",
+        "X-Requested-With": "XMLHttpRequest",
+    }
+    assert client.get("/healthz", headers=browser).status_code == 200

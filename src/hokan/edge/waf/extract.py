@@ -20,27 +20,37 @@ MAX_JSON_DEPTH = 32
 MAX_JSON_VALUES = 5_000
 MAX_PARAMS = 1_000
 
-# Headers that carry client-chosen text worth every family's rules. Others get
-# the Log4Shell lookups only; Authorization is never read (secrets, random text).
-_FULL_HEADERS = frozenset(
+# Standard headers with a fixed grammar (media ranges, ETags, dates, fetch
+# metadata) get the Log4Shell lookups only: their punctuation is their syntax.
+# Every other header (User-Agent, Referer, X-Forwarded-*, custom X-… headers) is
+# client-chosen text and gets every family's rules. Authorization is never read
+# (a secret, and random text).
+_GRAMMAR_HEADERS = frozenset(
     {
-        b"user-agent",
-        b"referer",
-        b"origin",
-        b"x-forwarded-for",
-        b"x-forwarded-host",
-        b"x-forwarded-proto",
-        b"x-forwarded-prefix",
-        b"forwarded",
-        b"x-real-ip",
-        b"x-client-ip",
-        b"true-client-ip",
-        b"x-original-url",
-        b"x-rewrite-url",
-        b"via",
-        b"from",
-        b"x-api-version",
-        b"x-requested-with",
+        b"accept",
+        b"accept-encoding",
+        b"accept-language",
+        b"accept-charset",
+        b"connection",
+        b"keep-alive",
+        b"cache-control",
+        b"pragma",
+        b"content-type",
+        b"content-encoding",
+        b"content-language",
+        b"te",
+        b"expect",
+        b"upgrade",
+        b"upgrade-insecure-requests",
+        b"if-match",
+        b"if-none-match",
+        b"if-modified-since",
+        b"if-unmodified-since",
+        b"if-range",
+        b"range",
+        b"dnt",
+        b"priority",
+        b"transfer-encoding",
     }
 )
 _SKIP_HEADERS = frozenset(
@@ -105,7 +115,7 @@ def headers(scope: Mapping[str, Any]) -> Iterator[Field]:
                 yield from cookies(value)
             continue
         text = value.decode("latin-1")
-        if name in _FULL_HEADERS:
+        if name not in _GRAMMAR_HEADERS and not name.startswith(b"sec-"):
             only = NO_RFI if name in _URL_HEADERS else ALL_FAMILIES
             yield Field(f"header.{name.decode('latin-1')}", _utf8(value), False, only)
         elif "${" in text or "%24%7b" in text.lower():
