@@ -130,16 +130,17 @@ def views(value: str, *, url_encoded: bool = True) -> Views:
 
 
 # Values made only of word characters (kanji, kana and Latin letters included),
-# spaces and common separators cannot carry any family's payload: a cheap first
-# look that lets most business data through without running the rules.
+# spaces, line breaks before Japanese text and common separators cannot carry any
+# family's payload: a cheap first look that lets most business data through
+# without running the rules.
 # Full-width forms (U+FF01-FF5E) fold to ASCII under NFKC, so most get the full
 # look (＜ｓｃｒｉｐｔ＞); the punctuation of ordinary Japanese text （）：～！？－，．＠＋
 # stays plain on its own, since no interpreter reads "（" as "(" and an attack
 # needs full-width letters or brackets besides, which are not plain.
 _NOT_PLAIN = re.compile(
-    r"[^\w \t.,:@+\-\u3000-\u30ff\uff01\uff08\uff09\uff0b\uff0c\uff0d\uff0e\uff1a\uff1f"
+    r"[^\w \t\n.,:@+\-\u3000-\u30ff\uff01\uff08\uff09\uff0b\uff0c\uff0d\uff0e\uff1a\uff1f"
     r"\uff20\uff5e]|[\uff01-\uff5e](?<![\uff01\uff08\uff09\uff0b\uff0c\uff0d\uff0e\uff1a\uff1f"
-    r"\uff20\uff5e])|--|\+A[CD][w4IcsAgk]"
+    r"\uff20\uff5e])|--|\+A[CD][w4IcsAgk]|\n(?=[\x00-\x7f])"
 )
 # Without punctuation only these words still make an injection (``1 union select 2``).
 _PLAIN_WORDS = re.compile(
