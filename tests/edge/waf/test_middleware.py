@@ -105,6 +105,7 @@ def test_block_is_audited_once_per_minute_without_the_payload(
     event = events[0]
     assert event.action == "waf.blocked"
     assert event.result == "denied"
+    assert event.target_type == "route" and event.target_id == "/healthz"
     assert event.detail["fields"] == ["query.search"]
     assert event.detail["score"] >= 5
     assert "1'='1" not in str(event.detail) and "OR" not in str(event.detail)
@@ -340,3 +341,15 @@ def test_custom_headers_get_every_rule_and_standard_ones_keep_their_syntax(
         "X-Requested-With": "XMLHttpRequest",
     }
     assert client.get("/healthz", headers=browser).status_code == 200
+
+
+def test_passwords_are_excluded_on_the_login_route_only(
+    waf_client: tuple[TestClient, Runtime],
+) -> None:
+    client, _ = waf_client
+    odd = "P@ss' OR '1'='1' --<script>"  # a strong password that looks like an attack
+    r = client.post("/api/v1/auth/login", json={"serial": "4111111111111111", "password": odd})
+    assert r.status_code == 401  # judged by the login, not refused by the WAF
+    r = client.post("/api/v1/auth/login", json={"serial": "' OR '1'='1' --", "password": "x"})
+    assert r.status_code == 403
+    assert client.post("/test/echo", json={"password": odd}).status_code == 403

@@ -23,6 +23,8 @@ from hokan.edge.waf.model import Hit
 
 F = TypeVar("F", bound=Callable[..., Any])
 ATTRIBUTE = "__hokan_waf_exclusions__"
+# For fields no interpreter ever reads (passwords are hashed, codes compared).
+EVERY_FAMILY = ("sqli", "xss", "lfi", "rfi", "cmdi", "php", "java", "ssti", "xml", "protocol")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +53,33 @@ def waf_exclude(*rules: str, fields: Iterable[str], reason: str) -> Callable[[F]
     return mark
 
 
-def exclusions_for(scope: Mapping[str, Any]) -> Sequence[Exclusion]:
-    """The exclusions of the route ``scope`` will reach (matched like the router does)."""
-    app = scope.get("app")
-    router = getattr(app, "router", None)
-    for route in getattr(router, "routes", ()):
+def matched_route(scope: Mapping[str, Any]) -> Any:
+    """The route ``scope`` will reach, matched like the router does (through included
+    routers and mounts), or None."""
+    return _find(getattr(getattr(scope.get("app"), "router", None), "routes", ()), scope, 0)
+
+
+def _find(routes: Iterable[Any], scope: Mapping[str, Any], depth: int) -> Any:
+    for route in routes:
         match, _ = route.matches(scope)
-        if match is Match.FULL:
-            endpoint = getattr(route, "endpoint", None)
-            return tuple(getattr(endpoint, ATTRIBUTE, ()))
-    return ()
+        if match is not Match.FULL:
+            continue
+        if getattr(route, "endpoint", None) is not None or depth > 8:
+            return route
+        # An included router (FastAPI) or a mount: look inside, under its prefix.
+        inner = getattr(getattr(route, "original_router", route), "routes", None)
+        prefix = getattr(getattr(route, "include_context", None), "prefix", "") or ""
+        path = scope.get("path", "")
+        sub_scope = dict(scope, path=path[len(prefix) :]) if path.startswith(prefix) else scope
+        found = _find(inner or (), sub_scope, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def exclusions_for(scope: Mapping[str, Any]) -> Sequence[Exclusion]:
+    """The exclusions of the route ``scope`` will reach."""
+    return tuple(getattr(getattr(matched_route(scope), "endpoint", None), ATTRIBUTE, ()))
 
 
 def apply(hits: list[Hit], exclusions: Sequence[Exclusion]) -> list[Hit]:

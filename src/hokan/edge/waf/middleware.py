@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hokan.audit.context import source_ip_var
@@ -224,9 +223,4 @@ async def _no_receive() -> Message:
 
 def _route_template(scope: Scope) -> str:
     """The matched route's path template (never the raw path: it may hold the payload)."""
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", ()):
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", ""))[:200]
-    return ""
+    return str(getattr(exclusions.matched_route(scope), "path", ""))[:200]
