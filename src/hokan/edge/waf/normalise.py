@@ -14,6 +14,7 @@ import html
 import re
 import unicodedata
 from bisect import bisect_right
+from itertools import accumulate
 from typing import NamedTuple
 
 MAX_ROUNDS = 4  # URL-decoding rounds: double and triple encoding are common evasions
@@ -184,11 +185,7 @@ def suspects(values: list[str]) -> list[int]:
     """Indexes of the values that are not plain: two searches over all of them joined,
     skipping to the next value after each match (a JSON record has hundreds of values)."""
     joined = " ".join(values)
-    starts: list[int] = []
-    at = 0
-    for value in values:
-        starts.append(at)
-        at += len(value) + 1
+    starts = [0, *accumulate(len(v) + 1 for v in values)][:-1] if values else []
     found: set[int] = set()
     lowered = joined.lower()
     patterns = [(_NOT_PLAIN, joined)]
