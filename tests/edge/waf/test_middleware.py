@@ -48,7 +48,8 @@ def make_client(
     def make(**overrides: object) -> tuple[TestClient, Runtime]:
         rt = Runtime(settings_factory(**overrides))
         rt.keyring.verify_master(initialise=True)
-        c = TestClient(build_app(rt))
+        # A loopback peer: the admission layer (EDGE-2) refuses TestClient's "testclient" host.
+        c = TestClient(build_app(rt), client=("127.0.0.1", 50000))
         c.__enter__()
         made.append((c, rt))
         return c, rt
@@ -353,3 +354,11 @@ def test_passwords_are_excluded_on_the_login_route_only(
     r = client.post("/api/v1/auth/login", json={"serial": "' OR '1'='1' --", "password": "x"})
     assert r.status_code == 403
     assert client.post("/test/echo", json={"password": odd}).status_code == 403
+
+
+def test_a_binary_body_without_content_type_is_left_to_the_scanner(
+    waf_client: tuple[TestClient, Runtime],
+) -> None:
+    client, _ = waf_client
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
+    assert client.post("/test/echo", content=png).status_code == 200

@@ -143,7 +143,13 @@ class Waf:
             hits, fields = xmlbody.inspect(body)
             return hits + self.fields_hits(fields)
         if not media or media.startswith("text/"):
-            return self.fields_hits([Field("body", body.decode("utf-8", "replace"))])
+            # Text only: a binary upload without a Content-Type (an image, a PDF) is the
+            # malware scanner's, and decoding it as text would only find noise.
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                return []
+            return [] if "\x00" in text else self.fields_hits([Field("body", text)])
         return []
 
     def _form(self, body: bytes) -> list[Hit]:
