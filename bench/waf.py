@@ -257,7 +257,7 @@ def _rates(requests: int) -> None:
     from hokan.edge.waf.service import Waf
 
     waf = Waf(Settings(env="test"))
-    print("\nDetection on tests/edge/waf_corpus (each payload in 6 placements), paranoia 1")
+    print("\nDetection on tests/edge/waf_corpus (each payload in 7 placements), paranoia 1")
     for family in corpus.FAMILIES:
         rate, misses = corpus.detection(waf, family)
         print(

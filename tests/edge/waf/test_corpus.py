@@ -33,6 +33,14 @@ def test_false_positives_on_japanese_business_data(waf: Waf) -> None:
 
 def test_every_placement_is_inspected(waf: Waf) -> None:
     placements = {p.placement for p in corpus.placements("x")}
-    assert placements == {"query", "query-double-encoded", "json", "header", "cookie", "form"}
+    assert placements == {
+        "query",
+        "query-double-encoded",
+        "path",
+        "json",
+        "header",
+        "cookie",
+        "form",
+    }
     for probe in corpus.placements("<script>alert(1)</script>"):
         assert corpus.blocked(waf, probe)[0], probe.placement

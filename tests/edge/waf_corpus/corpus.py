@@ -4,8 +4,8 @@ Attack payloads (``attacks/<family>.txt``, one per line) were written for this
 project, many after the well-known shapes collected in PayloadsAllTheThings
 (MIT licence, github.com/swisskyrepo/PayloadsAllTheThings), the OWASP XSS
 filter-evasion cheat sheet (CC BY-SA) and the Log4Shell advisories. Each is
-placed in a query parameter (plain, double URL-encoded), a JSON value (nested),
-a header, a cookie and a form field, so one payload is several requests.
+placed in a query parameter (plain, double URL-encoded), a path segment, a JSON
+value (nested), a header, a cookie and a form field, so one payload is seven requests.
 
 The benign side is Faker ``ja_JP`` with a fixed seed (staff records, guard
 shifts, customer notes, addresses, companies, e-mail, phones, URLs) plus
@@ -75,6 +75,7 @@ def placements(payload: str) -> Iterator[Probe]:
     """One payload in every place a client can put it."""
     q = quote(payload, safe="")
     yield Probe("query", scope(query=f"q={q}&page=1"))
+    yield Probe("path", scope(path=f"/api/v1/collections/staff/records/{q}"))
     yield Probe("query-double-encoded", scope(query=f"q={quote(q, safe='')}"))
     doc = {"data": {"name": "山田太郎", "notes": [{"text": payload}]}}
     yield Probe(
@@ -216,6 +217,7 @@ def benign_probes(count: int = 1000) -> Iterator[Probe]:
     for text in tricky():
         q = quote(text, safe="")
         yield Probe("query", scope(query=f"q={q}"))
+        yield Probe("path", scope(path=f"/api/v1/collections/staff/records/{q}"))
         yield Probe(
             "json",
             scope(

@@ -105,7 +105,14 @@ def param_count(raw: bytes) -> int:
 
 def path(scope: Mapping[str, Any]) -> Iterator[Field]:
     raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
-    yield Field("path", raw.decode("utf-8", "surrogateescape"), url_encoded=True)
+    text = raw.decode("utf-8", "surrogateescape")
+    yield Field("path", text, url_encoded=True)  # whole, for traversal across segments
+    if "%" in text or "'" in text or '"' in text:
+        # Each segment too, where a route parameter's value starts and ends
+        # (/records/1' or '1'='1, /records/O:8:"stdClass"…).
+        for segment in text.split("/")[1:]:
+            if segment:
+                yield Field("path.segment", segment, url_encoded=True)
 
 
 def headers(scope: Mapping[str, Any]) -> Iterator[Field]:
