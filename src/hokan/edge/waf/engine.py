@@ -134,7 +134,7 @@ class Verdict:
 
 
 class Inspector:
-    """Stateless rules plus the paranoia level; one per process."""
+    """The rules at one paranoia level, with a small cache of recent results; one per process."""
 
     def __init__(self, paranoia: int = 1) -> None:
         self.paranoia = paranoia
