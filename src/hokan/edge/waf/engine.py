@@ -94,7 +94,7 @@ _GATES = {
 # A link to a named host with an ordinary path and nothing after it (most URLs in
 # business records) holds nothing for any rule: no query, no %, no "..", no script file.
 _PLAIN_URL = re.compile(
-    r"https?://(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*(?::\d{1,5})?"
+    r"https?://(?![^/]*metadata\.)(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*(?::\d{1,5})?"
     r"(?:/(?![^?#]*\.\.)[\w\-./~]*(?<!\.php)(?<!\.txt)(?<!\.inc)(?<!\.sh)(?<!\.pl))?",
     re.IGNORECASE,
 )

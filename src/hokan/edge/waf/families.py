@@ -57,12 +57,18 @@ _IP_HOST = re.compile(r"^(?:[^@]*@)?(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?$|^\[[0-9a-f
 _SSRF_SCHEMES = re.compile(
     r"(?:gopher|dict|jar|tftp|netdoc|sftp|smb|ldaps?)://|\bjar:(?:https?|file|ftp):"
 )
+# Cloud instance metadata: a URL no client of Hokan has reason to send.
+_METADATA = re.compile(
+    r"//(?:[^/@\s]*@)?(?:169\.254\.169\.254|\[?fd00:ec2::254\]?|metadata\.google\.internal"
+    r"|metadata\.azure\.com|100\.100\.100\.200)(?:[:/]|$)"
+)
 
 
 # Every RFI rule needs one of these; most URLs in business data have none.
 _RFI_HINT = re.compile(
     r"[?#]\s*$|\?\S*\?|\.(?:txt|inc|php\d?|phtml|jsp|aspx?|pl|py|sh|cgi|sql|dll|hta|exe)\b"
     r"|//(?:[^/@\s]*@)?(?:\d|\[)|^\s*\\\\|(?:gopher|dict|jar|tftp|netdoc|sftp|smb|ldaps?):"
+    r"|metadata\."
 )
 
 
@@ -90,6 +96,8 @@ def rfi(lowered: str) -> list[Hit]:
             hits.append(Hit("rfi-script-url", "rfi", NOTICE))
     if _SSRF_SCHEMES.search(lowered):
         hits.append(Hit("rfi-scheme", "rfi", CRITICAL))
+    if _METADATA.search(lowered):
+        hits.append(Hit("rfi-metadata", "rfi", CRITICAL))
     return hits
 
 
