@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/vault.py
 	$(BIN)/python bench/edge.py
 	$(BIN)/python bench/ips_attachments.py
+	$(BIN)/python bench/waf.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

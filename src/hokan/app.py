@@ -19,6 +19,7 @@ from hokan.edge.ips.middleware import IpsMiddleware
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.responses import JsonResponse
 from hokan.edge.terminal import TerminalIdentityMiddleware
+from hokan.edge.waf.middleware import WafMiddleware
 from hokan.identity import api as identity_api
 from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.kit.logging import configure_logging
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests
     # flow: request id/timing → security headers → client-certificate identity →
     # geo restriction (admission) → IPS → WAF → maintenance → routes.
+    app.add_middleware(WafMiddleware, runtime=runtime)  # 5: WAF, just before routing
     app.add_middleware(IpsMiddleware, runtime=runtime)  # 4: rate limits, bans, slow bodies
     app.add_middleware(AdmissionMiddleware, runtime=runtime)  # 3: geo restriction, client IP
     app.add_middleware(TerminalIdentityMiddleware, runtime=runtime)  # 2: client certificate

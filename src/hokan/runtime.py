@@ -16,6 +16,7 @@ from hokan.blobs import BlobStore, make_blob_store
 from hokan.certificates.ca import CertificateAuthority
 from hokan.edge.ips import Ips, IpsStore, MemoryIpsStore, RedisIpsStore
 from hokan.edge.scanner import Scanner, default_scanner
+from hokan.edge.waf.service import Waf
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import RedisSprayingDetector, SprayingDetector
@@ -168,6 +169,10 @@ class Runtime:
         prefix = self.settings.ips_redis_prefix
         store: IpsStore = RedisIpsStore(url, prefix) if url else MemoryIpsStore()
         return Ips(self.settings, store, self.db)
+
+    @cached_property
+    def waf(self) -> Waf:
+        return Waf(self.settings)
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run blocking work (database, crypto) from async code (ADR 0001).

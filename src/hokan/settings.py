@@ -33,6 +33,11 @@ class BlockingMode(StrEnum):
     threads = "threads"
 
 
+class WafMode(StrEnum):
+    block = "block"
+    detect = "detect"  # detect-only: audit and count, let the request through
+
+
 class LogFormat(StrEnum):
     json = "json"
     text = "text"
@@ -257,6 +262,22 @@ class Settings(BaseSettings):
     ips_exempt_ips: str = Field(default="", description="Comma-separated addresses never limited")
     ips_redis_prefix: str = Field(
         default="hokan:ips", pattern=r"^[A-Za-z0-9:_-]{1,64}$", description="Redis key prefix"
+    )
+
+    # WAF (EDGE-3): anomaly scoring over query, path, headers, cookies and bodies.
+    waf_enabled: bool = Field(default=True, description="Inspect requests with the WAF")
+    waf_mode: WafMode = Field(default=WafMode.block, description="block, or detect (only log)")
+    waf_threshold: int = Field(
+        default=5, ge=1, le=1000, description="Anomaly score at which a request is blocked"
+    )
+    waf_paranoia: int = Field(
+        default=1, ge=1, le=4, description="1 (fewest false positives) … 4 (strictest)"
+    )
+    waf_max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=0,
+        le=64 * 1_048_576,
+        description="Bodies up to this size are inspected; larger ones pass uninspected",
     )
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")

@@ -18,6 +18,7 @@ from hokan.cli import (
     tenant,
     user,
     vault,
+    waf,
 )
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(operator.app, name="operator")
 app.add_typer(vault.app, name="vault")
 app.add_typer(cert.app, name="cert")
 app.add_typer(ips.app, name="ips")
+app.add_typer(waf.app, name="waf")
 
 
 def main() -> None:

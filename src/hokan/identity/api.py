@@ -17,6 +17,7 @@ from hokan.audit.calls import audited
 from hokan.edge.binding import admit_principal
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
+from hokan.edge.waf import EVERY_FAMILY, waf_exclude
 from hokan.identity import inventory, mfa, sessions, users
 from hokan.identity.dependencies import Authenticated, UsersManager
 from hokan.identity.errors import InvalidCredentials
@@ -74,6 +75,9 @@ def _user_json(user: User) -> dict[str, Any]:
 
 
 @router.post("/auth/login", summary="Log in with serial number and password")
+@waf_exclude(
+    *EVERY_FAMILY, fields=["json.password", "json.otp"], reason="hashed, never interpreted"
+)
 async def login(body: LoginIn, request: Request, runtime: RuntimeDep) -> Response:
     """Open a session (HttpOnly, Secure, SameSite=Strict cookie). Send the returned
     ``csrf_token`` as ``X-CSRF-Token`` on every write made with the cookie."""
@@ -129,6 +133,11 @@ async def logout(request: Request, principal: Authenticated, runtime: RuntimeDep
 
 
 @router.post("/auth/password", status_code=204, summary="Change your password")
+@waf_exclude(
+    *EVERY_FAMILY,
+    fields=["json.current_password", "json.new_password"],
+    reason="hashed, never interpreted",
+)
 async def change_password(
     body: PasswordChangeIn, principal: Authenticated, runtime: RuntimeDep
 ) -> Response:

@@ -20,6 +20,7 @@ from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
+from hokan.edge.waf import EVERY_FAMILY, waf_exclude
 from hokan.identity import inventory, operator_auth, operators
 from hokan.identity.dependencies import AnyOperator, OperationsManager, OperatorSupervisor
 from hokan.identity.operators import NewOperator
@@ -89,6 +90,9 @@ def _issued_json(new: NewOperator) -> dict[str, Any]:
 
 
 @router.post("/auth/login", summary="Operator login (serial, password, TOTP)")
+@waf_exclude(
+    *EVERY_FAMILY, fields=["json.password", "json.otp"], reason="hashed, never interpreted"
+)
 async def operator_login(body: OperatorLoginIn, runtime: RuntimeDep) -> Response:
     """Only from the operations network (``HOKAN_OPERATOR_CIDRS``). Every refusal is the
     same 401 ``invalid_credentials``; a request from elsewhere is 403

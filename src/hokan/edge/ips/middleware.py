@@ -70,8 +70,22 @@ class IpsMiddleware:
             await self._refuse(scope, receive, send, error)
             return
         self._inflight[ip] = self._inflight.get(ip, 0) + 1
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            await self.app(scope, self._guarded(receive, limit), send)
+            await self.app(scope, self._guarded(receive, limit), tracked_send)
+        except (PayloadTooLarge, RequestTimeout) as exc:
+            # Raised by the guarded body inside an inner layer (the WAF buffers bodies
+            # before the app's own error handler could render it): answer here.
+            if started:
+                raise
+            await self._refuse(scope, receive, send, exc)
         finally:
             left = self._inflight[ip] - 1
             if left:
