@@ -15,6 +15,7 @@ from hokan.certificates import api as certificates_api
 from hokan.edge import docs, errors, health
 from hokan.edge.admission import AdmissionMiddleware
 from hokan.edge.headers import SecurityHeadersMiddleware
+from hokan.edge.ips import api as ips_api
 from hokan.edge.ips.middleware import IpsMiddleware
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.responses import JsonResponse
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(audit_operator_api.router)
     app.include_router(vault_api.router)
     app.include_router(certificates_api.router)
+    app.include_router(ips_api.router)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests
     # flow: request id/timing → security headers → client-certificate identity →
     # geo restriction (admission) → IPS → WAF → maintenance → routes.

@@ -359,3 +359,25 @@ def test_a_trickled_body_is_cut(settings_factory: Callable[..., Settings]) -> No
     assert statuses == [408]
     assert received < 30  # cut soon after the body timeout, not after 1000 chunks
     rt.close()
+
+
+def test_operators_read_and_lift_bans_over_the_api(
+    runtime: Runtime, ops_client: TestClient, make_operator: Callable[..., Any]
+) -> None:
+    """EDGE-4: the ban list operators can read and lift (audited), from the serving process."""
+    from tests.identity.test_operators import op_login
+
+    runtime.ips.ban("198.51.100.20", "flood")
+    responder = op_login(ops_client, make_operator(("incident_response",)))
+    auditor = op_login(ops_client, make_operator(("auditor",)))
+    listed = ops_client.get("/api/v1/operator/ips/bans", headers=auditor).json()
+    assert [b["ip"] for b in listed] == ["198.51.100.20"] and listed[0]["reason"] == "flood"
+    url = "/api/v1/operator/ips/bans/198.51.100.20/lift"
+    assert ops_client.post(url, headers=auditor).status_code == 403  # auditors only read
+    assert ops_client.post(url, headers=responder).json() == {"ip": "198.51.100.20", "lifted": True}
+    assert ops_client.post(url, headers=responder).json()["error"] == "not_banned"
+    bad = ops_client.post("/api/v1/operator/ips/bans/not-an-ip/lift", headers=responder)
+    assert bad.json()["error"] == "invalid_address"
+    with runtime.db.session(system=True) as s:
+        lifted = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "ips.ban_lifted")))
+    assert lifted and lifted[0].actor_type == "operator"

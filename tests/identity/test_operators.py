@@ -396,7 +396,11 @@ def _operator_routes() -> list[tuple[str, str]]:
 
 
 OPERATOR_ROUTES = _operator_routes()
-_IDS = {"serial": "6085741910418999", "finding_id": "00000000-0000-4000-8000-000000000000"}
+_IDS = {
+    "serial": "6085741910418999",
+    "finding_id": "00000000-0000-4000-8000-000000000000",
+    "address": "198.51.100.1",
+}
 
 
 def test_operator_route_matrix(

@@ -45,7 +45,7 @@ PRIVILEGED_ACTIONS = frozenset(
         "tenant.resume",
         "audit.archive",
         "accounts.disable_dormant",
-        "ips.lift",
+        "ips.ban_lifted",
     }
 )
 _READ_SUFFIXES = (

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hokan.kit.errors import Forbidden, HokanError
+from hokan.kit.errors import Forbidden, HokanError, InvalidPayload, NotFound
 
 
 class RateLimited(HokanError):
@@ -32,3 +32,15 @@ class RequestTimeout(HokanError):
 def with_retry_after(error: HokanError, seconds: float) -> HokanError:
     error.headers["Retry-After"] = str(max(1, int(seconds + 0.999)))
     return error
+
+
+class NotBanned(NotFound):
+    code = "not_banned"
+    message_ja = "このアドレスは遮断されていません。"
+    message_en = "This address is not banned."
+
+
+class InvalidAddress(InvalidPayload):
+    code = "invalid_address"
+    message_ja = "IPアドレスの形式が正しくありません。"
+    message_en = "Not an IP address."
