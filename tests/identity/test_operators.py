@@ -425,3 +425,43 @@ def test_operator_route_matrix(
         if path not in self_service:
             r = ops_client.request(method, url, headers=nobody, json={})
             assert r.status_code == 403, (path, r.text)
+
+
+def test_concurrent_wrong_passwords_count_exactly_the_threshold(
+    runtime: Runtime, make_operator: Callable[..., OperatorHandle]
+) -> None:
+    """IAM-3 for operators: 20 concurrent wrong passwords → exactly N counted, then locked."""
+    import threading
+
+    from hokan.audit.context import source_ip_var
+    from hokan.identity.errors import InvalidCredentials
+
+    op = make_operator()
+    barrier = threading.Barrier(20)
+
+    def attempt() -> None:
+        source_ip_var.set("127.0.0.1")
+        barrier.wait()
+        with pytest.raises(InvalidCredentials):
+            operator_auth.login(
+                runtime.db,
+                runtime.passwords,
+                runtime.master_key,
+                runtime.settings,
+                op.serial,
+                "definitely the wrong one",
+                op.code(),
+            )
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    counted = [
+        e
+        for e in events(runtime, "operator.login")
+        if e.actor_id == str(op.id) and e.detail.get("reason") == "bad_credentials"
+    ]
+    assert len(counted) == runtime.settings.operator_lockout_threshold
+    assert len(events(runtime, "operator.lock")) == 1

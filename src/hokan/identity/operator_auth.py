@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
@@ -31,7 +31,7 @@ from hokan.identity.errors import (
 from hokan.identity.operators import is_expired, revoke_sessions, totp_secret
 from hokan.identity.passwords import Passwords
 from hokan.identity.principal import ANONYMOUS, Principal, PrincipalKind
-from hokan.identity.sessions import check_binding
+from hokan.identity.sessions import check_binding, count_and_lock
 from hokan.keyring.master import MasterKeyProvider
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
@@ -203,26 +203,12 @@ def _count_failure(
 ) -> None:
     threshold = settings.operator_lockout_threshold
     until = now + timedelta(minutes=settings.operator_lockout_minutes)
-    reaches = Operator.failed_count + 1 >= threshold
-    # One statement counts and locks, so concurrent attempts never count past N (IAM-3).
-    returned = s.execute(
-        update(Operator)
-        .where(
-            Operator.id == row.id,
-            or_(Operator.locked_until.is_(None), Operator.locked_until <= now),
-        )
-        .values(
-            failed_count=case((reaches, 0), else_=Operator.failed_count + 1),
-            locked_until=case((reaches, until), else_=Operator.locked_until),
-        )
-        .returning(Operator.failed_count, Operator.locked_until)
-    ).one_or_none()
-    locked_now = bool(returned and returned.locked_until and returned.locked_until > now)
+    failures, locked_now = count_and_lock(s, Operator, row.id, threshold, until, now)
     detail: dict[str, str | int] = {"reason": "bad_credentials"}
-    if returned is None:
+    if failures is None:  # a concurrent attempt locked it first: not counted
         detail = {"reason": "locked"}
     else:
-        detail["failures"] = threshold if locked_now else returned.failed_count
+        detail["failures"] = failures
     audit.record(
         s,
         actor,

@@ -39,7 +39,7 @@ from hokan.keyring.service import Keyring
 from hokan.kit import crypto, mail
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
-from hokan.models import Tenant, TenantStatus, User, UserSession, UserStatus
+from hokan.models import Operator, Tenant, TenantStatus, User, UserSession, UserStatus
 from hokan.tenants.schemas import TenantSettings
 
 SESSION_COOKIE = "hokan_session"
@@ -235,6 +235,39 @@ def _decide(
     return LoginResult(actor, session_token, csrf_token, absolute)
 
 
+def count_and_lock(
+    s: Session,
+    model: type[User] | type[Operator],
+    account_id: uuid.UUID,
+    threshold: int,
+    until: datetime,
+    now: datetime,
+) -> tuple[int | None, bool]:
+    """Count one failure and lock at the threshold, in one statement (IAM-3).
+
+    Returns the failures so far (None when a concurrent attempt had already
+    locked the account: not counted) and whether this failure locked it. The
+    attempt that reaches the threshold sets the lock, so later concurrent
+    attempts no longer match: never more than N counted.
+    """
+    reaches = model.failed_count + 1 >= threshold
+    returned = s.execute(
+        update(model)
+        .where(
+            model.id == account_id,
+            or_(model.locked_until.is_(None), model.locked_until <= now),
+        )
+        .values(
+            failed_count=case((reaches, 0), else_=model.failed_count + 1),
+            locked_until=case((reaches, until), else_=model.locked_until),
+        )
+        .returning(model.failed_count, model.locked_until)
+    ).one_or_none()
+    locked_now = bool(returned and returned.locked_until and returned.locked_until > now)
+    failures = None if returned is None else (threshold if locked_now else returned.failed_count)
+    return failures, locked_now
+
+
 def _count_failure(
     s: Session,
     row: Row[Any],
@@ -257,22 +290,7 @@ def _count_failure(
                 update(User).where(User.id == row.id).values(locked_until=until, failed_count=0)
             )
     else:
-        reaches = User.failed_count + 1 >= threshold
-        # One statement: count, and lock when the count reaches the threshold. A
-        # concurrent attempt that finds the account locked does not count (IAM-3).
-        returned = s.execute(
-            update(User)
-            .where(User.id == row.id, or_(User.locked_until.is_(None), User.locked_until <= now))
-            .values(
-                failed_count=case((reaches, 0), else_=User.failed_count + 1),
-                locked_until=case((reaches, until), else_=User.locked_until),
-            )
-            .returning(User.failed_count, User.locked_until)
-        ).one_or_none()
-        locked_now = bool(returned and returned.locked_until and returned.locked_until > now)
-        failures = (
-            None if returned is None else (threshold if locked_now else returned.failed_count)
-        )
+        failures, locked_now = count_and_lock(s, User, row.id, threshold, until, now)
     target = ("user", str(row.id))
     if failures is None:  # already locked by a concurrent attempt: not counted
         audit.record(
