@@ -40,6 +40,30 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     r = client.get("/readyz")
     assert r.status_code == 200
     assert r.json()["checks"] == {"database": "ok", "keyring_database": "ok", "master_key": "ok"}
+    assert r.json()["components"] == {
+        "vault_stores": "ok",
+        "vault_stores_reachable": "3/3",
+        "blob_store": "ok",
+    }
+
+
+def test_readyz_reports_a_lost_vault_store_without_failing_the_instance(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """One store down: the vault still reads (k of n), the instance stays in service."""
+    from sqlalchemy import create_engine
+
+    lost = runtime.vault_stores.dbs[0]
+    original = lost.engine
+    lost.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    try:
+        r = client.get("/readyz")
+    finally:
+        lost.engine.dispose()
+        lost.engine = original
+    assert r.status_code == 200
+    assert r.json()["components"]["vault_stores"] == "degraded"
+    assert r.json()["components"]["vault_stores_reachable"] == "2/3"
 
 
 def test_app_refuses_to_start_under_the_wrong_master_key(

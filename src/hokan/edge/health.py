@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from anyio import to_thread
 from fastapi import APIRouter
@@ -13,6 +14,7 @@ from hokan.kit.errors import HokanError
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("hokan.health")
+_PROBE_KEY = "health/readyz-probe"  # never written: asking whether it exists proves the store answers
 
 
 @router.get("/healthz", summary="Liveness")
@@ -21,28 +23,47 @@ async def healthz() -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+async def _probe(name: str, probe: Callable[[], object]) -> str:
+    try:
+        await to_thread.run_sync(probe)  # always a thread: a probe may hang
+        return "ok"
+    except HokanError as exc:
+        return exc.code
+    except Exception as exc:  # a probe must report, never raise
+        log.warning(
+            "readiness probe failed",
+            extra={"fields": {"check": name, "exc_type": type(exc).__name__}},
+        )
+        return "unreachable"
+
+
 @router.get("/readyz", summary="Readiness")
 async def readyz(runtime: RuntimeDep) -> JsonResponse:
-    """The system database, the keyring database and the master key are usable."""
+    """The system database, the keyring database and the master key are usable (else 503).
+
+    ``components`` reports what only some functions need — the vault's fragment
+    stores (``ok``, ``degraded`` with fewer than all but at least k, ``unavailable``)
+    and the blob store — without taking the whole instance out of service.
+    """
     checks: dict[str, str] = {}
     for name, probe in (
         ("database", runtime.db.ping),
         ("keyring_database", runtime.keyring_db.ping),
         ("master_key", runtime.keyring.verify_master),
     ):
-        try:
-            await to_thread.run_sync(probe)  # always a thread: a probe may hang
-            checks[name] = "ok"
-        except HokanError as exc:
-            checks[name] = exc.code
-        except Exception as exc:  # a probe must report, never raise
-            log.warning(
-                "readiness probe failed",
-                extra={"fields": {"check": name, "exc_type": type(exc).__name__}},
-            )
-            checks[name] = "unreachable"
+        checks[name] = await _probe(name, probe)
+    stores = runtime.vault_stores
+    up = [await _probe(f"vault_store_{i}", db.ping) for i, db in enumerate(stores.dbs, 1)]
+    reachable = up.count("ok")
+    components = {
+        "vault_stores": "ok"
+        if reachable == stores.n
+        else ("degraded" if reachable >= runtime.settings.vault_k else "unavailable"),
+        "vault_stores_reachable": f"{reachable}/{stores.n}",
+        "blob_store": await _probe("blob_store", lambda: runtime.blobs.exists(_PROBE_KEY)),
+    }
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
+        {"status": "ok" if ready else "unavailable", "checks": checks, "components": components},
         status_code=200 if ready else 503,
     )
