@@ -14,7 +14,8 @@ from hokan.kit.errors import HokanError
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("hokan.health")
-_PROBE_KEY = "health/readyz-probe"  # never written: asking whether it exists proves the store answers
+# Never written: asking whether it exists proves the store answers.
+_PROBE_KEY = "health/readyz-probe"
 
 
 @router.get("/healthz", summary="Liveness")
