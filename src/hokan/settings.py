@@ -245,6 +245,10 @@ class Settings(BaseSettings):
     ips_flood_factor: int = Field(
         default=3, ge=1, le=100, description="Ban an IP going this many times over its limit"
     )
+    ips_attack_blocks: int = Field(
+        default=20, ge=1, description="WAF blocks from one address that lead to a ban"
+    )
+    ips_attack_window_seconds: int = Field(default=600, ge=10, le=86_400)
     ips_ban_seconds: int = Field(default=600, ge=1, le=86_400 * 30)
     ips_ban_max_seconds: int = Field(default=86_400, ge=1, le=86_400 * 365)
     ips_max_concurrent_per_ip: int = Field(default=32, ge=1, le=10_000)

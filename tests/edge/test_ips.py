@@ -381,3 +381,20 @@ def test_operators_read_and_lift_bans_over_the_api(
     with runtime.db.session(system=True) as s:
         lifted = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "ips.ban_lifted")))
     assert lifted and lifted[0].actor_type == "operator"
+
+
+def test_repeated_waf_blocks_end_in_a_ban(settings_factory: Callable[..., Settings]) -> None:
+    """A source the WAF keeps blocking is cut off by the IPS (whitepaper §2, EDGE-4)."""
+    rt = Runtime(settings_factory(ips_attack_blocks=3, ips_ip_requests=1000))
+    rt.keyring.verify_master(initialise=True)
+    attack = "/api/v1/collections?q=1%27%20UNION%20SELECT%20password%20FROM%20users--"
+    try:
+        with TestClient(create_app(runtime=rt), client=("127.0.0.1", 50000)) as c:
+            codes = [c.get(attack).json()["error"] for _ in range(3)]
+            assert codes == ["waf_blocked"] * 3
+            assert c.get("/api/v1/collections").json()["error"] == "source_banned"
+        with rt.db.session(system=True) as s:
+            [ban] = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "ips.ban")))
+        assert ban.detail["reason"] == "attack" and ban.detail["waf_blocks"] == 3
+    finally:
+        rt.close()

@@ -31,7 +31,7 @@ from hokan.kit.errors import HokanError
 from hokan.settings import Settings
 
 log = logging.getLogger("hokan.ips")
-FLOOD, SPRAYING, MANUAL = "flood", "password_spraying", "manual"
+FLOOD, SPRAYING, MANUAL, ATTACK = "flood", "password_spraying", "manual", "attack"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +129,21 @@ class Ips:
             self._announce(outcome.ban, detail or {})
         return outcome
 
+    def attack(self, ip: str) -> bool:
+        """The WAF blocked a request from ``ip``: enough blocks in the window ban it.
+
+        A scanner or an attacker probing rule after rule is cut off instead of being
+        answered 403 forever (whitepaper §2: 攻撃を検知した場合は通信を遮断). True when
+        this block caused the ban.
+        """
+        s = self.settings
+        if not s.ips_enabled or not ip or ip in self.exempt:
+            return False
+        [count] = self.store.hit([f"attack:{ip}"], s.ips_attack_window_seconds, self.clock())
+        if count >= s.ips_attack_blocks:
+            return self.ban(ip, ATTACK, {"waf_blocks": count}).new
+        return False
+
     def spraying(self, ip: str, serials: int) -> None:
         """The identity domain's password-spraying alarm (``auth.spraying_suspected``)."""
         if self.settings.ips_enabled and ip and ip not in self.exempt:
@@ -184,7 +199,11 @@ class Ips:
 
 def _mail_body(ban: Ban, notice: dict[str, object]) -> str:
     until = datetime.fromtimestamp(ban.until, UTC)
-    reason_ja = {FLOOD: "リクエストの集中 (DoS)", SPRAYING: "パスワードスプレー攻撃の疑い"}
+    reason_ja = {
+        FLOOD: "リクエストの集中 (DoS)",
+        SPRAYING: "パスワードスプレー攻撃の疑い",
+        ATTACK: "WAF による攻撃の連続検知",
+    }
     return (
         "運用担当者様\n\n"
         "IPS が次のアクセス元を一時的に遮断しました。\n"

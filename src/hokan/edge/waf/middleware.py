@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hokan.audit.context import source_ip_var
@@ -87,6 +88,8 @@ class WafMiddleware:
         await self.runtime.call(
             audit_call(waf, self.runtime.db, result, source_ip_var.get(), scope["method"], route)
         )
+        if waf.blocking:  # repeated attacks from one address end in an IPS ban (EDGE-4)
+            await to_thread.run_sync(self.runtime.ips.attack, source_ip_var.get())
         return result
 
     async def _refuse(self, scope: Scope, send: Send, result: Verdict) -> None:
