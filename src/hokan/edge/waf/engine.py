@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from hokan.edge.waf import families, sqli, xss
 from hokan.edge.waf.model import CRITICAL, ERROR, NOTICE, WARNING, Hit
-from hokan.edge.waf.normalise import Views, is_plain, suspects, views
+from hokan.edge.waf.normalise import Views, is_plain, views
+from hokan.edge.waf.prefilter import suspects
 
 if TYPE_CHECKING:
     from hokan.edge.waf.extract import Field
