@@ -184,6 +184,13 @@ class Inspector:
             )
         return hits
 
+    def inspect_strings(self, names: Sequence[str], values: list[str]) -> list[Hit]:
+        """:meth:`inspect_many` for a body's strings given as two lists (no object per value)."""
+        hits: list[Hit] = []
+        for i in suspects(values):
+            hits.extend(self.inspect(names[i], values[i]))
+        return hits
+
     def _judge(self, value: str, url_encoded: bool, only: frozenset[str]) -> dict[str, int]:
         v = views(value, url_encoded=url_encoded)
         found: dict[str, int] = {}

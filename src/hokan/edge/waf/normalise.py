@@ -142,6 +142,7 @@ NOT_PLAIN_BRANCHES = (
     rf"[^\w \t\n.,:@+\-\u3000-\u30ff{_PLAIN_FULLWIDTH}]",
     rf"[\uff01-\uff5e](?<![{_PLAIN_FULLWIDTH}])",
     r"--",
+    r"@@",  # an SQL server variable (@@version): the SQL rules score it
     r"\+A[CD][w4IcsAgk]",
     r"\n(?=[\x00-\x7f])",
 )

@@ -136,7 +136,7 @@ class Waf:
         # No Content-Type: judge by the first bytes, as a lenient route would parse it
         # (the records API reads a body without one as JSON).
         if is_json(media) or (not media and start[:1] in (b"{", b"[")):
-            return self.fields_hits(extract.json_body(body))
+            return self.inspector.inspect_strings(*extract.json_strings(body))
         if media == FORM_TYPE:
             return self._form(body)
         if xmlbody.is_xml(media) or (not media and start == b"<?xml"):
