@@ -8,30 +8,31 @@ character class or a literal first (which the regex engine scans for at C
 speed), and asks :func:`is_plain` only of the values they single out.
 
 Soundness: the result is *exactly* ``[i for i, v in enumerate(values) if not
-is_plain(v)]``, never fewer. :func:`is_plain` is false only when one of its three
-patterns matches the value, and every such match implies a match of a
-*candidate* search in the same value, at the same place in the joined text:
+is_plain(v)]``, so no value the rules would see is ever skipped.
+:func:`is_plain` is false only when one of its three patterns matches the value:
 
-- a ``_NOT_PLAIN`` match is a match of one of its branches: the first, third,
-  fourth and fifth are searched as they are; the second (full-width forms other
-  than plain punctuation) by its letters and digits alone, because its other
-  characters are not word characters and the first branch finds them;
-- a ``_PLAIN_WORDS`` match (case-insensitive) contains one of ``_WORD_HINTS`` in
-  the lower-cased text, as long as lower-casing keeps every character in place
-  and case-insensitive matching knows no other spellings: ``İ`` lowers to two
-  characters, and ``ı``, ``ſ`` and the Kelvin sign match ``i``, ``s`` and ``k``.
-  A text with one of those (``_CASE_TRAPS``) is judged value by value instead;
-- a ``_LOGIC_LITERAL`` match is searched for as it is (its leading ``\\b`` moved
-  behind the first letter, which matches the same), on the lower-cased text.
+- ``_NOT_PLAIN``: its branches are searched one by one, each a character class
+  or a literal first. A match of any but the line-break branch lies inside one
+  value (none can match the joining space) and *is* a ``_NOT_PLAIN`` match: that
+  value is certainly not plain. The line break's look-ahead may see the next
+  value, so its matches only make candidates;
+- ``_PLAIN_WORDS`` (case-insensitive): every match contains one of
+  ``_WORD_HINTS`` in the lower-cased text, as long as lower-casing keeps every
+  character in place and case-insensitive matching knows no other spellings:
+  ``İ`` lowers to two characters, and ``ı``, ``ſ`` and the Kelvin sign match
+  ``i``, ``s`` and ``k``. A text with one of those (``_CASE_TRAPS``) is judged
+  value by value instead. Values holding a hint are candidates;
+- ``_LOGIC_LITERAL``: searched for as it is (its leading ``\\b`` moved behind the
+  first letter, which matches the same), on the lower-cased text; candidates.
 
-The joining space is neither a word character nor part of any plain value's
-match, so a match inside a value is a match in the joined text too: ``\\b`` and the
-look-arounds see a space where the value ended, which they treat as they treat
-its end or which only adds a candidate. A match that runs into the next value
-only makes its first value a candidate, and the search goes on from the next
-value's start. Candidates are then checked exactly, so an extra candidate costs
-time, never a verdict. ``tests/edge/waf/test_prefilter.py`` checks the equality
-on generated and corpus values.
+A match inside a value is also a match in the joined text: ``\\b`` and the
+look-arounds see a space where the value ended, which they treat as its end
+(``\\b``) or which can only add a match (the line break's look-ahead). A match
+that runs on into the next value only makes its first value a candidate, and the
+search goes on from the next value's start, so the next value is searched in
+full. Candidates are checked with :func:`is_plain` itself: an extra candidate
+costs time, never a verdict. ``tests/edge/waf/test_prefilter.py`` checks the
+equality on generated and corpus values, and that a plain value gives no hit.
 """
 
 from __future__ import annotations
@@ -40,15 +41,13 @@ import re
 from bisect import bisect_right
 from itertools import accumulate
 
-from hokan.edge.waf.normalise import NOT_PLAIN_BRANCHES, is_plain
+from hokan.edge.waf.normalise import LINE_BREAK_BRANCH, NOT_PLAIN_BRANCHES, is_plain
 
-_SEARCHES = tuple(
-    re.compile(branch)
-    for branch in (
-        NOT_PLAIN_BRANCHES[0],
-        *NOT_PLAIN_BRANCHES[2:],
-    )
-)
+# _NOT_PLAIN's branches but the line break: a match is a match of _NOT_PLAIN, so the value
+# is not plain. None can match a space, so none runs from one value into the next.
+_CERTAIN = tuple(re.compile(b) for b in NOT_PLAIN_BRANCHES if b != LINE_BREAK_BRANCH)
+# The line break's look-ahead may see the next value: its matches are candidates only.
+_LINE_BREAK = re.compile(LINE_BREAK_BRANCH)
 _LOGIC_LITERAL = re.compile(
     r"(?:a(?<!\wa)nd|o(?<!\wo)r|x(?<!\wx)or)\s+(?:\d+|true|false|null)\s+"
     r"(?:like|rlike|regexp|between|is|in|div|mod)\b"
@@ -68,36 +67,36 @@ _WORD_HINTS = (
     "com.sun",
     "ro0ab",
 )
-_CASE_TRAPS = "\u0130\u0131\u017f\u212a"
-# Full-width letters and digits (for _NOT_PLAIN's second branch), and the case traps.
-_FULLWIDTH_OR_TRAP = re.compile(f"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a{_CASE_TRAPS}]")
+_FEW = 4  # for a handful of values (a request's head), asking each costs less
+_CASE_TRAPS = re.compile("[\u0130\u0131\u017f\u212a]")
 
 
 def suspects(values: list[str]) -> list[int]:
     """Indexes of the values that are not plain, in order (see the module docstring)."""
-    if not values:
-        return []
+    if len(values) <= _FEW:
+        return [i for i, value in enumerate(values) if not is_plain(value)]
     joined = " ".join(values)
     starts = [0, *accumulate(len(v) + 1 for v in values)]
     starts.pop()
-    candidates: set[int] = set()
-    for m in _FULLWIDTH_OR_TRAP.finditer(joined):  # rare in business text
-        if m.group() in _CASE_TRAPS:
-            return [i for i, value in enumerate(values) if not is_plain(value)]
-        candidates.add(bisect_right(starts, m.start()) - 1)
+    if _CASE_TRAPS.search(joined):
+        return [i for i, value in enumerate(values) if not is_plain(value)]
+    certain: set[int] = set()
+    for pattern in _CERTAIN:
+        _search(pattern, joined, starts, certain)
+    maybe: set[int] = set()
+    _search(_LINE_BREAK, joined, starts, maybe)
     lowered = joined.lower()
-    for pattern in _SEARCHES:
-        _search(pattern, joined, starts, candidates)
-    _search(_LOGIC_LITERAL, lowered, starts, candidates)
+    _search(_LOGIC_LITERAL, lowered, starts, maybe)
     for hint in _WORD_HINTS:
         pos = lowered.find(hint)
         while pos >= 0:
             index = bisect_right(starts, pos) - 1
-            candidates.add(index)
+            maybe.add(index)
             if index + 1 >= len(starts):
                 break
             pos = lowered.find(hint, starts[index + 1])
-    return [i for i in sorted(candidates) if not is_plain(values[i])]
+    maybe = {i for i in maybe - certain if not is_plain(values[i])}
+    return sorted(certain | maybe)
 
 
 def _search(pattern: re.Pattern[str], text: str, starts: list[int], found: set[int]) -> None:
