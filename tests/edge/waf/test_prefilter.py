@@ -16,6 +16,8 @@ from hokan.edge.waf import extract
 from hokan.edge.waf.engine import Inspector
 from hokan.edge.waf.normalise import is_plain
 from hokan.edge.waf.prefilter import suspects
+from hokan.edge.waf.service import Waf
+from hokan.settings import Settings
 from tests.edge.waf_corpus import corpus
 
 # Characters and fragments near every edge of the plain check: ASCII punctuation,
@@ -147,3 +149,10 @@ def test_a_body_is_judged_as_each_of_its_values_alone() -> None:
         names, values = extract.json_strings(json.dumps(record, ensure_ascii=False).encode())
         alone = [h for n, v in zip(names, values, strict=True) for h in inspector.inspect(n, v)]
         assert inspector.inspect_strings(names, values) == alone
+
+
+def test_a_condition_spaced_with_tabs_is_not_skipped_in_a_body() -> None:
+    # The earlier shortcut looked for " or " with spaces and let this JSON value pass.
+    waf = Waf(Settings(env="test"))
+    body = json.dumps({"name": "山田", "q": "1\tor 1 like 1"}).encode()
+    assert [h.rule for h in waf.inspect_body("application/json", body)] == ["sqli-tautology"]
