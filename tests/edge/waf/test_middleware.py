@@ -362,3 +362,21 @@ def test_a_binary_body_without_content_type_is_left_to_the_scanner(
     client, _ = waf_client
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
     assert client.post("/test/echo", content=png).status_code == 200
+
+
+def test_a_json_body_the_waf_cannot_walk_whole_is_refused(
+    waf_client: tuple[TestClient, Runtime],
+) -> None:
+    """No evasion by bounds: a payload past the walk's depth or count is not let through."""
+    client, _ = waf_client
+    deep: object = {"v": ATTACK}
+    for _ in range(40):
+        deep = {"x": deep}
+    r = client.post("/test/echo", json=deep)
+    assert r.status_code == 403 and "protocol-json-uninspectable" in r.json()["rules"]
+    # Many ordinary values, the payload last: every value is walked (the body is capped).
+    padded = {"rows": ["山田 太郎"] * 8_000 + [ATTACK]}
+    r = client.post("/test/echo", json=padded)
+    assert r.status_code == 403 and any(rule.startswith("sqli") for rule in r.json()["rules"])
+    shifts = {"shifts": [{"guard": "佐藤", "site": "丸の内", "day": d} for d in range(3_000)]}
+    assert client.post("/test/echo", json=shifts).status_code == 200  # big but ordinary

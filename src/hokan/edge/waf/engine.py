@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from hokan.edge.waf import families, sqli, xss
 from hokan.edge.waf.model import CRITICAL, ERROR, NOTICE, WARNING, Hit
-from hokan.edge.waf.normalise import Views, is_plain, suspects, views
+from hokan.edge.waf.normalise import Views, is_plain, views
+from hokan.edge.waf.prefilter import suspects
 
 if TYPE_CHECKING:
     from hokan.edge.waf.extract import Field
@@ -156,7 +157,15 @@ class Inspector:
         (headers, paths, query strings); body values rarely do, and a churning cache
         costs more than it saves.
         """
-        if not value or is_plain(value) or _PLAIN_URL.fullmatch(value):
+        if not value or is_plain(value):
+            return []
+        return self._inspect_suspect(field_name, value, url_encoded, only, cache)
+
+    def _inspect_suspect(
+        self, field_name: str, value: str, url_encoded: bool, only: frozenset[str], cache: bool
+    ) -> list[Hit]:
+        """:meth:`inspect` of a value known not to be plain."""
+        if _PLAIN_URL.fullmatch(value):
             return []
         cache = cache and len(value) <= _CACHEABLE
         key = (value, url_encoded, only)
@@ -178,9 +187,14 @@ class Inspector:
         hits: list[Hit] = []
         for i in suspects([f.value for f in fields]):
             f = fields[i]
-            hits.extend(
-                self.inspect(f.name, f.value, url_encoded=f.url_encoded, only=f.only, cache=cache)
-            )
+            hits.extend(self._inspect_suspect(f.name, f.value, f.url_encoded, f.only, cache))
+        return hits
+
+    def inspect_strings(self, names: Sequence[str], values: list[str]) -> list[Hit]:
+        """:meth:`inspect_many` for a body's strings given as two lists (no object per value)."""
+        hits: list[Hit] = []
+        for i in suspects(values):
+            hits.extend(self._inspect_suspect(names[i], values[i], False, ALL_FAMILIES, False))
         return hits
 
     def _judge(self, value: str, url_encoded: bool, only: frozenset[str]) -> dict[str, int]:

@@ -17,7 +17,9 @@ import orjson
 from hokan.edge.waf.engine import ALL_FAMILIES, LOG4SHELL_ONLY
 
 MAX_JSON_DEPTH = 32
-MAX_JSON_VALUES = 5_000
+# The body itself is capped (HOKAN_WAF_MAX_BODY_BYTES), so a generous node budget costs
+# little; a document beyond either bound is reported, never silently half-inspected.
+MAX_JSON_VALUES = 200_000
 MAX_PARAMS = 1_000
 
 # Standard headers with a fixed grammar (media ranges, ETags, dates, fetch
@@ -148,11 +150,24 @@ def cookies(raw: bytes) -> Iterator[Field]:
 
 
 def json_body(raw: bytes) -> list[Field]:
+    return [Field(name, value) for name, value in zip(*json_strings(raw), strict=True)]
+
+
+def json_strings(raw: bytes) -> tuple[list[str], list[str]]:
+    """Names and values of a JSON body's strings (see :func:`walk_json`), no object per value."""
+    names, values, _complete = json_strings_checked(raw)
+    return names, values
+
+
+def json_strings_checked(raw: bytes) -> tuple[list[str], list[str], bool]:
+    """:func:`json_strings` and whether the walk saw the whole document (depth and count)."""
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return []  # the route answers 422; nothing parsed means nothing reaches the app
-    return walk_json(doc)
+        return [], [], True  # the route answers 422: nothing parsed reaches the app
+    walk = _JsonWalk(doc)
+    names, values = walk.strings()
+    return names, values, walk.complete
 
 
 def walk_json(doc: Any) -> list[Field]:
@@ -161,26 +176,71 @@ def walk_json(doc: Any) -> list[Field]:
     Keys that are identifiers (nearly all) are not returned: a single word cannot
     carry any family's payload. A record has hundreds of values, so this is lean.
     """
-    out: list[Field] = []
-    append = out.append
-    stack: list[tuple[str, Any, int]] = [("json", doc, 0)]
-    seen = 0
-    while stack and seen < MAX_JSON_VALUES:
-        label, node, depth = stack.pop()
-        seen += 1
+    return [Field(name, value) for name, value in zip(*_JsonWalk(doc).strings(), strict=True)]
+
+
+class _JsonWalk:
+    """Depth-first, last child first, at most ``MAX_JSON_VALUES`` nodes (the root included),
+    containers deeper than ``MAX_JSON_DEPTH`` skipped (but counted)."""
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self.names: list[str] = []
+        self.values: list[str] = []
+        self.budget = MAX_JSON_VALUES
+        self.complete = True  # False once a bound left part of the document unseen
+
+    def strings(self) -> tuple[list[str], list[str]]:
+        self.budget -= 1
+        self._node("json", self.doc, 0)
+        return self.names, self.values
+
+    def _node(self, label: str, node: Any, depth: int) -> bool:
+        """Visit ``node`` (counted already); False once the budget is spent."""
         if isinstance(node, str):
-            append(Field(label, node))
+            self.names.append(label)
+            self.values.append(node)
         elif depth >= MAX_JSON_DEPTH:
-            continue
+            self.complete = False
         elif isinstance(node, dict):
-            for key, value in node.items():
-                if key.isidentifier() and len(key) <= 64:
-                    child = f"{label}.{key}"
-                else:
-                    child = safe_name(label, key)
-                    append(Field(f"{child}#name", key))
-                stack.append((child, value, depth + 1))
+            return self._object(label, node, depth + 1)
         elif isinstance(node, list):
-            item_label = f"{label}[]"
-            stack.extend((item_label, item, depth + 1) for item in node)
-    return out
+            return self._array(f"{label}[]", node, depth + 1)
+        return True
+
+    def _object(self, label: str, node: dict[str, Any], depth: int) -> bool:
+        names, values = self.names, self.values
+        children = []
+        for key in node:  # keys in order, as the values are labelled; visited last first
+            if key.isidentifier() and len(key) <= 64:
+                children.append(f"{label}.{key}")
+            else:
+                child = safe_name(label, key)
+                names.append(f"{child}#name")
+                values.append(key)
+                children.append(child)
+        for child, value in zip(reversed(children), reversed(node.values()), strict=True):
+            if self.budget <= 0:
+                self.complete = False
+                return False
+            self.budget -= 1
+            if type(value) is str:
+                names.append(child)
+                values.append(value)
+            elif isinstance(value, (dict, list)) and not self._node(child, value, depth):
+                return False
+        return True
+
+    def _array(self, label: str, node: list[Any], depth: int) -> bool:
+        names, values = self.names, self.values
+        for item in reversed(node):
+            if self.budget <= 0:
+                self.complete = False
+                return False
+            self.budget -= 1
+            if type(item) is str:
+                names.append(label)
+                values.append(item)
+            elif isinstance(item, (dict, list)) and not self._node(label, item, depth):
+                return False
+        return True

@@ -136,7 +136,13 @@ class Waf:
         # No Content-Type: judge by the first bytes, as a lenient route would parse it
         # (the records API reads a body without one as JSON).
         if is_json(media) or (not media and start[:1] in (b"{", b"[")):
-            return self.fields_hits(extract.json_body(body))
+            names, values, complete = extract.json_strings_checked(body)
+            hits = self.inspector.inspect_strings(names, values)
+            if not complete:
+                # Deeper or larger than the WAF walks: a payload could hide past the
+                # bound, so the document is refused rather than half-inspected.
+                hits.append(Hit("protocol-json-uninspectable", "protocol", CRITICAL, "json"))
+            return hits
         if media == FORM_TYPE:
             return self._form(body)
         if xmlbody.is_xml(media) or (not media and start == b"<?xml"):
