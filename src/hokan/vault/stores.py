@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database, make_engine
+from hokan.kit.prepared import PreparedInsert
 from hokan.models import VaultFragment
 from hokan.vault.errors import VaultUnavailable
 
@@ -106,10 +107,12 @@ class FragmentStores:
     # -- writes -------------------------------------------------------------
 
     def _put(self, idx: int, row: dict[str, Any], replace: bool = False) -> None:
+        if not replace:
+            _INSERT(self.dbs[idx], row)
+            return
         with self.dbs[idx].writer() as conn:
-            if replace:
-                conn.execute(_DELETE, {"entry_id": row["entry_id"]})
-            conn.execute(_INSERT, row)
+            conn.execute(_DELETE, {"entry_id": row["entry_id"]})
+            conn.execute(_INSERT.statement, row)
 
     def write(
         self,
@@ -234,7 +237,7 @@ def _attempt(
     return None
 
 
-_INSERT = insert(VaultFragment)
+_INSERT = PreparedInsert(VaultFragment)
 _DELETE = delete(VaultFragment).where(VaultFragment.entry_id == bindparam("entry_id"))
 _COLUMNS = (
     VaultFragment.entry_id,
