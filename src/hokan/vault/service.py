@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
@@ -75,6 +75,14 @@ def _placement(entry: VaultEntry) -> Placement:
     return Placement(
         entry.id, entry.tenant_id, entry.k, entry.n, entry.ciphertext_size, entry.fragment_tags
     )
+
+
+_INSERT_ENTRY = insert(VaultEntry)
+_ENTRY_COLUMNS = tuple(c.name for c in VaultEntry.__table__.columns)
+
+
+def _catalogue_row(entry: VaultEntry) -> dict[str, object]:
+    return {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
 
 
 def _actor(principal: Principal) -> str:
@@ -144,8 +152,9 @@ class VaultService:
                 fragment_tag(entry_id, i, self.k, self.stores.n, len(ciphertext), f)
                 for i, f in enumerate(fragments)
             ]
-            session.add(entry)
-            session.flush()
+            # Core, not the unit of work: the row is written before any fragment, and the
+            # object stays a plain (transient) value for the caller's view.
+            session.connection().execute(_INSERT_ENTRY, _catalogue_row(entry))
             self.stores.write(_placement(entry), fragments, alongside=save_key)
         except BaseException:
             self.keyring.destroy_entry_key(tenant_id, entry_id)
