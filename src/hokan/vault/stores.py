@@ -34,8 +34,9 @@ def fragment_tag(entry_id: uuid.UUID, idx: int, k: int, n: int, size: int, data:
 
     It covers ciphertext only, so it says nothing about the number.
     """
-    head = f"hokan-vault-fragment-v1|{entry_id}|{idx}|{k}|{n}|{size}|".encode()
-    return hashlib.sha256(head + data).hexdigest()
+    digest = hashlib.sha256(f"hokan-vault-fragment-v1|{entry_id}|{idx}|{k}|{n}|{size}|".encode())
+    digest.update(data)  # not head + data: no copy of a fragment that may be 512 KiB
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
