@@ -28,7 +28,7 @@ from hokan.records.service import RecordService
 from hokan.settings import Settings
 from hokan.tenants.service import TenantService
 from hokan.vault.service import VaultService
-from hokan.vault.stores import SERVER_PARALLEL_FROM, SQLITE_PARALLEL_FROM, FragmentStores
+from hokan.vault.stores import FragmentStores
 
 if TYPE_CHECKING:
     from hokan.edge.admission import TenantNetworks
@@ -108,9 +108,7 @@ class Runtime:
             s.resolved_vault_store_urls,
             pool_size=max(2, s.db_pool_size // 2),
             busy_timeout_ms=s.sqlite_busy_timeout_ms,
-            parallel_from=SQLITE_PARALLEL_FROM
-            if all(u.startswith("sqlite") for u in s.resolved_vault_store_urls)
-            else SERVER_PARALLEL_FROM,
+            parallel=not all(u.startswith("sqlite") for u in s.resolved_vault_store_urls),
         )
 
     @cached_property

@@ -73,29 +73,14 @@ class StoredFragment:
         return actual == self.tag == placement.tags[idx]
 
 
-# On SQLite a thread pays for itself only when the driver's work (copying a blob
-# into the WAL, with the GIL released) outweighs the hand-off: documents, not numbers.
-SQLITE_PARALLEL_FROM = 64 * 1024
-# Separate servers: the round trips overlap whatever the size.
-SERVER_PARALLEL_FROM = 0
-
-
 class FragmentStores:
     def __init__(
-        self,
-        urls: Sequence[str],
-        *,
-        pool_size: int,
-        busy_timeout_ms: int,
-        parallel_from: int | None = None,
+        self, urls: Sequence[str], *, pool_size: int, busy_timeout_ms: int, parallel: bool = False
     ) -> None:
-        """``parallel_from``: fragments of at least this many bytes are written to all stores
-        (and the keyring) at once; None: always one after the other."""
         self.urls = list(urls)
-        self.parallel_from = parallel_from
         self._pool = (
             ThreadPoolExecutor(len(self.urls) + 1, thread_name_prefix="vault-store")
-            if parallel_from is not None and len(self.urls) > 1
+            if parallel and len(self.urls) > 1
             else None
         )
         self.dbs = [
@@ -143,11 +128,11 @@ class FragmentStores:
         """
         now = utcnow()
         rows = [_row(placement, idx, data, now) for idx, data in enumerate(fragments)]
-        if self._pool is None or len(fragments[0]) < (self.parallel_from or 0):
+        if self._pool is None:
             if alongside is not None:
                 alongside()
             outcomes = [_attempt(self._put, idx, row) for idx, row in enumerate(rows)]
-        else:  # separate servers or files: write to all (and the keyring) at once
+        else:  # the stores are separate servers: write to all (and the keyring) at once
             side = self._pool.submit(alongside) if alongside is not None else None
             futures = [self._pool.submit(_attempt, self._put, i, r) for i, r in enumerate(rows)]
             outcomes = [f.result() for f in futures]
