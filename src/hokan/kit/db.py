@@ -103,7 +103,9 @@ def tenant_scoped(stmt: S, model: Any, tenant_id: Any) -> S:
 _BEGIN_IMMEDIATE, _BEGIN_DEFERRED = "BEGIN IMMEDIATE", "BEGIN DEFERRED"
 
 
-def _sqlite_setup(engine: Engine, busy_timeout_ms: int, secure_delete: bool) -> None:
+def _sqlite_setup(
+    engine: Engine, busy_timeout_ms: int, secure_delete: bool, wal_autocheckpoint: int | None
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so we can emit BEGIN IMMEDIATE.
@@ -115,6 +117,8 @@ def _sqlite_setup(engine: Engine, busy_timeout_ms: int, secure_delete: bool) -> 
         cur.execute("PRAGMA synchronous=NORMAL")
         if secure_delete:
             cur.execute("PRAGMA secure_delete=ON")
+        if wal_autocheckpoint is not None:
+            cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -130,6 +134,7 @@ def make_engine(
     pool_size: int = 10,
     busy_timeout_ms: int = 10_000,
     secure_delete: bool = False,
+    wal_autocheckpoint: int | None = None,
 ) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -142,7 +147,7 @@ def make_engine(
             max_overflow=pool_size * 2,
             pool_pre_ping=False,
         )
-        _sqlite_setup(engine, busy_timeout_ms, secure_delete)
+        _sqlite_setup(engine, busy_timeout_ms, secure_delete, wal_autocheckpoint)
         return engine
     return create_engine(
         url,

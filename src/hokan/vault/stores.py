@@ -25,6 +25,7 @@ from hokan.kit.db import Database, make_engine
 from hokan.kit.prepared import PreparedInsert
 from hokan.models import VaultFragment
 from hokan.vault.errors import VaultUnavailable
+from hokan.vault.wal import AUTOCHECKPOINT_PAGES, BackgroundCheckpointer
 
 log = logging.getLogger("hokan.vault")
 
@@ -83,6 +84,7 @@ class FragmentStores:
             if parallel and len(self.urls) > 1
             else None
         )
+        self._checkpoints = BackgroundCheckpointer()
         self.dbs = [
             Database(
                 make_engine(
@@ -90,6 +92,7 @@ class FragmentStores:
                     pool_size=pool_size,
                     busy_timeout_ms=busy_timeout_ms,
                     secure_delete=True,  # removed fragments are overwritten in SQLite files
+                    wal_autocheckpoint=AUTOCHECKPOINT_PAGES,  # see hokan.vault.wal
                 )
             )
             for url in self.urls
@@ -100,6 +103,7 @@ class FragmentStores:
         return len(self.dbs)
 
     def dispose(self) -> None:
+        self._checkpoints.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         for db in self.dbs:
@@ -108,12 +112,14 @@ class FragmentStores:
     # -- writes -------------------------------------------------------------
 
     def _put(self, idx: int, row: dict[str, Any], replace: bool = False) -> None:
-        if not replace:
-            _INSERT(self.dbs[idx], row)
-            return
-        with self.dbs[idx].writer() as conn:
-            conn.execute(_DELETE, {"entry_id": row["entry_id"]})
-            conn.execute(_INSERT.statement, row)
+        db = self.dbs[idx]
+        if replace:
+            with db.writer() as conn:
+                conn.execute(_DELETE, {"entry_id": row["entry_id"]})
+                conn.execute(_INSERT.statement, row)
+        else:
+            _INSERT(db, row)
+        self._checkpoints.wrote(db, len(row["data"]))
 
     def write(
         self,
