@@ -85,6 +85,22 @@ def _catalogue_row(entry: VaultEntry) -> dict[str, object]:
     return {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
 
 
+# Registrations to undo if the session's transaction rolls back (listed in session.info):
+# two class-level listeners instead of adding and removing two per registration.
+_UNDO = "hokan.vault.undo_on_rollback"
+
+
+@event.listens_for(Session, "after_rollback")
+def _undo_registrations(session: Session) -> None:
+    for undo in session.info.pop(_UNDO, ()):
+        undo()
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_registrations(session: Session) -> None:
+    session.info.pop(_UNDO, None)
+
+
 def _actor(principal: Principal) -> str:
     return f"{principal.actor} ({principal.display_name})"[:200]
 
@@ -167,7 +183,7 @@ class VaultService:
     def _undo_on_rollback(
         self, session: Session, tenant_id: uuid.UUID, entry_id: uuid.UUID
     ) -> None:
-        def undo(_session: Session) -> None:
+        def undo() -> None:
             try:
                 self.keyring.destroy_entry_key(tenant_id, entry_id)
                 self.stores.remove(entry_id)
@@ -176,12 +192,7 @@ class VaultService:
                     "vault rollback incomplete", extra={"fields": {"exc_type": type(exc).__name__}}
                 )
 
-        def forget(_session: Session) -> None:
-            if event.contains(session, "after_rollback", undo):
-                event.remove(session, "after_rollback", undo)
-
-        event.listen(session, "after_rollback", undo, once=True)
-        event.listen(session, "after_commit", forget, once=True)
+        session.info.setdefault(_UNDO, []).append(undo)
 
     def register_number(
         self,
