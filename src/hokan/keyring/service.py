@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from hokan.keyring.master import MasterKeyProvider
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
+from hokan.kit.prepared import PreparedInsert
 from hokan.models import KeyringMeta, KeyStatus, TenantKey, VaultEntryKey
 
 RECORDS = "records"
@@ -43,6 +44,7 @@ _CHECK_PLAINTEXT = b"hokan master key check v1"
 
 
 _ENTRY_KEYS = select(VaultEntryKey.entry_id, VaultEntryKey.key_version, VaultEntryKey.wrapped_key)
+_SAVE_ENTRY_KEY = PreparedInsert(VaultEntryKey)
 _ENTRY_KEY = _ENTRY_KEYS.where(
     VaultEntryKey.tenant_id == bindparam("tenant_id"),
     VaultEntryKey.entry_id == bindparam("entry_id"),
@@ -372,8 +374,7 @@ class Keyring:
         }
 
         def save() -> None:
-            with self.db.writer() as conn:
-                conn.execute(insert(VaultEntryKey), row)
+            _SAVE_ENTRY_KEY(self.db, row)
 
         return key, save
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -100,7 +100,12 @@ def tenant_scoped(stmt: S, model: Any, tenant_id: Any) -> S:
     return stmt.where(model.tenant_id == tenant_id)
 
 
-def _sqlite_setup(engine: Engine, busy_timeout_ms: int, secure_delete: bool) -> None:
+_BEGIN_IMMEDIATE, _BEGIN_DEFERRED = "BEGIN IMMEDIATE", "BEGIN DEFERRED"
+
+
+def _sqlite_setup(
+    engine: Engine, busy_timeout_ms: int, secure_delete: bool, wal_autocheckpoint: int | None
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so we can emit BEGIN IMMEDIATE.
@@ -112,12 +117,15 @@ def _sqlite_setup(engine: Engine, busy_timeout_ms: int, secure_delete: bool) -> 
         cur.execute("PRAGMA synchronous=NORMAL")
         if secure_delete:
             cur.execute("PRAGMA secure_delete=ON")
+        if wal_autocheckpoint is not None:
+            cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = "IMMEDIATE" if conn.get_execution_options().get("hokan_write") else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        write = conn.get_execution_options().get("hokan_write")
+        # Straight to the driver: a full SQLAlchemy execution here costs ~20 µs per transaction.
+        conn.connection.driver_connection.execute(_BEGIN_IMMEDIATE if write else _BEGIN_DEFERRED)
 
 
 def make_engine(
@@ -126,6 +134,7 @@ def make_engine(
     pool_size: int = 10,
     busy_timeout_ms: int = 10_000,
     secure_delete: bool = False,
+    wal_autocheckpoint: int | None = None,
 ) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -138,7 +147,7 @@ def make_engine(
             max_overflow=pool_size * 2,
             pool_pre_ping=False,
         )
-        _sqlite_setup(engine, busy_timeout_ms, secure_delete)
+        _sqlite_setup(engine, busy_timeout_ms, secure_delete, wal_autocheckpoint)
         return engine
     return create_engine(
         url,
@@ -163,7 +172,9 @@ class Database:
         # SQLite has one writer. Its busy handler makes waiting writers sleep in
         # growing steps (up to 100 ms), so queue this process's writers on a lock
         # instead; other processes still meet the busy timeout.
-        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
         self._read = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
         self._write_engine = engine.execution_options(hokan_write=True)
         self._write = sessionmaker(
@@ -171,6 +182,11 @@ class Database:
             expire_on_commit=False,
             autoflush=False,
         )
+
+    @property
+    def write_lock(self) -> AbstractContextManager[Any]:
+        """Held by this process's writers on SQLite (one writer per file); a no-op elsewhere."""
+        return self._write_lock
 
     @property
     def dialect(self) -> str:

@@ -100,8 +100,8 @@ def encode(data: bytes, k: int, n: int) -> list[bytes]:
     """n fragments of ``shard_length(len(data), k)`` bytes each."""
     rows = generator(k, n)
     length = shard_length(len(data), k)
-    padded = data.ljust(length * k, b"\x00")
-    shards = [padded[i * length : (i + 1) * length] for i in range(k)]
+    # Slice first and pad only the last shard: no padded copy of the whole payload.
+    shards = [data[i * length : (i + 1) * length].ljust(length, b"\x00") for i in range(k)]
     return shards + [_combine(rows[r], shards, length) for r in range(k, n)]
 
 

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
@@ -75,6 +75,30 @@ def _placement(entry: VaultEntry) -> Placement:
     return Placement(
         entry.id, entry.tenant_id, entry.k, entry.n, entry.ciphertext_size, entry.fragment_tags
     )
+
+
+_INSERT_ENTRY = insert(VaultEntry)
+_ENTRY_COLUMNS = tuple(c.name for c in VaultEntry.__table__.columns)
+
+
+def _catalogue_row(entry: VaultEntry) -> dict[str, object]:
+    return {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
+
+
+# Registrations to undo if the session's transaction rolls back (listed in session.info):
+# two class-level listeners instead of adding and removing two per registration.
+_UNDO = "hokan.vault.undo_on_rollback"
+
+
+@event.listens_for(Session, "after_rollback")
+def _undo_registrations(session: Session) -> None:
+    for undo in session.info.pop(_UNDO, ()):
+        undo()
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_registrations(session: Session) -> None:
+    session.info.pop(_UNDO, None)
 
 
 def _actor(principal: Principal) -> str:
@@ -144,8 +168,9 @@ class VaultService:
                 fragment_tag(entry_id, i, self.k, self.stores.n, len(ciphertext), f)
                 for i, f in enumerate(fragments)
             ]
-            session.add(entry)
-            session.flush()
+            # Core, not the unit of work: the row is written before any fragment, and the
+            # object stays a plain (transient) value for the caller's view.
+            session.connection().execute(_INSERT_ENTRY, _catalogue_row(entry))
             self.stores.write(_placement(entry), fragments, alongside=save_key)
         except BaseException:
             self.keyring.destroy_entry_key(tenant_id, entry_id)
@@ -158,7 +183,7 @@ class VaultService:
     def _undo_on_rollback(
         self, session: Session, tenant_id: uuid.UUID, entry_id: uuid.UUID
     ) -> None:
-        def undo(_session: Session) -> None:
+        def undo() -> None:
             try:
                 self.keyring.destroy_entry_key(tenant_id, entry_id)
                 self.stores.remove(entry_id)
@@ -167,12 +192,7 @@ class VaultService:
                     "vault rollback incomplete", extra={"fields": {"exc_type": type(exc).__name__}}
                 )
 
-        def forget(_session: Session) -> None:
-            if event.contains(session, "after_rollback", undo):
-                event.remove(session, "after_rollback", undo)
-
-        event.listen(session, "after_rollback", undo, once=True)
-        event.listen(session, "after_commit", forget, once=True)
+        session.info.setdefault(_UNDO, []).append(undo)
 
     def register_number(
         self,

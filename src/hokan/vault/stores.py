@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database, make_engine
+from hokan.kit.prepared import PreparedInsert
 from hokan.models import VaultFragment
 from hokan.vault.errors import VaultUnavailable
+from hokan.vault.wal import AUTOCHECKPOINT_PAGES, BackgroundCheckpointer
 
 log = logging.getLogger("hokan.vault")
 
@@ -33,8 +35,9 @@ def fragment_tag(entry_id: uuid.UUID, idx: int, k: int, n: int, size: int, data:
 
     It covers ciphertext only, so it says nothing about the number.
     """
-    head = f"hokan-vault-fragment-v1|{entry_id}|{idx}|{k}|{n}|{size}|".encode()
-    return hashlib.sha256(head + data).hexdigest()
+    digest = hashlib.sha256(f"hokan-vault-fragment-v1|{entry_id}|{idx}|{k}|{n}|{size}|".encode())
+    digest.update(data)  # not head + data: no copy of a fragment that may be 512 KiB
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ class FragmentStores:
             if parallel and len(self.urls) > 1
             else None
         )
+        self._checkpoints = BackgroundCheckpointer()
         self.dbs = [
             Database(
                 make_engine(
@@ -88,6 +92,7 @@ class FragmentStores:
                     pool_size=pool_size,
                     busy_timeout_ms=busy_timeout_ms,
                     secure_delete=True,  # removed fragments are overwritten in SQLite files
+                    wal_autocheckpoint=AUTOCHECKPOINT_PAGES,  # see hokan.vault.wal
                 )
             )
             for url in self.urls
@@ -98,6 +103,7 @@ class FragmentStores:
         return len(self.dbs)
 
     def dispose(self) -> None:
+        self._checkpoints.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         for db in self.dbs:
@@ -106,10 +112,14 @@ class FragmentStores:
     # -- writes -------------------------------------------------------------
 
     def _put(self, idx: int, row: dict[str, Any], replace: bool = False) -> None:
-        with self.dbs[idx].writer() as conn:
-            if replace:
+        db = self.dbs[idx]
+        if replace:
+            with db.writer() as conn:
                 conn.execute(_DELETE, {"entry_id": row["entry_id"]})
-            conn.execute(_INSERT, row)
+                conn.execute(_INSERT.statement, row)
+        else:
+            _INSERT(db, row)
+        self._checkpoints.wrote(db, len(row["data"]))
 
     def write(
         self,
@@ -234,7 +244,7 @@ def _attempt(
     return None
 
 
-_INSERT = insert(VaultFragment)
+_INSERT = PreparedInsert(VaultFragment)
 _DELETE = delete(VaultFragment).where(VaultFragment.entry_id == bindparam("entry_id"))
 _COLUMNS = (
     VaultFragment.entry_id,
