@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from anyio import to_thread
 
+from hokan.audit import service as audit
 from hokan.blobs import BlobStore, make_blob_store
 from hokan.certificates.ca import CertificateAuthority
 from hokan.edge.ips import Ips, IpsStore, MemoryIpsStore, RedisIpsStore
@@ -19,10 +20,13 @@ from hokan.edge.scanner import Scanner, default_scanner
 from hokan.edge.waf.service import Waf
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
+from hokan.identity.principal import Principal
 from hokan.identity.spraying import RedisSprayingDetector, SprayingDetector
 from hokan.keyring.master import MasterKeyProvider, load_master_key
 from hokan.keyring.service import Keyring
+from hokan.kit.actions import Declared
 from hokan.kit.db import Database, make_engine
+from hokan.kit.errors import HokanError
 from hokan.records.attachments.service import AttachmentService
 from hokan.records.service import RecordService
 from hokan.settings import Settings
@@ -174,6 +178,20 @@ class Runtime:
     def waf(self) -> Waf:
         return Waf(self.settings)
 
+    # -- the Host protocol (hokan.httpkit.context): how routes reach the runtime ----
+
+    def resolve(self, kind: type[T]) -> T:
+        """The one instance of ``kind`` this process uses (routes ask by type)."""
+        found = getattr(self, _PROVIDERS[kind])
+        if not isinstance(found, kind):
+            raise LookupError(kind.__name__)
+        return found
+
+    def record_failure(self, principal: Principal, declared: Declared, exc: HokanError) -> None:
+        audit.record_failure(
+            self.db, principal, declared.action, declared.target_type, declared.target_id, exc
+        )
+
     async def call(self, fn: Callable[[], T]) -> T:
         """Run blocking work (database, crypto) from async code (ADR 0001).
 
@@ -190,3 +208,22 @@ class Runtime:
         for name in ("db", "keyring_db", "vault_stores"):
             if name in self.__dict__:
                 self.__dict__[name].dispose()
+
+
+# Which attribute of Runtime provides each type routes may resolve.
+_PROVIDERS: dict[type, str] = {
+    Settings: "settings",
+    Database: "db",
+    Keyring: "keyring",
+    Passwords: "passwords",
+    RecordService: "records",
+    TenantService: "tenants",
+    FragmentStores: "vault_stores",
+    VaultService: "vault",
+    CertificateAuthority: "ca",
+    BlobStore: "blobs",
+    AttachmentService: "attachments",
+    Ips: "ips",
+    Waf: "waf",
+    SprayingDetector: "spraying",
+}

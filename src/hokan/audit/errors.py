@@ -1,15 +1,8 @@
 from __future__ import annotations
 
-from hokan.kit.errors import Conflict, HokanError, NotFound
+from hokan.kit.errors import AuditWriteFailed, Conflict, NotFound
 
-
-class AuditWriteFailed(HokanError):
-    """The audit entry could not be written, so the action it records did not happen."""
-
-    status = 503
-    code = "audit_unavailable"
-    message_ja = "監査ログを記録できないため、操作を実行しませんでした。"
-    message_en = "The operation was not performed because it could not be audited."
+__all__ = ["AuditWriteFailed", "FindingAlreadyAcknowledged", "FindingNotFound"]
 
 
 class FindingNotFound(NotFound):

@@ -17,11 +17,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.binding import admit_principal
+from hokan.httpkit.work import Work
 from hokan.identity import grants, operator_auth, sessions, tokens
 from hokan.identity.errors import InsufficientScope, MissingCredentials, OperatorRoleRequired
 from hokan.identity.operator_auth import OperatorIdentity
 from hokan.identity.principal import ANONYMOUS, Principal, Scope
 from hokan.identity.roles import Role
+from hokan.kit.actions import Declared
 from hokan.runtime import Runtime
 
 # Declares the scheme in OpenAPI (the docs' "Authorize" button); parsing is ours.
@@ -105,9 +107,10 @@ async def _authenticate(request: Request) -> Principal:
     return principal
 
 
-async def _admitted(request: Request) -> Principal:
-    """The principal, once the edge agrees: the terminal certificate is of the
-    principal's tenant and the tenant allows the network (EDGE-1, EDGE-2)."""
+async def admitted(request: Request) -> Principal:
+    """The one way a route gets its caller: authenticated, then admitted by the edge
+    (the terminal certificate is of the principal's tenant and the tenant allows the
+    network: EDGE-1, EDGE-2). Refusals are audited."""
     principal = await _authenticate(request)
     await admit_principal(request.app.state.runtime, request, principal)
     return principal
@@ -115,7 +118,7 @@ async def _admitted(request: Request) -> Principal:
 
 async def authenticated(request: Request, _doc: BearerDoc) -> Principal:
     """Any valid credentials of an active tenant."""
-    return await _admitted(request)
+    return await admitted(request)
 
 
 Authenticated = Annotated[Principal, Depends(authenticated)]
@@ -125,7 +128,7 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """Valid credentials carrying ``scope``."""
 
     async def check(request: Request, _doc: BearerDoc) -> Principal:
-        principal = await _admitted(request)
+        principal = await admitted(request)
         if not principal.has_scope(scope):
             denied = InsufficientScope(f"requires scope {scope.value}")
             runtime: Runtime = request.app.state.runtime
@@ -147,6 +150,35 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     check.__name__ = f"requires_{scope.name}"
     return check
 
+
+def work_of(request: Request, principal: Principal) -> Work:
+    """The unit of work of this request, acting for ``principal``."""
+    route = request.scope.get("route")
+    fallback = Declared(
+        f"http.{getattr(route, 'name', 'unknown')}", "route", request.url.path[:200]
+    )
+    return Work(request.app.state.runtime, principal, fallback)
+
+
+def work_requiring(scope: Scope | None) -> Callable[..., Awaitable[Work]]:
+    """A dependency giving the request's unit of work for an admitted caller with ``scope``."""
+    check = requires(scope) if scope is not None else authenticated
+
+    # A default, not Annotated: with postponed annotations FastAPI could not see ``check``.
+    async def make(request: Request, principal: Principal = Depends(check)) -> Work:
+        return work_of(request, principal)
+
+    make.__name__ = f"work_{scope.name if scope else 'authenticated'}"
+    return make
+
+
+AuthenticatedWork = Annotated[Work, Depends(work_requiring(None))]
+ReadRecords = Annotated[Work, Depends(work_requiring(Scope.records_read))]
+WriteRecords = Annotated[Work, Depends(work_requiring(Scope.records_write))]
+ManageCollections = Annotated[Work, Depends(work_requiring(Scope.collections_manage))]
+ReadAudit = Annotated[Work, Depends(work_requiring(Scope.audit_read))]
+ManageUsers = Annotated[Work, Depends(work_requiring(Scope.users_manage))]
+ManageGrants = Annotated[Work, Depends(work_requiring(Scope.grants_manage))]
 
 RecordsReader = Annotated[Principal, Depends(requires(Scope.records_read))]
 RecordsWriter = Annotated[Principal, Depends(requires(Scope.records_write))]

@@ -13,11 +13,11 @@ from typing import Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from hokan.audit.calls import audited
 from hokan.edge.body import JSON_TYPES, read_json
-from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
-from hokan.identity.dependencies import CollectionsManager, RecordsReader, RecordsWriter
+from hokan.httpkit.context import HostDep
+from hokan.identity.dependencies import ManageCollections, ReadRecords, WriteRecords
+from hokan.records.attachments.service import AttachmentService
 from hokan.records.schemas import (
     CollectionOut,
     RecordOut,
@@ -27,13 +27,8 @@ from hokan.records.schemas import (
     record_json,
     revision_json,
 )
-from hokan.records.service import (
-    CollectionView,
-    RecordPage,
-    RecordView,
-    RevisionView,
-    parse_if_match,
-)
+from hokan.records.service import RecordService
+from hokan.records.views import RecordView, parse_if_match
 
 router = APIRouter(prefix="/api/v1/collections", tags=["records"])
 
@@ -57,20 +52,18 @@ _PATCH_BODY = {
 }
 
 
-async def _record_body(request: Request, runtime: RuntimeDep) -> Any:
-    return await read_json(
-        request, runtime.settings.max_record_bytes, frozenset({"application/json"})
-    )
+async def _record_body(request: Request, host: HostDep) -> Any:
+    return await read_json(request, host.settings.max_record_bytes, frozenset({"application/json"}))
 
 
-async def _patch_body(request: Request, runtime: RuntimeDep) -> Any:
-    return await read_json(request, runtime.settings.max_record_bytes, JSON_TYPES)
+async def _patch_body(request: Request, host: HostDep) -> Any:
+    return await read_json(request, host.settings.max_record_bytes, JSON_TYPES)
 
 
-async def _schema_body(request: Request, runtime: RuntimeDep) -> Any:
+async def _schema_body(request: Request, host: HostDep) -> Any:
     return await read_json(
         request,
-        runtime.settings.max_schema_bytes,
+        host.settings.max_schema_bytes,
         frozenset({"application/json", "application/schema+json"}),
     )
 
@@ -94,28 +87,19 @@ def _location(collection: str, key: str) -> str:
 
 
 @router.get("", response_model=list[CollectionOut], summary="List collections")
-async def list_collections(principal: RecordsReader, runtime: RuntimeDep) -> Response:
+async def list_collections(work: ReadRecords) -> Response:
     """The tenant's collections with their record counts and schemas."""
-
-    def work() -> list[CollectionView]:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.records.list_collections(s, principal)
-
-    views = await audited(runtime, principal, "collections.list", "collection", "*", work)
+    records = work.resolve(RecordService)
+    views = await work(lambda s: records.list_collections(s, work.principal))
     return JsonResponse([collection_json(v) for v in views])
 
 
 @router.get(
     "/{collection}/schema", response_model=CollectionOut, summary="Get a collection's schema"
 )
-async def get_schema(collection: str, principal: RecordsReader, runtime: RuntimeDep) -> Response:
-    def work() -> CollectionView:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.records.get_schema(s, principal, collection)
-
-    view = await audited(
-        runtime, principal, "collections.schema_read", "collection", collection, work
-    )
+async def get_schema(collection: str, work: ReadRecords) -> Response:
+    records = work.resolve(RecordService)
+    view = await work(lambda s: records.get_schema(s, work.principal, collection))
     return JsonResponse(collection_json(view))
 
 
@@ -125,46 +109,29 @@ async def get_schema(collection: str, principal: RecordsReader, runtime: Runtime
     summary="Set a collection's JSON Schema",
     openapi_extra=_JSON_BODY,
 )
-async def put_schema(
-    collection: str, principal: CollectionsManager, runtime: RuntimeDep, body: SchemaBody
-) -> Response:
+async def put_schema(collection: str, work: ManageCollections, body: SchemaBody) -> Response:
     """Set the JSON Schema (draft 2020-12) every later write to the collection must satisfy.
 
     Existing records are not re-validated.
     """
-
-    def work() -> CollectionView:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.records.set_schema(s, principal, collection, body)
-
-    view = await audited(
-        runtime, principal, "collections.schema_set", "collection", collection, work
-    )
+    records = work.resolve(RecordService)
+    view = await work(lambda s: records.set_schema(s, work.principal, collection, body))
     return JsonResponse(collection_json(view))
 
 
 @router.delete(
     "/{collection}/schema", response_model=CollectionOut, summary="Remove a collection's schema"
 )
-async def delete_schema(
-    collection: str, principal: CollectionsManager, runtime: RuntimeDep
-) -> Response:
-    def work() -> CollectionView:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            runtime.records.get_schema(s, principal, collection)
-            return runtime.records.set_schema(s, principal, collection, None)
-
-    view = await audited(
-        runtime, principal, "collections.schema_delete", "collection", collection, work
-    )
+async def delete_schema(collection: str, work: ManageCollections) -> Response:
+    records = work.resolve(RecordService)
+    view = await work(lambda s: records.delete_schema(s, work.principal, collection))
     return JsonResponse(collection_json(view))
 
 
 @router.get("/{collection}/records", response_model=RecordPageOut, summary="List records")
 async def list_records(
     collection: str,
-    principal: RecordsReader,
-    runtime: RuntimeDep,
+    work: ReadRecords,
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     updated_since: Annotated[
@@ -175,24 +142,22 @@ async def list_records(
     ] = False,
 ) -> Response:
     """Records ordered by (updated time, id), for paging and incremental sync."""
-    settings = runtime.settings
+    settings = work.host.settings
     size = min(limit or settings.page_size_default, settings.page_size_max)
     if updated_since is not None and updated_since.tzinfo is None:
         updated_since = updated_since.replace(tzinfo=UTC)
-
-    def work() -> RecordPage:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.records.page(
-                s,
-                principal,
-                collection,
-                limit=size,
-                cursor=cursor,
-                updated_since=updated_since,
-                include_deleted=include_deleted,
-            )
-
-    page = await audited(runtime, principal, "records.list", "collection", collection, work)
+    records = work.resolve(RecordService)
+    page = await work(
+        lambda s: records.page(
+            s,
+            work.principal,
+            collection,
+            limit=size,
+            cursor=cursor,
+            updated_since=updated_since,
+            include_deleted=include_deleted,
+        )
+    )
     return JsonResponse(
         {"items": [record_json(v) for v in page.items], "next_cursor": page.next_cursor}
     )
@@ -205,16 +170,10 @@ async def list_records(
     summary="Create a record",
     openapi_extra=_JSON_BODY,
 )
-async def create_record(
-    collection: str, principal: RecordsWriter, runtime: RuntimeDep, body: RecordBody
-) -> Response:
+async def create_record(collection: str, work: WriteRecords, body: RecordBody) -> Response:
     """Create a record with a server-chosen id (returned, and in ``Location``)."""
-
-    def work() -> RecordView:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.records.create(s, principal, collection, body)
-
-    view = await audited(runtime, principal, "records.create", "collection", collection, work)
+    records = work.resolve(RecordService)
+    view = await work(lambda s: records.create(s, work.principal, collection, body))
     return _one(view, 201, _location(collection, view.key))
 
 
@@ -222,16 +181,11 @@ async def create_record(
 async def get_record(
     collection: str,
     record_id: str,
-    principal: RecordsReader,
-    runtime: RuntimeDep,
+    work: ReadRecords,
     if_none_match: IfNoneMatchHeader = None,
 ) -> Response:
-    def work() -> RecordView:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.records.get(s, principal, collection, record_id)
-
-    target = f"{collection}/{record_id}"
-    view = await audited(runtime, principal, "records.read", "record", target, work)
+    records = work.resolve(RecordService)
+    view = await work(lambda s: records.get(s, work.principal, collection, record_id))
     if if_none_match is not None:
         tags = parse_if_match(if_none_match)
         if tags == "*" or (isinstance(tags, set) and view.revision in tags):
@@ -249,29 +203,25 @@ async def get_record(
 async def put_record(
     collection: str,
     record_id: str,
-    principal: RecordsWriter,
-    runtime: RuntimeDep,
+    work: WriteRecords,
     body: RecordBody,
     if_match: IfMatchHeader = None,
     if_none_match: IfNoneMatchHeader = None,
 ) -> Response:
     """Replace the record (201 when it is created). ``If-Match: "<revision>"`` makes it safe
     against concurrent writers; ``If-None-Match: *`` only creates."""
-
-    def work() -> tuple[RecordView, bool]:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.records.put(
-                s,
-                principal,
-                collection,
-                record_id,
-                body,
-                if_match=parse_if_match(if_match),
-                if_none_match=(if_none_match or "").strip() == "*",
-            )
-
-    target = f"{collection}/{record_id}"
-    view, created = await audited(runtime, principal, "records.replace", "record", target, work)
+    records = work.resolve(RecordService)
+    view, created = await work(
+        lambda s: records.put(
+            s,
+            work.principal,
+            collection,
+            record_id,
+            body,
+            if_match=parse_if_match(if_match),
+            if_none_match=(if_none_match or "").strip() == "*",
+        )
+    )
     return _one(
         view, 201 if created else 200, _location(collection, record_id) if created else None
     )
@@ -286,21 +236,17 @@ async def put_record(
 async def patch_record(
     collection: str,
     record_id: str,
-    principal: RecordsWriter,
-    runtime: RuntimeDep,
+    work: WriteRecords,
     body: PatchBody,
     if_match: IfMatchHeader = None,
 ) -> Response:
     """Apply a JSON merge patch (RFC 7396): ``null`` removes a member."""
-
-    def work() -> RecordView:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.records.patch(
-                s, principal, collection, record_id, body, if_match=parse_if_match(if_match)
-            )
-
-    target = f"{collection}/{record_id}"
-    view = await audited(runtime, principal, "records.patch", "record", target, work)
+    records = work.resolve(RecordService)
+    view = await work(
+        lambda s: records.patch(
+            s, work.principal, collection, record_id, body, if_match=parse_if_match(if_match)
+        )
+    )
     return _one(view)
 
 
@@ -308,22 +254,19 @@ async def patch_record(
 async def delete_record(
     collection: str,
     record_id: str,
-    principal: RecordsWriter,
-    runtime: RuntimeDep,
+    work: WriteRecords,
     if_match: IfMatchHeader = None,
 ) -> Response:
     """Delete the record. Its revisions are kept; listings with ``include_deleted`` show it."""
-
-    def work() -> None:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            runtime.records.delete(
-                s, principal, collection, record_id, if_match=parse_if_match(if_match)
-            )
-
-    target = f"{collection}/{record_id}"
-    await audited(runtime, principal, "records.delete", "record", target, work)
-    if principal.tenant_id is not None:  # the shredded attachments' blobs, best effort
-        await to_thread.run_sync(runtime.attachments.purge_shredded, principal.tenant_id)
+    records = work.resolve(RecordService)
+    await work(
+        lambda s: records.delete(
+            s, work.principal, collection, record_id, if_match=parse_if_match(if_match)
+        )
+    )
+    tenant_id = work.principal.tenant_id
+    if tenant_id is not None:  # the shredded attachments' blobs, best effort
+        await to_thread.run_sync(work.resolve(AttachmentService).purge_shredded, tenant_id)
     return Response(status_code=204)
 
 
@@ -332,15 +275,9 @@ async def delete_record(
     response_model=list[RevisionOut],
     summary="List revisions",
 )
-async def list_revisions(
-    collection: str, record_id: str, principal: RecordsReader, runtime: RuntimeDep
-) -> Response:
-    def work() -> list[RevisionView]:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.records.revisions(s, principal, collection, record_id)
-
-    target = f"{collection}/{record_id}"
-    views = await audited(runtime, principal, "records.history", "record", target, work)
+async def list_revisions(collection: str, record_id: str, work: ReadRecords) -> Response:
+    records = work.resolve(RecordService)
+    views = await work(lambda s: records.revisions(s, work.principal, collection, record_id))
     return JsonResponse([revision_json(v, with_data=False) for v in views])
 
 
@@ -350,12 +287,10 @@ async def list_revisions(
     summary="Read one revision",
 )
 async def get_revision(
-    collection: str, record_id: str, revision: int, principal: RecordsReader, runtime: RuntimeDep
+    collection: str, record_id: str, revision: int, work: ReadRecords
 ) -> Response:
-    def work() -> RevisionView:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return runtime.records.revision(s, principal, collection, record_id, revision)
-
-    target = f"{collection}/{record_id}"
-    view = await audited(runtime, principal, "records.revision_read", "record", target, work)
+    records = work.resolve(RecordService)
+    view = await work(
+        lambda s: records.revision(s, work.principal, collection, record_id, revision)
+    )
     return JsonResponse(revision_json(view, with_data=True))

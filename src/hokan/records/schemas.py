@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from hokan.kit.clock import iso
-from hokan.records.service import CollectionView, RecordView, RevisionView
+from hokan.records.views import CollectionView, RecordView, RevisionView
 
 
 class RecordOut(BaseModel):

@@ -8,13 +8,11 @@ so two writers racing on the same revision produce one success and one
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator
@@ -23,9 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from hokan.audit import service as audit
+from hokan.audit.actions import action, succeeded
 from hokan.identity.principal import Principal
 from hokan.keyring.service import RECORDS, Keyring, Sealed
+from hokan.kit.actions import declare
 from hokan.kit.clock import iso, parse_timestamp, utcnow
 from hokan.kit.errors import Forbidden, PayloadTooLarge, PreconditionFailed
 from hokan.kit.jsonmerge import merge_patch
@@ -34,7 +33,6 @@ from hokan.models import Collection, Record
 from hokan.records.attachments.repository import AttachmentRepository
 from hokan.records.errors import (
     CollectionNotFound,
-    InvalidName,
     InvalidSchema,
     RecordExists,
     RecordNotFound,
@@ -44,99 +42,33 @@ from hokan.records.errors import (
     StaleRevision,
 )
 from hokan.records.repository import RecordRepository, record_by_name
+from hokan.records.views import (
+    CollectionView,
+    IfMatch,
+    RecordPage,
+    RecordRow,
+    RecordView,
+    RevisionView,
+    SealedRow,
+    check_names,
+)
 
-COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-RECORD_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 _UNCONDITIONAL_RETRIES = 8
 _VALIDATOR_CACHE_MAX = 512
-
-IfMatch = set[int] | Literal["*"] | None
-
-
-class SealedRow(Protocol):
-    """A stored revision: an ORM row or a Core row with these columns."""
-
-    revision: int
-    key_version: int | None
-    wrapped_dek: bytes | None
-    ciphertext: bytes | None
-
-
-class RecordRow(SealedRow, Protocol):
-    record_key: str
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class RecordView:
-    key: str
-    collection: str
-    revision: int
-    created_at: datetime
-    updated_at: datetime
-    deleted: bool
-    data: dict[str, Any] | None
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.revision}"'
-
-
-@dataclass(frozen=True, slots=True)
-class RecordPage:
-    items: list[RecordView]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RevisionView:
-    revision: int
-    operation: str
-    actor: str
-    size: int
-    created_at: datetime
-    data: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionView:
-    name: str
-    json_schema: dict[str, Any] | None
-    schema_version: int
-    record_count: int
-    created_at: datetime
-    updated_at: datetime
-
-
-def parse_if_match(header: str | None) -> IfMatch:
-    """Parse ``If-Match``: ``*``, or a list of (weak or strong) revision ETags."""
-    if header is None:
-        return None
-    header = header.strip()
-    if header == "*":
-        return "*"
-    revisions: set[int] = set()
-    for part in header.split(","):
-        tag = part.strip().removeprefix("W/").strip('"')
-        if tag.isdigit() and len(tag) < 10:
-            revisions.add(int(tag))
-    # An unparseable tag can never match: the write must fail, not go through.
-    return revisions or {-1}
-
-
-def _check_names(collection: str, key: str | None = None) -> None:
-    if not COLLECTION_NAME.match(collection):
-        raise InvalidName("collection names match ^[a-z][a-z0-9_-]{0,63}$")
-    if key is not None and not RECORD_KEY.match(key):
-        raise InvalidName("record ids match ^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 
 
 def _tenant(principal: Principal) -> uuid.UUID:
     if principal.tenant_id is None:
         raise Forbidden("this principal has no tenant")
     return principal.tenant_id
+
+
+def _name(name: str, *_: Any, **__: Any) -> str:
+    return name
+
+
+def _record(collection: str, key: str, *_: Any, **__: Any) -> str:
+    return f"{collection}/{key}"
 
 
 def record_context(record_id: uuid.UUID, revision: int) -> dict[str, str | int]:
@@ -236,30 +168,43 @@ class RecordService:
                     raise
         return collection
 
+    @action("collections.list", "collection", "*")
     def list_collections(self, session: Session, principal: Principal) -> list[CollectionView]:
         repo = RecordRepository(session, _tenant(principal))
         views = [
             CollectionView(c.name, c.json_schema, c.schema_version, n, c.created_at, c.updated_at)
             for c, n in repo.collections()
         ]
-        audit.record(
-            session, principal, "collections.list", "collection", "*", detail={"count": len(views)}
-        )
+        succeeded(session, principal, detail={"count": len(views)})
         return views
 
+    @action("collections.schema_read", "collection", _name)
     def get_schema(self, session: Session, principal: Principal, name: str) -> CollectionView:
-        _check_names(name)
+        check_names(name)
         c = self._collection(RecordRepository(session, _tenant(principal)), name, create=False)
-        audit.record(session, principal, "collections.schema_read", "collection", name)
+        succeeded(session, principal)
         return CollectionView(
             c.name, c.json_schema, c.schema_version, -1, c.created_at, c.updated_at
         )
 
+    @action("collections.schema_delete", "collection", _name)
+    def delete_schema(self, session: Session, principal: Principal, name: str) -> CollectionView:
+        """Remove a collection's JSON Schema (the collection must exist)."""
+        check_names(name)
+        self._collection(RecordRepository(session, _tenant(principal)), name, create=False)
+        return self._store_schema(session, principal, name, None)
+
+    @action("collections.schema_set", "collection", _name)
     def set_schema(
+        self, session: Session, principal: Principal, name: str, schema: dict[str, Any]
+    ) -> CollectionView:
+        """Set a collection's JSON Schema; later writes are checked against it."""
+        check_names(name)
+        return self._store_schema(session, principal, name, schema)
+
+    def _store_schema(
         self, session: Session, principal: Principal, name: str, schema: dict[str, Any] | None
     ) -> CollectionView:
-        """Set (or with ``None`` remove) a collection's JSON Schema; later writes are checked."""
-        _check_names(name)
         if schema is not None:
             if not isinstance(schema, dict):
                 raise InvalidSchema("a JSON Schema must be an object")
@@ -274,15 +219,7 @@ class RecordService:
         c.schema_version += 1
         c.updated_at = utcnow()
         session.flush()
-        action = "collections.schema_set" if schema is not None else "collections.schema_delete"
-        audit.record(
-            session,
-            principal,
-            action,
-            "collection",
-            name,
-            detail={"schema_version": c.schema_version},
-        )
+        succeeded(session, principal, detail={"schema_version": c.schema_version})
         return CollectionView(
             c.name, c.json_schema, c.schema_version, -1, c.created_at, c.updated_at
         )
@@ -290,31 +227,26 @@ class RecordService:
     # -- reads ----------------------------------------------------------------
 
     def _live(self, repo: RecordRepository, collection: str, key: str) -> tuple[Collection, Record]:
-        _check_names(collection, key)
+        check_names(collection, key)
         c = repo.collection(collection)
         rec = repo.record(c.id, key) if c is not None else None
         if c is None or rec is None or rec.deleted_at is not None:
             raise RecordNotFound
         return c, rec
 
+    @action("records.read", "record", _record)
     def get(self, session: Session, principal: Principal, collection: str, key: str) -> RecordView:
         """One record; the read is audited (AUD-1: reads of customer data too)."""
-        _check_names(collection, key)
+        check_names(collection, key)
         tenant_id = _tenant(principal)
         rec = record_by_name(session.connection(), tenant_id, collection, key)
         if rec is None or rec.deleted_at is not None:
             raise RecordNotFound
         view = self._view(tenant_id, collection, rec, self._open(tenant_id, rec, rec.id))
-        audit.record(
-            session,
-            principal,
-            "records.read",
-            "record",
-            f"{collection}/{key}",
-            detail={"revision": view.revision},
-        )
+        succeeded(session, principal, detail={"revision": view.revision})
         return view
 
+    @action("records.list", "collection", _name)
     def page(
         self,
         session: Session,
@@ -327,7 +259,7 @@ class RecordService:
         include_deleted: bool = False,
     ) -> RecordPage:
         """A page of records ordered by (updated time, id); follow ``next_cursor``."""
-        _check_names(collection)
+        check_names(collection)
         tenant_id = _tenant(principal)
         after = None
         if cursor:
@@ -341,9 +273,7 @@ class RecordService:
         repo = RecordRepository(session, tenant_id)
         c = repo.collection(collection)
         if c is None:
-            audit.record(
-                session, principal, "records.list", "collection", collection, detail={"count": 0}
-            )
+            succeeded(session, principal, detail={"count": 0})
             return RecordPage([], None)
         rows = repo.page(
             c.id,
@@ -356,26 +286,20 @@ class RecordService:
         rows = rows[:limit]
         items = [self._view(tenant_id, collection, r, self._open(tenant_id, r, r.id)) for r in rows]
         next_cursor = encode_cursor(iso(rows[-1].updated_at), rows[-1].record_key) if more else None
-        audit.record(
-            session,
-            principal,
-            "records.list",
-            "collection",
-            collection,
-            detail={"count": len(items)},
-        )
+        succeeded(session, principal, detail={"count": len(items)})
         return RecordPage(items, next_cursor)
 
     @staticmethod
     def _any_state(repo: RecordRepository, collection: str, key: str) -> Record:
         """The record live or deleted: history outlives deletion."""
-        _check_names(collection, key)
+        check_names(collection, key)
         c = repo.collection(collection)
         rec = repo.record(c.id, key) if c else None
         if rec is None:
             raise RecordNotFound
         return rec
 
+    @action("records.history", "record", _record)
     def revisions(
         self, session: Session, principal: Principal, collection: str, key: str
     ) -> list[RevisionView]:
@@ -385,9 +309,10 @@ class RecordService:
             RevisionView(r.revision, r.operation, r.actor, r.size, r.created_at)
             for r in repo.revisions(rec.id)
         ]
-        audit.record(session, principal, "records.history", "record", f"{collection}/{key}")
+        succeeded(session, principal)
         return views
 
+    @action("records.revision_read", "record", _record)
     def revision(
         self, session: Session, principal: Principal, collection: str, key: str, number: int
     ) -> RevisionView:
@@ -398,14 +323,7 @@ class RecordService:
         if r is None:
             raise RevisionNotFound
         data = self._open(tenant_id, r, rec.id)
-        audit.record(
-            session,
-            principal,
-            "records.revision_read",
-            "record",
-            f"{collection}/{key}",
-            detail={"revision": number},
-        )
+        succeeded(session, principal, detail={"revision": number})
         return RevisionView(r.revision, r.operation, r.actor, r.size, r.created_at, data)
 
     # -- writes ---------------------------------------------------------------
@@ -507,6 +425,7 @@ class RecordService:
         if isinstance(if_match, set) and (current is None or current not in if_match):
             raise StaleRevision(current_revision=current)
 
+    @action("records.replace", "record", _record)
     def put(
         self,
         session: Session,
@@ -522,15 +441,7 @@ class RecordService:
         view, created = self._put(
             session, principal, collection, key, data, if_match, if_none_match
         )
-        action = "records.create" if created else "records.replace"
-        audit.record(
-            session,
-            principal,
-            action,
-            "record",
-            f"{collection}/{key}",
-            detail={"revision": view.revision},
-        )
+        succeeded(session, principal, detail={"revision": view.revision})
         return view, created
 
     def _put(
@@ -543,12 +454,21 @@ class RecordService:
         if_match: IfMatch,
         if_none_match: bool,
     ) -> tuple[RecordView, bool]:
-        _check_names(collection, key)
+        check_names(collection, key)
         repo = RecordRepository(session, _tenant(principal))
         c = self._collection(repo, collection, create=True)
-        self._validate(c, data)
-        for _ in range(_UNCONDITIONAL_RETRIES):
+        for attempt in range(_UNCONDITIONAL_RETRIES):
             rec = repo.record(c.id, key)
+            creating = rec is None or rec.deleted_at is not None
+            # What this PUT is, for its audit entry whether it succeeds or fails.
+            declare(
+                session,
+                "records.create" if creating else "records.replace",
+                "record",
+                f"{collection}/{key}",
+            )
+            if attempt == 0:
+                self._validate(c, data)
             self._check_preconditions(rec, if_match, if_none_match)
             if rec is None:
                 created = self._insert(repo, principal, c, key, data)
@@ -564,6 +484,7 @@ class RecordService:
                 raise StaleRevision(current_revision=current.revision if current else None)
         raise StaleRevision("too much contention on this record; retry")
 
+    @action("records.create", "collection", _name)
     def create(
         self, session: Session, principal: Principal, collection: str, data: Any
     ) -> RecordView:
@@ -573,6 +494,7 @@ class RecordService:
         )
         return view
 
+    @action("records.patch", "record", _record)
     def patch(
         self,
         session: Session,
@@ -584,7 +506,7 @@ class RecordService:
         if_match: IfMatch = None,
     ) -> RecordView:
         """Apply a JSON merge patch (RFC 7396) to the current revision."""
-        _check_names(collection, key)
+        check_names(collection, key)
         tenant_id = _tenant(principal)
         repo = RecordRepository(session, tenant_id)
         for _ in range(_UNCONDITIONAL_RETRIES):
@@ -594,20 +516,14 @@ class RecordService:
             self._validate(c, data)
             if self._advance(repo, principal, rec, "patch", data):
                 view = self._view(tenant_id, collection, rec, data)
-                audit.record(
-                    session,
-                    principal,
-                    "records.patch",
-                    "record",
-                    f"{collection}/{key}",
-                    detail={"revision": view.revision},
-                )
+                succeeded(session, principal, detail={"revision": view.revision})
                 return view
             session.expire_all()
             if if_match is not None:
                 raise StaleRevision
         raise StaleRevision("too much contention on this record; retry")
 
+    @action("records.delete", "record", _record)
     def delete(
         self,
         session: Session,
@@ -618,7 +534,7 @@ class RecordService:
         if_match: IfMatch = None,
     ) -> None:
         """Delete a record; its revisions are kept and a tombstone stays for sync clients."""
-        _check_names(collection, key)
+        check_names(collection, key)
         repo = RecordRepository(session, _tenant(principal))
         for _ in range(_UNCONDITIONAL_RETRIES):
             _, rec = self._live(repo, collection, key)
@@ -626,12 +542,9 @@ class RecordService:
             if self._advance(repo, principal, rec, "delete", None):
                 # Crypto-shredding: the attachments' data keys go with the record.
                 shredded = AttachmentRepository(session, repo.tenant_id).shred_record(rec.id)
-                audit.record(
+                succeeded(
                     session,
                     principal,
-                    "records.delete",
-                    "record",
-                    f"{collection}/{key}",
                     detail={"revision": rec.revision, "attachments_shredded": shredded},
                 )
                 return

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hokan.models import DeletionReason, VaultDeletion, VaultEntry, VaultEntryKind
-from hokan.records.service import COLLECTION_NAME, RECORD_KEY
+from hokan.records.views import COLLECTION_NAME, RECORD_KEY
 from hokan.vault.errors import InvalidRecordLink
 
 

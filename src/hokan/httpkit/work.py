@@ -1,0 +1,86 @@
+"""The request-scoped unit of work (ADR 0014): one per route call, the same for jobs.
+
+``await work(fn)`` opens one session tagged with the principal's tenant (the
+row-level-security context on PostgreSQL), runs ``fn(session)`` — the service
+call — and commits once. If the service raises a :class:`HokanError`, the
+transaction rolls back with everything it wrote, and the failure is audited
+in a transaction of its own under the action the service declared
+(:mod:`hokan.kit.actions`): denied for 401/403, error otherwise. If that audit
+cannot be written, the caller gets ``audit_write_failed``: no unrecorded failure.
+
+Where the blocking work runs is ADR 0001's choice, kept here: inline on the
+event loop on SQLite, the bounded threadpool on PostgreSQL (``Host.call``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from anyio import to_thread
+from sqlalchemy.orm import Session
+
+from hokan.kit.actions import Declared, declared
+from hokan.kit.errors import AuditWriteFailed, HokanError
+
+if TYPE_CHECKING:
+    from hokan.httpkit.context import Host
+    from hokan.identity.principal import Principal
+
+T = TypeVar("T")
+log = logging.getLogger("hokan.audit")
+
+
+class Work:
+    """One caller's unit of work: ``await work(lambda s: service.do(s, work.principal, …))``."""
+
+    __slots__ = ("fallback", "host", "principal")
+
+    def __init__(self, host: Host, principal: Principal, fallback: Declared) -> None:
+        self.host = host
+        self.principal = principal
+        # Audited when the work fails before its service declared an action
+        # (the exact-audit matrix test keeps this from ever being reached by a route).
+        self.fallback = fallback
+
+    def resolve(self, kind: type[T]) -> T:
+        return self.host.resolve(kind)
+
+    async def __call__(
+        self, fn: Callable[[Session], T], *, system: bool = False, in_thread: bool = False
+    ) -> T:
+        """Run ``fn`` in one transaction; audit its failure. ``system``: no tenant context
+        (operator routes); ``in_thread``: always in the threadpool (work that pulls
+        a request body from there)."""
+        run = self.bind(fn, system=system)
+        if in_thread:
+            return await to_thread.run_sync(run)
+        return await self.host.call(run)
+
+    def bind(self, fn: Callable[[Session], T], *, system: bool = False) -> Callable[[], T]:
+        """The blocking callable that does the work (for jobs and the CLI: call it)."""
+        host, principal = self.host, self.principal
+        tenant = None if system else principal.tenant_id
+
+        def run() -> T:
+            session: Session | None = None
+            try:
+                with host.db.session(write=True, tenant=tenant, system=system) as s:
+                    session = s
+                    return fn(s)
+            except AuditWriteFailed:
+                raise
+            except HokanError as exc:
+                found = declared(session) if session is not None else None
+                try:
+                    host.record_failure(principal, found or self.fallback, exc)
+                except Exception as audit_exc:  # the caller gets a clear error, never silence
+                    log.error(
+                        "failure not audited",
+                        extra={"fields": {"exc_type": type(audit_exc).__name__}},
+                    )
+                    raise AuditWriteFailed from audit_exc
+                raise
+
+        return run

@@ -1,0 +1,33 @@
+"""The action a unit of work is carrying out, declared by the service that does it.
+
+A service names its action (``domain.verb``), target type and target once, at
+the start of the work (:func:`hokan.audit.actions.action` does it for a whole
+method). The unit of work reads the declaration back when the work fails, so
+the failure entry carries the service's own name for what was attempted, not
+a name repeated (and drifting) at the call site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+_KEY = "hokan.action"
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    action: str
+    target_type: str
+    target_id: str = ""
+
+
+def declare(session: Session, action: str, target_type: str, target_id: str = "") -> None:
+    """Declare (or refine: a PUT that turns out to create) what this unit of work does."""
+    session.info[_KEY] = Declared(action, target_type, target_id)
+
+
+def declared(session: Session) -> Declared | None:
+    found = session.info.get(_KEY)
+    return found if isinstance(found, Declared) else None
