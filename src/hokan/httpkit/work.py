@@ -35,11 +35,15 @@ log = logging.getLogger("hokan.audit")
 class Work:
     """One caller's unit of work: ``await work(lambda s: service.do(s, work.principal, …))``."""
 
-    __slots__ = ("fallback", "host", "principal")
+    __slots__ = ("fallback", "host", "principal", "system")
 
-    def __init__(self, host: Host, principal: Principal, fallback: Declared) -> None:
+    def __init__(
+        self, host: Host, principal: Principal, fallback: Declared, *, system: bool = False
+    ) -> None:
         self.host = host
         self.principal = principal
+        # Operators' own routes work outside any tenant (the system RLS scope).
+        self.system = system
         # Audited when the work fails before its service declared an action
         # (the exact-audit matrix test keeps this from ever being reached by a route).
         self.fallback = fallback
@@ -48,12 +52,12 @@ class Work:
         return self.host.resolve(kind)
 
     async def __call__(
-        self, fn: Callable[[Session], T], *, system: bool = False, in_thread: bool = False
+        self, fn: Callable[[Session], T], *, system: bool | None = None, in_thread: bool = False
     ) -> T:
         """Run ``fn`` in one transaction; audit its failure. ``system``: no tenant context
-        (operator routes); ``in_thread``: always in the threadpool (work that pulls
-        a request body from there)."""
-        run = self.bind(fn, system=system)
+        (the default for operators' routes); ``in_thread``: always in the threadpool
+        (work that pulls a request body from there)."""
+        run = self.bind(fn, system=self.system if system is None else system)
         if in_thread:
             return await to_thread.run_sync(run)
         return await self.host.call(run)

@@ -151,13 +151,12 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
-def work_of(request: Request, principal: Principal) -> Work:
+def work_of(request: Request, principal: Principal, *, system: bool = False) -> Work:
     """The unit of work of this request, acting for ``principal``."""
     route = request.scope.get("route")
-    fallback = Declared(
-        f"http.{getattr(route, 'name', 'unknown')}", "route", request.url.path[:200]
-    )
-    return Work(request.app.state.runtime, principal, fallback)
+    name = getattr(route, "name", "unknown")
+    fallback = Declared(f"http.{name}", "route", request.url.path[:200])
+    return Work(request.app.state.runtime, principal, fallback, system=system)
 
 
 def work_requiring(scope: Scope | None) -> Callable[..., Awaitable[Work]]:
@@ -228,3 +227,34 @@ OperatorSupervisor = Annotated[
     Depends(operator_with(Role.general_manager, Role.operations_manager, Role.auditor)),
 ]
 Auditor = Annotated[OperatorIdentity, Depends(operator_with(Role.auditor))]
+
+
+class OperatorWork(Work):
+    """An operator's own unit of work (system scope), with the operator's identity."""
+
+    __slots__ = ("identity",)
+
+    def __init__(self, request: Request, identity: OperatorIdentity) -> None:
+        base = work_of(request, identity.principal, system=True)
+        super().__init__(base.host, base.principal, base.fallback, system=True)
+        self.identity = identity
+
+
+def operator_work(*roles: Role) -> Callable[..., Awaitable[OperatorWork]]:
+    """A dependency giving an admitted operator's unit of work (holding one of ``roles``)."""
+    check = operator_with(*roles)
+
+    async def make(request: Request, identity: OperatorIdentity = Depends(check)) -> OperatorWork:
+        return OperatorWork(request, identity)
+
+    make.__name__ = "work_" + check.__name__
+    return make
+
+
+AnyOperatorWork = Annotated[OperatorWork, Depends(operator_work())]
+OperationsManagerWork = Annotated[OperatorWork, Depends(operator_work(Role.operations_manager))]
+OperatorSupervisorWork = Annotated[
+    OperatorWork,
+    Depends(operator_work(Role.general_manager, Role.operations_manager, Role.auditor)),
+]
+AuditorWork = Annotated[OperatorWork, Depends(operator_work(Role.auditor))]
