@@ -6,15 +6,17 @@ reaches for globals.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from anyio import to_thread
+from starlette.requests import Request
 
 from hokan.audit import service as audit
 from hokan.blobs import BlobStore, make_blob_store
 from hokan.certificates.ca import CertificateAuthority
+from hokan.edge import authentication
 from hokan.edge.ips import Ips, IpsStore, MemoryIpsStore, RedisIpsStore
 from hokan.edge.scanner import Scanner, default_scanner
 from hokan.edge.waf.service import Waf
@@ -27,6 +29,7 @@ from hokan.keyring.service import Keyring
 from hokan.kit.actions import Declared
 from hokan.kit.db import Database, make_engine
 from hokan.kit.errors import HokanError
+from hokan.principals.operator import OperatorIdentity
 from hokan.records.attachments.service import AttachmentService
 from hokan.records.service import RecordService
 from hokan.settings import Settings
@@ -187,10 +190,31 @@ class Runtime:
             raise LookupError(kind.__name__)
         return found
 
-    def record_failure(self, principal: Principal, declared: Declared, exc: HokanError) -> None:
+    def record_failure(
+        self,
+        principal: Principal,
+        declared: Declared,
+        exc: HokanError,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
         audit.record_failure(
-            self.db, principal, declared.action, declared.target_type, declared.target_id, exc
+            self.db,
+            principal,
+            declared.action,
+            declared.target_type,
+            declared.target_id,
+            exc,
+            detail=detail,
         )
+
+    async def authenticate(self, request: Request) -> Principal:
+        return await authentication.authenticate(self, request)
+
+    async def admit(self, request: Request, principal: Principal) -> None:
+        await authentication.admit(self, request, principal)
+
+    async def authenticate_operator(self, request: Request) -> OperatorIdentity:
+        return await authentication.authenticate_operator(self, request)
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run blocking work (database, crypto) from async code (ADR 0001).

@@ -19,14 +19,14 @@ from hokan.identity.principal import Principal
 from hokan.kit.errors import HokanError
 
 if TYPE_CHECKING:
-    from hokan.runtime import Runtime
+    from hokan.httpkit.context import Host
 
 T = TypeVar("T")
 log = logging.getLogger("hokan.audit")
 
 
 async def audited(
-    runtime: Runtime,
+    runtime: Host,
     principal: Principal,
     action: str,
     target_type: str,

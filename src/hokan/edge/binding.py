@@ -18,10 +18,10 @@ from hokan.identity.principal import Principal, PrincipalKind
 from hokan.kit.errors import HokanError
 
 if TYPE_CHECKING:
-    from hokan.runtime import Runtime
+    from hokan.edge.host import EdgeHost
 
 
-async def admit_principal(runtime: Runtime, request: Request, principal: Principal) -> None:
+async def admit_principal(runtime: EdgeHost, request: Request, principal: Principal) -> None:
     """Raise (audited, counted) unless this principal may act from this terminal and network.
 
     Operators (also inside a tenant, under its consent grant) use operator

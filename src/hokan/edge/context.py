@@ -1,4 +1,5 @@
-"""Per-request context: the runtime, the request id, the caller's language."""
+"""``RuntimeDep``: the process's runtime as a route dependency (transitional: routes move
+to the unit of work and ``hokan.httpkit.context.HostDep``; removed with issue 11)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from hokan.kit.logging import request_id_var
+from hokan.httpkit.context import preferred_language, request_id_var
 from hokan.runtime import Runtime
 
 __all__ = ["RuntimeDep", "get_runtime", "preferred_language", "request_id_var"]
@@ -19,11 +20,3 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-def preferred_language(accept_language: str | None) -> str:
-    """Japanese first; English when the caller prefers it."""
-    if not accept_language:
-        return "ja"
-    first = accept_language.split(",")[0].strip().lower()
-    return "en" if first.startswith("en") else "ja"

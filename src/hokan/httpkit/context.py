@@ -3,18 +3,19 @@ the request id, the caller's language."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
 
 from hokan.kit.logging import request_id_var
 
 if TYPE_CHECKING:
-    from hokan.identity.principal import Principal
     from hokan.kit.actions import Declared
     from hokan.kit.db import Database
     from hokan.kit.errors import HokanError
+    from hokan.principals import Principal
+    from hokan.principals.operator import OperatorIdentity
     from hokan.settings import Settings
 
 __all__ = ["Host", "HostDep", "get_host", "preferred_language", "request_id_var"]
@@ -41,8 +42,26 @@ class Host(Protocol):
         """The process's one instance of a service (``host.resolve(RecordService)``)."""
         ...
 
-    def record_failure(self, principal: Principal, declared: Declared, exc: HokanError) -> None:
+    def record_failure(
+        self,
+        principal: Principal,
+        declared: Declared,
+        exc: HokanError,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
         """Audit a failed action in a transaction of its own."""
+        ...
+
+    async def authenticate(self, request: Request) -> Principal:
+        """The caller's principal from its credentials (refusals audited), or raise."""
+        ...
+
+    async def admit(self, request: Request, principal: Principal) -> None:
+        """Raise (audited) unless the edge admits this principal from this terminal and network."""
+        ...
+
+    async def authenticate_operator(self, request: Request) -> OperatorIdentity:
+        """An operator's own session, admitted from an operator terminal, or raise."""
         ...
 
 

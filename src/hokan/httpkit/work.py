@@ -26,7 +26,7 @@ from hokan.kit.errors import AuditWriteFailed, HokanError
 
 if TYPE_CHECKING:
     from hokan.httpkit.context import Host
-    from hokan.identity.principal import Principal
+    from hokan.principals import Principal
 
 T = TypeVar("T")
 log = logging.getLogger("hokan.audit")

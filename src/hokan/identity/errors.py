@@ -2,6 +2,12 @@ from __future__ import annotations
 
 from hokan.kit.errors import Forbidden, InvalidPayload, NotFound, Unauthenticated
 
+# Defined with the principal vocabulary; re-exported for identity's callers.
+from hokan.principals.errors import InsufficientScope as InsufficientScope
+from hokan.principals.errors import InvalidRole as InvalidRole
+from hokan.principals.errors import MissingCredentials as MissingCredentials
+from hokan.principals.errors import OperatorRoleRequired as OperatorRoleRequired
+
 
 class InvalidToken(Unauthenticated):
     # One code for unknown, malformed, revoked and expired tokens: the caller
@@ -9,16 +15,6 @@ class InvalidToken(Unauthenticated):
     code = "invalid_token"
     message_ja = "APIトークンが無効です (不明・失効・期限切れ)。"
     message_en = "The API token is invalid, revoked or expired."
-
-
-class MissingCredentials(Unauthenticated):
-    code = "unauthenticated"
-
-
-class InsufficientScope(Forbidden):
-    code = "insufficient_scope"
-    message_ja = "このトークンには必要な権限 (スコープ) がありません。"
-    message_en = "The token lacks the scope this operation needs."
 
 
 class TokenNotFound(NotFound):
@@ -65,12 +61,6 @@ class UserNotFound(NotFound):
     message_en = "User not found."
 
 
-class InvalidRole(InvalidPayload):
-    code = "invalid_role"
-    message_ja = "不明なロールが指定されました。"
-    message_en = "Unknown role."
-
-
 class OperatorNotFound(NotFound):
     code = "operator_not_found"
     message_ja = "運用者アカウントが見つかりません。"
@@ -82,12 +72,6 @@ class OperatorNetworkDenied(Forbidden):
     code = "operator_network_denied"
     message_ja = "運用者は運用ネットワークからのみ接続できます。"
     message_en = "Operators may connect only from the operations network."
-
-
-class OperatorRoleRequired(Forbidden):
-    code = "operator_role_required"
-    message_ja = "この操作に必要な運用者ロールがありません。"
-    message_en = "This operation needs an operator role you do not hold."
 
 
 class ConsentRequired(Forbidden):

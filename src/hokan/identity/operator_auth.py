@@ -37,21 +37,12 @@ from hokan.kit import crypto
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
 from hokan.kit.network import in_networks
-from hokan.models import Operator, OperatorKind, OperatorSession, OperatorStatus
+from hokan.models import Operator, OperatorSession, OperatorStatus
+from hokan.principals.operator import OperatorIdentity as OperatorIdentity
 from hokan.settings import Settings
 
 OPERATOR_COOKIE = "hokan_operator_session"
 _LAST_SEEN_GRANULARITY = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class OperatorIdentity:
-    """An authenticated operator, with what the grant check needs to know."""
-
-    principal: Principal
-    kind: OperatorKind
-    bound_tenant: uuid.UUID | None  # temporary accounts: the tenant of the request
-    expires_at: datetime | None
 
 
 @dataclass(frozen=True)

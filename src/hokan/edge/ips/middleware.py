@@ -19,10 +19,10 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hokan.audit.context import source_ip_var
-from hokan.edge.context import preferred_language
 from hokan.edge.ips.errors import RequestTimeout, TooManyConcurrent, with_retry_after
 from hokan.edge.ips.limits import body_limit
 from hokan.edge.responses import JsonResponse
+from hokan.httpkit.context import preferred_language
 from hokan.kit.errors import HokanError, PayloadTooLarge
 
 if TYPE_CHECKING:

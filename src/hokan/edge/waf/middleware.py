@@ -18,7 +18,6 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hokan.audit.context import source_ip_var
-from hokan.edge.context import preferred_language
 from hokan.edge.responses import JsonResponse
 from hokan.edge.waf import exclusions
 from hokan.edge.waf.engine import Verdict, verdict
@@ -27,6 +26,7 @@ from hokan.edge.waf.model import Hit
 from hokan.edge.waf.multipart import MultipartScanner, boundary_of
 from hokan.edge.waf.service import FORM_TYPE, Waf, audit_call, is_json, media_type
 from hokan.edge.waf.xmlbody import is_xml
+from hokan.httpkit.context import preferred_language
 from hokan.runtime import Runtime
 
 log = logging.getLogger("hokan.waf")

@@ -1,0 +1,60 @@
+"""The principal: whoever a request or job acts for.
+
+Tokens, tenant users, operators and the system (jobs) share one type, so
+services take a :class:`Principal` and never care how it was authenticated.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PrincipalKind(StrEnum):
+    token = "token"  # noqa: S105  (a tenant API token, for integrations)
+    user = "user"  # a tenant user (identity issue)
+    operator = "operator"  # a Hokan operator (identity issue)
+    system = "system"  # scheduled jobs and the CLI
+    anonymous = "anonymous"  # no valid credentials (only ever seen in audit entries)
+
+
+class Scope(StrEnum):
+    records_read = "records:read"
+    records_write = "records:write"
+    collections_manage = "collections:manage"
+    audit_read = "audit:read"
+    users_manage = "users:manage"
+    grants_manage = "grants:manage"  # consent grants for operator access (OPS-1)
+    vault_read = "vault:read"  # list masked, reveal, download (My Number clerks only)
+    vault_write = "vault:write"  # register, schedule deletion, delete
+
+
+# Consent for operator access is a person's decision (a tenant admin's), never a token's.
+ALL_TOKEN_SCOPES = frozenset(Scope) - {Scope.grants_manage}
+DEFAULT_TOKEN_SCOPES = frozenset({Scope.records_read, Scope.records_write})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: PrincipalKind
+    id: str
+    display_name: str
+    tenant_id: uuid.UUID | None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    roles: frozenset[str] = field(default_factory=frozenset)
+    # An operator acting in a tenant's environment does so under that tenant's
+    # consent grant; its id goes into every audit entry (OPS-1).
+    grant_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """A short, stable, non-secret label for revision and audit records."""
+        return f"{self.kind.value}:{self.id}"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+ANONYMOUS = Principal(PrincipalKind.anonymous, "-", "anonymous", None)
+SYSTEM = Principal(PrincipalKind.system, "hokan", "Hokan system", None, frozenset(Scope))
