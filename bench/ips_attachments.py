@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from audit import runtime_for
 from hokan.edge.ips import Ips, MemoryIpsStore, RedisIpsStore
-from hokan.edge.scanner import BuiltinScanner
-from hokan.edge.yara_scanner import YaraScanner
+from hokan.scanning.scanner import BuiltinScanner
+from hokan.scanning.yara_scanner import YaraScanner
 from hokan.identity.principal import ALL_TOKEN_SCOPES, SYSTEM, Principal, PrincipalKind
 from hokan.models import Product
 from hokan.records.attachments.upload import Upload

@@ -18,7 +18,6 @@ from hokan.blobs import BlobStore, make_blob_store
 from hokan.certificates.ca import CertificateAuthority
 from hokan.edge import authentication
 from hokan.edge.ips import Ips, IpsStore, MemoryIpsStore, RedisIpsStore
-from hokan.edge.scanner import Scanner, default_scanner
 from hokan.edge.waf.service import Waf
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
@@ -32,6 +31,7 @@ from hokan.kit.errors import HokanError
 from hokan.principals.operator import OperatorIdentity
 from hokan.records.attachments.service import AttachmentService
 from hokan.records.service import RecordService
+from hokan.scanning.scanner import Scanner, default_scanner
 from hokan.settings import Settings
 from hokan.tenants.service import TenantService
 from hokan.vault.service import VaultService

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hokan.edge.scanner import _EICAR
 from hokan.models import AttachmentStatus, AuditEvent, MailMessage, RecordAttachment, Tenant
 from hokan.runtime import Runtime
+from hokan.scanning.scanner import _EICAR
 from tests.conftest import TenantHandle
 
 BASE = "/api/v1/collections/staff/records"

@@ -9,11 +9,11 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hokan.edge.scanner import _EICAR
 from hokan.keyring.service import VAULT
 from hokan.kit.clock import iso, utcnow
 from hokan.models import AuditEvent, VaultEntry
 from hokan.runtime import Runtime
+from hokan.scanning.scanner import _EICAR
 from hokan.vault import tasks
 from tests.conftest import TenantHandle
 from tests.vault.conftest import PNG, Session, valid_number

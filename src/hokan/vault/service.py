@@ -23,7 +23,6 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
-from hokan.edge.scanner import Scanner
 from hokan.identity.principal import Principal, Scope
 from hokan.keyring.errors import DecryptionFailed
 from hokan.keyring.service import Keyring
@@ -31,6 +30,7 @@ from hokan.kit import crypto
 from hokan.kit.clock import iso, utcnow
 from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from hokan.models import DeletionReason, VaultDeletion, VaultEntry, VaultEntryKind
+from hokan.scanning.scanner import Scanner
 from hokan.vault import erasure, numbers
 from hokan.vault.access import TARGET, parse_purpose, vault_tenant
 from hokan.vault.errors import (

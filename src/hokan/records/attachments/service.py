@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.blobs import BlobMissing, BlobStore
-from hokan.edge.scanner import Scanner, ScanResult
 from hokan.identity.contacts import security_recipients
 from hokan.identity.principal import Principal
 from hokan.keyring.service import RECORDS, Keyring, Sealed
@@ -40,6 +39,7 @@ from hokan.records.errors import (
     RecordNotFound,
     TooManyAttachments,
 )
+from hokan.scanning.scanner import Scanner, ScanResult
 
 log = logging.getLogger("hokan.attachments")
 

@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hokan.app import create_app
-from hokan.edge import yara_scanner
-from hokan.edge.clamd import ClamdScanner
-from hokan.edge.scanner import _EICAR, BuiltinScanner, ScannerUnavailable, default_scanner
-from hokan.edge.yara_scanner import YaraScanner
 from hokan.runtime import Runtime
+from hokan.scanning import yara_scanner
+from hokan.scanning.clamd import ClamdScanner
+from hokan.scanning.scanner import _EICAR, BuiltinScanner, ScannerUnavailable, default_scanner
+from hokan.scanning.yara_scanner import YaraScanner
 from hokan.settings import Settings
 from tests.conftest import TenantHandle
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from hokan.edge.scanner import ScannerUnavailable, ScanResult, StreamScanner
+from hokan.scanning.scanner import ScannerUnavailable, ScanResult, StreamScanner
 
 _MAX_CHUNK = 1024 * 1024
 

@@ -1,4 +1,4 @@
-"""The built-in scanner: Hokan's YARA rules (``edge/rules/*.yar``) over a stream.
+"""The built-in scanner: Hokan's YARA rules (``scanning/rules/*.yar``) over a stream.
 
 YARA matches a buffer, so the stream is scanned in windows of ``WINDOW`` bytes
 that overlap by ``OVERLAP`` bytes (longer than any rule's string): a signature
@@ -15,7 +15,7 @@ from typing import Any
 
 import yara
 
-from hokan.edge.scanner import ScannerUnavailable, ScanResult, StreamScanner
+from hokan.scanning.scanner import ScannerUnavailable, ScanResult, StreamScanner
 
 RULES_DIR = Path(__file__).parent / "rules"
 WINDOW = 1024 * 1024

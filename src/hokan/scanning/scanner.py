@@ -3,12 +3,12 @@
 Every upload (record attachments, the vault's identity documents) goes through
 :func:`default_scanner` before it is accepted:
 
-* :class:`~hokan.edge.yara_scanner.YaraScanner` - YARA rules shipped in
-  ``edge/rules/`` (EICAR, executables disguised as documents, Office macros,
+* :class:`~hokan.scanning.yara_scanner.YaraScanner` - YARA rules shipped in
+  ``scanning/rules/`` (EICAR, executables disguised as documents, Office macros,
   PDF JavaScript), the default;
 * :class:`BuiltinScanner` - the same core signatures in pure Python, used when
   ``yara-python`` cannot be loaded;
-* :class:`~hokan.edge.clamd.ClamdScanner` - ClamAV's daemon over INSTREAM when
+* :class:`~hokan.scanning.clamd.ClamdScanner` - ClamAV's daemon over INSTREAM when
   ``HOKAN_CLAMD_ADDRESS`` is set.
 
 A scanner scans a whole iterable (:meth:`Scanner.scan`) or is fed chunk by
@@ -150,7 +150,7 @@ class BuiltinScanner(StreamScanner):
 @lru_cache(maxsize=1)
 def _local_scanner() -> Scanner:
     try:
-        from hokan.edge.yara_scanner import YaraScanner
+        from hokan.scanning.yara_scanner import YaraScanner
 
         return YaraScanner()
     except ImportError:  # yara-python missing on this platform: the pure-Python fallback
@@ -160,7 +160,7 @@ def _local_scanner() -> Scanner:
 def default_scanner(settings: Settings | None = None) -> Scanner:
     """ClamAV when ``HOKAN_CLAMD_ADDRESS`` is set, otherwise the built-in YARA rules."""
     if settings is not None and settings.clamd_address:
-        from hokan.edge.clamd import ClamdScanner
+        from hokan.scanning.clamd import ClamdScanner
 
         return ClamdScanner(settings.clamd_address, settings.clamd_timeout_seconds)
     return _local_scanner()
