@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from anyio import to_thread
 from starlette.requests import Request
@@ -17,7 +17,9 @@ from hokan.audit import service as audit
 from hokan.blobs import BlobStore, make_blob_store
 from hokan.certificates.ca import CertificateAuthority
 from hokan.edge import authentication
+from hokan.edge.admission import TenantNetworks
 from hokan.edge.ips import Ips, IpsStore, MemoryIpsStore, RedisIpsStore
+from hokan.edge.refusals import RefusalLog
 from hokan.edge.waf.service import Waf
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
@@ -36,10 +38,6 @@ from hokan.settings import Settings
 from hokan.tenants.service import TenantService
 from hokan.vault.service import VaultService
 from hokan.vault.stores import FragmentStores
-
-if TYPE_CHECKING:
-    from hokan.edge.admission import TenantNetworks
-    from hokan.edge.refusals import RefusalLog
 
 T = TypeVar("T")
 
@@ -137,14 +135,10 @@ class Runtime:
     @cached_property
     def edge_refusals(self) -> RefusalLog:
         """Counts and rate-limits the audit of requests refused at the edge."""
-        from hokan.edge.refusals import RefusalLog  # the edge imports the runtime
-
         return RefusalLog()
 
     @cached_property
     def tenant_networks(self) -> TenantNetworks:
-        from hokan.edge.admission import TenantNetworks
-
         return TenantNetworks(self.db)
 
     # -- attachments, scanning, IPS (issue 7) ------------------------------------

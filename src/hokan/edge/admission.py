@@ -39,7 +39,7 @@ from hokan.kit.errors import Forbidden
 from hokan.models import Tenant
 
 if TYPE_CHECKING:
-    from hokan.runtime import Runtime
+    from hokan.edge.host import EdgeHost
 
 IPAddress = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
@@ -173,7 +173,7 @@ def client_ip(request_or_scope: HTTPConnection | Mapping[str, Any]) -> str:
 class AdmissionMiddleware:
     """Resolve the client address and admit only allowed countries or local networks."""
 
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, runtime: EdgeHost) -> None:
         self.app = app
         self.runtime = runtime
         s = runtime.settings

@@ -26,7 +26,7 @@ from hokan.identity.principal import ANONYMOUS
 from hokan.kit.errors import HokanError
 
 if TYPE_CHECKING:
-    from hokan.runtime import Runtime
+    from hokan.edge.host import EdgeHost
 
 log = logging.getLogger("hokan.edge")
 
@@ -81,7 +81,7 @@ class RefusalLog:
             return dict(self.counts)
 
 
-def _write(runtime: Runtime, path: str, detail: dict[str, Any]) -> None:
+def _write(runtime: EdgeHost, path: str, detail: dict[str, Any]) -> None:
     with runtime.db.session(write=True, system=True) as s:
         audit.record(
             s, ANONYMOUS, "edge.refused", "request", path, result=audit.DENIED, detail=detail
@@ -89,7 +89,7 @@ def _write(runtime: Runtime, path: str, detail: dict[str, Any]) -> None:
 
 
 async def refuse(
-    runtime: Runtime, exc: HokanError, address: str, scope: Scope, receive: Receive, send: Send
+    runtime: EdgeHost, exc: HokanError, address: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
     """Answer ``exc`` (403 JSON, Japanese or English) and count/audit the refusal."""
     detail = runtime.edge_refusals.note(exc.code, address)

@@ -46,7 +46,7 @@ from hokan.kit.clock import utcnow
 from hokan.kit.errors import HokanError
 
 if TYPE_CHECKING:
-    from hokan.runtime import Runtime
+    from hokan.edge.host import EdgeHost
 
 STATE_KEY = "hokan.terminal"
 CERT_HEADER = b"x-client-cert"
@@ -109,7 +109,7 @@ def _within(now: datetime, not_before: datetime, not_after: datetime) -> bool:
 
 
 class TerminalIdentityMiddleware:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, runtime: EdgeHost) -> None:
         self.app = app
         self.runtime = runtime
         self.trusted = NetworkSet(runtime.settings.trusted_proxy_networks)

@@ -26,13 +26,13 @@ from hokan.httpkit.context import preferred_language
 from hokan.kit.errors import HokanError, PayloadTooLarge
 
 if TYPE_CHECKING:
-    from hokan.runtime import Runtime
+    from hokan.edge.host import EdgeHost
 
 UNCOUNTED_PATHS = frozenset({"/healthz", "/readyz"})  # probes: never rate-limited
 
 
 class IpsMiddleware:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, runtime: EdgeHost) -> None:
         self.app = app
         self.runtime = runtime
         self._inflight: dict[str, int] = {}

@@ -18,6 +18,7 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hokan.audit.context import source_ip_var
+from hokan.edge.host import EdgeHost
 from hokan.edge.responses import JsonResponse
 from hokan.edge.waf import exclusions
 from hokan.edge.waf.engine import Verdict, verdict
@@ -27,7 +28,6 @@ from hokan.edge.waf.multipart import MultipartScanner, boundary_of
 from hokan.edge.waf.service import FORM_TYPE, Waf, audit_call, is_json, media_type
 from hokan.edge.waf.xmlbody import is_xml
 from hokan.httpkit.context import preferred_language
-from hokan.runtime import Runtime
 
 log = logging.getLogger("hokan.waf")
 MULTIPART_PREFETCH = 65_536
@@ -41,7 +41,7 @@ def _header(scope: Scope, name: bytes) -> str:
 
 
 class WafMiddleware:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, runtime: EdgeHost) -> None:
         self.app = app
         self.runtime = runtime
         self.waf: Waf = runtime.waf
