@@ -12,10 +12,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 from sqlalchemy import select
 
+from hokan import mail
 from hokan.identity import sessions, users
 from hokan.identity.errors import InvalidCredentials
 from hokan.identity.principal import SYSTEM
-from hokan.kit import mail
 from hokan.models import MailMessage, Tenant
 from hokan.runtime import Runtime
 from tests.conftest import TenantHandle

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from hokan import mail
 from hokan.cli._common import runtime
-from hokan.kit import mail
 
 app = typer.Typer(help="Outgoing mail.", no_args_is_help=True)
 

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hokan import mail
 from hokan.audit import service as audit
 from hokan.identity import serials
 from hokan.identity.errors import InvalidValidity, OperatorNotFound
@@ -29,7 +30,7 @@ from hokan.identity.passwords import Passwords, check_policy
 from hokan.identity.principal import Principal
 from hokan.identity.roles import OPERATOR_ROLES, Role, validate_roles
 from hokan.keyring.master import MasterKeyProvider
-from hokan.kit import crypto, mail
+from hokan.kit import crypto
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.models import (
     AuditEvent,

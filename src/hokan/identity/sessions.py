@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from hokan import mail
 from hokan.audit import service as audit
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
 from hokan.identity import mfa, serials
@@ -36,7 +37,7 @@ from hokan.identity.principal import ANONYMOUS, Principal, PrincipalKind
 from hokan.identity.roles import permissions_of
 from hokan.identity.spraying import SprayingDetector
 from hokan.keyring.service import Keyring
-from hokan.kit import crypto, mail
+from hokan.kit import crypto
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
 from hokan.models import Operator, Tenant, TenantStatus, User, UserSession, UserStatus

@@ -18,12 +18,13 @@ from itertools import chain
 
 from sqlalchemy.orm import Session
 
+from hokan import mail
 from hokan.audit import service as audit
 from hokan.blobs import BlobMissing, BlobStore
 from hokan.identity.contacts import security_recipients
 from hokan.identity.principal import Principal
 from hokan.keyring.service import RECORDS, Keyring, Sealed
-from hokan.kit import crypto, mail
+from hokan.kit import crypto
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
 from hokan.kit.errors import Forbidden, UnsupportedMediaType
