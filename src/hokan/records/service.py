@@ -439,7 +439,13 @@ class RecordService:
     ) -> tuple[RecordView, bool]:
         """Create or replace a record; returns the new view and whether it was created."""
         view, created = self._put(
-            session, principal, collection, key, data, if_match, if_none_match
+            session,
+            principal,
+            collection,
+            key,
+            data,
+            if_match=if_match,
+            if_none_match=if_none_match,
         )
         succeeded(session, principal, detail={"revision": view.revision})
         return view, created
@@ -451,6 +457,7 @@ class RecordService:
         collection: str,
         key: str,
         data: Any,
+        *,
         if_match: IfMatch,
         if_none_match: bool,
     ) -> tuple[RecordView, bool]:
