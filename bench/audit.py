@@ -34,9 +34,9 @@ from hokan import migrations
 from hokan.audit import repository
 from hokan.audit import service as audit
 from hokan.audit.canonical import canonical_bytes
-from hokan.identity.principal import Principal, PrincipalKind
 from hokan.kit import crypto
 from hokan.models import AuditEvent
+from hokan.principals.principal import Principal, PrincipalKind
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 

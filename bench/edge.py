@@ -45,9 +45,9 @@ from hokan.certificates.ca import pem_pair
 from hokan.edge.admission import AdmissionMiddleware
 from hokan.edge.terminal import TerminalIdentityMiddleware
 from hokan.identity import tokens
-from hokan.identity.principal import SYSTEM, Scope
 from hokan.kit import crypto
 from hokan.models import Product
+from hokan.principals.principal import SYSTEM, Scope
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.tenants.schemas import TenantCreate

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from audit import runtime_for
 from hokan.identity import sessions, tokens, users
-from hokan.identity.principal import SYSTEM, Scope
 from hokan.models import Product
+from hokan.principals.principal import SYSTEM, Scope
 from hokan.runtime import Runtime
 from hokan.tenants.schemas import TenantCreate
 

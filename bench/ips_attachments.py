@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from audit import runtime_for
 from hokan.edge.ips import Ips, MemoryIpsStore, RedisIpsStore
-from hokan.scanning.scanner import BuiltinScanner
-from hokan.scanning.yara_scanner import YaraScanner
-from hokan.identity.principal import ALL_TOKEN_SCOPES, SYSTEM, Principal, PrincipalKind
 from hokan.models import Product
+from hokan.principals.principal import ALL_TOKEN_SCOPES, SYSTEM, Principal, PrincipalKind
 from hokan.records.attachments.upload import Upload
 from hokan.runtime import Runtime
+from hokan.scanning.scanner import BuiltinScanner
+from hokan.scanning.yara_scanner import YaraScanner
 from hokan.tenants.schemas import TenantCreate
 
 CHUNK = 64 * 1024

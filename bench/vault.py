@@ -36,10 +36,10 @@ from sqlalchemy import LargeBinary, MetaData, Table, Uuid, insert
 from hokan import migrations
 from hokan.app import create_app
 from hokan.identity import tokens
-from hokan.identity.principal import SYSTEM, Principal, PrincipalKind, Scope
 from hokan.kit import crypto
 from hokan.kit.db import Database, make_engine
 from hokan.models import Product
+from hokan.principals.principal import SYSTEM, Principal, PrincipalKind, Scope
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.tenants.schemas import TenantCreate

@@ -39,9 +39,9 @@ from tests.edge.waf_corpus import corpus
 from hokan import migrations
 from hokan.app import create_app
 from hokan.identity import tokens
-from hokan.identity.principal import ALL_TOKEN_SCOPES, SYSTEM
 from hokan.kit import crypto
 from hokan.models import Product
+from hokan.principals.principal import ALL_TOKEN_SCOPES, SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.tenants.schemas import TenantCreate

@@ -24,10 +24,10 @@ from sqlalchemy.engine import make_url
 from hokan import migrations
 from hokan.app import create_app
 from hokan.identity import tokens
-from hokan.identity.principal import ALL_TOKEN_SCOPES, SYSTEM
 from hokan.kit import crypto
 from hokan.kit.db import Base, KeyringBase, VaultStoreBase
 from hokan.models import Product, Tenant
+from hokan.principals.principal import ALL_TOKEN_SCOPES, SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.tenants.schemas import TenantCreate

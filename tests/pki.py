@@ -16,9 +16,9 @@ from cryptography.x509.oid import NameOID
 
 from hokan.certificates import service
 from hokan.certificates.ca import pem_pair
-from hokan.identity.principal import SYSTEM
 from hokan.kit.clock import utcnow
 from hokan.models import Tenant
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 
 PASSWORD = "correct horse battery"

@@ -19,7 +19,11 @@ def main(root: str = "src/hokan") -> None:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 funcs.append((length, f"{path.relative_to(root)}:{node.name}"))
-                args = [a for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")]
+                args = [
+                    a
+                    for a in node.args.posonlyargs + node.args.args
+                    if a.arg not in ("self", "cls")
+                ]
                 if len(args) >= 7:
                     positional.append(f"{path.relative_to(root)}:{node.name} ({len(args)})")
     funcs.sort(reverse=True)

@@ -23,7 +23,6 @@ from hokan.edge.refusals import RefusalLog
 from hokan.edge.waf.service import Waf
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
-from hokan.identity.principal import Principal
 from hokan.identity.spraying import RedisSprayingDetector, SprayingDetector
 from hokan.keyring.master import MasterKeyProvider, load_master_key
 from hokan.keyring.service import Keyring
@@ -31,6 +30,7 @@ from hokan.kit.actions import Declared
 from hokan.kit.db import Database, make_engine
 from hokan.kit.errors import HokanError
 from hokan.principals.operator import OperatorIdentity
+from hokan.principals.principal import Principal
 from hokan.records.attachments.service import AttachmentService
 from hokan.records.service import RecordService
 from hokan.scanning.scanner import Scanner, default_scanner

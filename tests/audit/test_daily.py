@@ -17,8 +17,8 @@ from hokan.audit import findings
 from hokan.audit import service as audit
 from hokan.audit.context import source_ip_var
 from hokan.audit.daily_rules import DayReview, OperatorInfo, within_hours
-from hokan.identity.principal import SYSTEM, Principal, PrincipalKind
 from hokan.models import AuditDailyRun, AuditFinding, FindingStatus
+from hokan.principals.principal import SYSTEM, Principal, PrincipalKind
 from hokan.runtime import Runtime
 from tests.conftest import OperatorHandle, TenantHandle
 from tests.identity.test_operators import op_login

@@ -18,8 +18,8 @@ from hokan.app import create_app
 from hokan.audit import repository
 from hokan.audit import service as audit
 from hokan.edge import routes as edge_routes
-from hokan.identity.principal import SYSTEM
 from hokan.models import AuditEvent
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from tests.conftest import PgDatabases, TenantHandle

@@ -21,8 +21,8 @@ from hokan.certificates.errors import (
     CertificateNotFound,
     InvalidTerminalName,
 )
-from hokan.identity.principal import SYSTEM
 from hokan.models import AuditEvent, Tenant, TenantStatus
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from hokan.tenants.errors import TenantInactive
 from tests import pki

@@ -63,7 +63,7 @@ def test_init_demo_and_tenant_lifecycle(
     token = out.strip().splitlines()[-1]
     assert token.startswith("hk_") and len(token) == 55
     assert "databases ready" in out
-    from hokan.identity.principal import ALL_TOKEN_SCOPES
+    from hokan.principals.principal import ALL_TOKEN_SCOPES
 
     listing = cli("tenant", "token", "list", "demo").stdout
     assert all(scope in listing for scope in ALL_TOKEN_SCOPES)  # the demo token can do everything

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from hokan.app import create_app
 from hokan.edge.ips import IpsStore, MemoryIpsStore, RedisIpsStore
 from hokan.edge.ips.middleware import IpsMiddleware
-from hokan.identity.principal import SYSTEM
 from hokan.models import AuditEvent, MailMessage
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from tests.conftest import TenantHandle, redis_test_url

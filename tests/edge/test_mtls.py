@@ -26,8 +26,8 @@ from hokan.app import create_app
 from hokan.certificates import service
 from hokan.certificates.ca import pem_pair
 from hokan.edge import tls as edge_tls
-from hokan.identity.principal import SYSTEM
 from hokan.models import AuditEvent
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests import pki
 from tests.conftest import LiveServer, TenantHandle

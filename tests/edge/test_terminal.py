@@ -17,8 +17,8 @@ from sqlalchemy import select
 from hokan.certificates import service
 from hokan.certificates.ca import pem_pair
 from hokan.identity import sessions, users
-from hokan.identity.principal import SYSTEM
 from hokan.models import AuditEvent, Tenant, UserSession
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests import pki
 from tests.conftest import TenantHandle
@@ -222,7 +222,7 @@ def test_operator_terminals_serve_operators_only(
     from hokan.certificates.errors import CertificateTenantMismatch
     from hokan.edge.binding import admit_principal
     from hokan.edge.terminal import STATE_KEY, Terminal
-    from hokan.identity.principal import Principal, PrincipalKind
+    from hokan.principals.principal import Principal, PrincipalKind
 
     t = edge.make_tenant()
     with edge.runtime.db.session(write=True, system=True) as s:

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from hokan.identity import sessions, users
-from hokan.identity.principal import SYSTEM
 from hokan.kit.clock import utcnow
 from hokan.models import AccountReview, ApiToken, Tenant, User
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests.conftest import TenantHandle
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from hokan import mail
 from hokan.identity import sessions, users
 from hokan.identity.errors import InvalidCredentials
-from hokan.identity.principal import SYSTEM
 from hokan.models import MailMessage, Tenant
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests.conftest import TenantHandle
 

@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from hokan.audit.context import cert_fingerprint_var
 from hokan.identity import sessions, users
 from hokan.identity.errors import InvalidCredentials, SessionCertificateMismatch
-from hokan.identity.principal import SYSTEM
 from hokan.kit.clock import utcnow
 from hokan.models import AuditEvent, Tenant, User, UserSession, UserStatus
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests.conftest import TenantHandle
 

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hokan.identity import sessions, users
-from hokan.identity.principal import SYSTEM
 from hokan.models import Tenant, User
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests.conftest import TenantHandle
 

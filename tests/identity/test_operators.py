@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 from hokan.app import create_app
 from hokan.identity import operator_auth, operators, sessions, users
 from hokan.identity.errors import InvalidRole, InvalidValidity
-from hokan.identity.principal import SYSTEM
 from hokan.kit.clock import utcnow
 from hokan.models import (
     AuditEvent,
@@ -23,6 +22,7 @@ from hokan.models import (
     OperatorStatus,
     Tenant,
 )
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests.conftest import OPERATOR_PASSWORD, OperatorHandle, TenantHandle
 

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hokan.identity import users
-from hokan.identity.principal import SYSTEM
 from hokan.kit import crypto
 from hokan.models import ApiToken, UserStatus
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests.conftest import TenantHandle
 from tests.identity.test_operators import admin_session

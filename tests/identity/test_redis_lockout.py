@@ -13,8 +13,8 @@ from sqlalchemy import select
 from hokan.identity import sessions, users
 from hokan.identity.errors import InvalidCredentials
 from hokan.identity.lockout import RedisLockout
-from hokan.identity.principal import SYSTEM
 from hokan.models import AuditEvent, Tenant
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from tests.conftest import TenantHandle, hokan_serve, redis_test_url

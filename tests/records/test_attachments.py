@@ -231,7 +231,7 @@ def test_tampered_or_truncated_blob_is_refused(
 
 
 def _principal(t: TenantHandle) -> object:
-    from hokan.identity.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
+    from hokan.principals.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
 
     return Principal(PrincipalKind.token, "test", "test", t.id, ALL_TOKEN_SCOPES)
 

@@ -169,8 +169,8 @@ def test_scopes_are_enforced(client: TestClient, make_tenant: Callable[..., Tena
 def test_suspended_tenant_is_refused(
     client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
 ) -> None:
-    from hokan.identity.principal import SYSTEM
     from hokan.models import TenantStatus
+    from hokan.principals.principal import SYSTEM
 
     t = make_tenant()
     with runtime.db.session(write=True, system=True) as s:

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hokan.identity import sessions, users
-from hokan.identity.principal import SYSTEM, Scope
 from hokan.models import Tenant
+from hokan.principals.principal import SYSTEM, Scope
 from hokan.runtime import Runtime
 from hokan.vault.numbers import individual_check_digit
 from tests.conftest import TenantHandle

@@ -23,10 +23,10 @@ import hokan
 from hokan.app import create_app
 from hokan.cli import app as cli_app
 from hokan.edge import routes as edge_routes
-from hokan.identity.principal import SYSTEM, Principal, PrincipalKind, Scope
-from hokan.identity.roles import OPERATOR_ROLES, Role
 from hokan.identity.sessions import user_principal
 from hokan.models import AuditEvent, DeletionReason
+from hokan.principals.principal import SYSTEM, Principal, PrincipalKind, Scope
+from hokan.principals.roles import OPERATOR_ROLES, Role
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.vault import dependencies as vault_deps

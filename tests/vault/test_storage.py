@@ -14,9 +14,9 @@ from sqlalchemy import create_engine, inspect, select, text, update
 from typer.testing import CliRunner
 
 from hokan.cli import app as cli_app
-from hokan.identity.principal import Principal, PrincipalKind
 from hokan.kit.db import Database, make_engine
 from hokan.models import VaultEntry, VaultFragment
+from hokan.principals.principal import Principal, PrincipalKind
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.vault import maintenance

@@ -15,8 +15,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
-from hokan.identity.principal import Principal
 from hokan.kit.actions import declare, declared
+from hokan.principals.principal import Principal
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -23,9 +23,9 @@ from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
-from hokan.identity.dependencies import AuditReader
-from hokan.identity.principal import Principal
+from hokan.httpkit.auth import AuditReader
 from hokan.kit.clock import iso, to_jst
+from hokan.principals.principal import Principal
 from hokan.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])

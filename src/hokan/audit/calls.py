@@ -15,8 +15,8 @@ from anyio import to_thread
 
 from hokan.audit.errors import AuditWriteFailed
 from hokan.audit.service import record_failure
-from hokan.identity.principal import Principal
 from hokan.kit.errors import HokanError
+from hokan.principals.principal import Principal
 
 if TYPE_CHECKING:
     from hokan.httpkit.context import Host

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from hokan.audit import service as audit
 from hokan.audit.daily_rules import DayReview, Finding, OperatorInfo
 from hokan.audit.errors import FindingAlreadyAcknowledged, FindingNotFound
-from hokan.identity.principal import Principal
 from hokan.kit.clock import JST, iso, to_jst, utcnow
 from hokan.models import (
     AuditDailyRun,
@@ -28,6 +27,7 @@ from hokan.models import (
     Operator,
     OperatorKind,
 )
+from hokan.principals.principal import Principal
 from hokan.settings import Settings
 
 BASELINE_DAYS = 14

@@ -15,7 +15,7 @@ from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
-from hokan.identity.dependencies import Auditor, OperatorSupervisor
+from hokan.httpkit.auth import Auditor, OperatorSupervisor
 from hokan.models import FindingStatus
 
 router = APIRouter(prefix="/api/v1/operator/audit", tags=["internal audit"])

@@ -21,11 +21,11 @@ from hokan.audit import archive, checkpoints, repository
 from hokan.audit.canonical import GENESIS, canonical_bytes, check_detail, entry_hash, hash_of
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
 from hokan.audit.errors import AuditWriteFailed
-from hokan.identity.principal import Principal
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
 from hokan.kit.errors import HokanError
 from hokan.kit.logging import request_id_var
+from hokan.principals.principal import Principal
 
 SYSTEM_CHAIN = "system"
 SUCCESS, DENIED, ERROR = "success", "denied", "error"

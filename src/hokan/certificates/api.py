@@ -14,7 +14,7 @@ from hokan.certificates import service
 from hokan.certificates.repository import CertificateRepository
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
-from hokan.identity.dependencies import UsersManager
+from hokan.httpkit.auth import UsersManager
 
 router = APIRouter(prefix="/api/v1/terminals", tags=["terminals"])
 

@@ -24,9 +24,9 @@ from hokan.certificates.errors import (
     InvalidTerminalName,
 )
 from hokan.certificates.repository import CertificateRepository
-from hokan.identity.principal import Principal
 from hokan.kit.clock import iso, utcnow
 from hokan.models import Tenant, TenantStatus, TerminalCertificate
+from hokan.principals.principal import Principal
 from hokan.tenants.errors import TenantInactive
 
 # No 0/O, 1/l/I: the password is read off a screen and typed on the terminal.

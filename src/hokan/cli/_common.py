@@ -10,8 +10,8 @@ from typing import NoReturn
 
 import typer
 
-from hokan.identity.principal import Principal, PrincipalKind
 from hokan.kit.errors import HokanError
+from hokan.principals.principal import Principal, PrincipalKind
 from hokan.runtime import Runtime
 from hokan.settings import Settings, SettingsError, load_settings
 

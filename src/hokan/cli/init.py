@@ -9,9 +9,9 @@ import typer
 from hokan import migrations
 from hokan.cli._common import operator, runtime
 from hokan.identity import tokens
-from hokan.identity.principal import ALL_TOKEN_SCOPES
 from hokan.keyring.master import create_master_key_file
 from hokan.models import Product
+from hokan.principals.principal import ALL_TOKEN_SCOPES
 from hokan.tenants.schemas import TenantCreate
 
 

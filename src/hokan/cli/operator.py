@@ -16,8 +16,8 @@ from hokan.cli._common import echo_json, operator, runtime
 from hokan.identity import operators
 from hokan.identity.operator_api import operator_json
 from hokan.identity.operators import NewOperator
-from hokan.identity.roles import OPERATOR_ROLES, Role
 from hokan.models import OperatorStatus
+from hokan.principals.roles import OPERATOR_ROLES, Role
 
 app = typer.Typer(help="Operator accounts (Hokan's own staff).", no_args_is_help=True)
 

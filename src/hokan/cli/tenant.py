@@ -7,10 +7,10 @@ from pydantic import ValidationError
 
 from hokan.cli._common import echo_json, fail, operator, runtime
 from hokan.identity import tokens
-from hokan.identity.principal import DEFAULT_TOKEN_SCOPES
 from hokan.identity.repository import TokenRepository
 from hokan.kit.clock import iso, to_jst
 from hokan.models import Product, TenantStatus
+from hokan.principals.principal import DEFAULT_TOKEN_SCOPES
 from hokan.tenants.schemas import Contact, TenantCreate, TenantSettings
 from hokan.tenants.service import to_out
 

@@ -8,9 +8,9 @@ import typer
 
 from hokan.cli._common import echo_json, operator, runtime
 from hokan.identity import users
-from hokan.identity.roles import Role
 from hokan.kit.clock import iso, utcnow
 from hokan.models import UserStatus
+from hokan.principals.roles import Role
 
 app = typer.Typer(help="Tenant users.", no_args_is_help=True)
 

@@ -14,8 +14,8 @@ from hokan.audit.calls import audited
 from hokan.certificates.errors import CertificateTenantMismatch
 from hokan.edge.admission import client_ip
 from hokan.edge.terminal import terminal_of
-from hokan.identity.principal import Principal, PrincipalKind
 from hokan.kit.errors import HokanError
+from hokan.principals.principal import Principal, PrincipalKind
 
 if TYPE_CHECKING:
     from hokan.edge.host import EdgeHost

@@ -22,8 +22,8 @@ from starlette.types import Receive, Scope, Send
 from hokan.audit import service as audit
 from hokan.edge.responses import JsonResponse
 from hokan.httpkit.context import preferred_language
-from hokan.identity.principal import ANONYMOUS
 from hokan.kit.errors import HokanError
+from hokan.principals.principal import ANONYMOUS
 
 if TYPE_CHECKING:
     from hokan.edge.host import EdgeHost

@@ -18,14 +18,14 @@ from hokan.edge.binding import admit_principal
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
 from hokan.edge.waf import EVERY_FAMILY, waf_exclude
+from hokan.httpkit.auth import Authenticated, UsersManager
 from hokan.identity import inventory, mfa, sessions, users
-from hokan.identity.dependencies import Authenticated, UsersManager
 from hokan.identity.errors import InvalidCredentials
 from hokan.identity.passwords import check_policy
-from hokan.identity.principal import Principal, PrincipalKind
 from hokan.kit.clock import iso, utcnow
 from hokan.kit.errors import Forbidden, HokanError
 from hokan.models import Tenant, User
+from hokan.principals.principal import Principal, PrincipalKind
 from hokan.tenants.schemas import TenantSettings
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])

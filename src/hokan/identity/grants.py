@@ -20,10 +20,10 @@ from hokan.audit import service as audit
 from hokan.identity.errors import ConsentRequired, GrantNotFound, InvalidScope, InvalidValidity
 from hokan.identity.operator_auth import OperatorIdentity
 from hokan.identity.operators import by_serial, operator_roles
-from hokan.identity.principal import Principal, Scope
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database, tenant_scoped
 from hokan.models import ConsentGrant, OperatorKind, Tenant, TenantStatus
+from hokan.principals.principal import Principal, Scope
 
 MAX_GRANT = timedelta(days=7)
 # What a grant may open: tenant data, never user administration or grants themselves.

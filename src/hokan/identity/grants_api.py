@@ -14,8 +14,8 @@ from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
+from hokan.httpkit.auth import GrantsManager
 from hokan.identity import grants
-from hokan.identity.dependencies import GrantsManager
 from hokan.kit.clock import iso, utcnow
 from hokan.models import ConsentGrant
 

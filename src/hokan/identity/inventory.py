@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.identity.operators import is_expired
-from hokan.identity.principal import Principal, Scope
-from hokan.identity.roles import Role, permissions_of
 from hokan.identity.sessions import revoke_sessions
 from hokan.kit.clock import iso, utcnow
 from hokan.kit.db import tenant_scoped
@@ -28,6 +26,8 @@ from hokan.models import (
     User,
     UserStatus,
 )
+from hokan.principals.principal import Principal, Scope
+from hokan.principals.roles import Role, permissions_of
 from hokan.tenants.schemas import TenantSettings
 
 PRIVILEGED = frozenset({Scope.users_manage})

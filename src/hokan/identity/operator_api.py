@@ -21,8 +21,8 @@ from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
 from hokan.edge.waf import EVERY_FAMILY, waf_exclude
+from hokan.httpkit.auth import AnyOperator, OperationsManager, OperatorSupervisor
 from hokan.identity import inventory, operator_auth, operators
-from hokan.identity.dependencies import AnyOperator, OperationsManager, OperatorSupervisor
 from hokan.identity.operators import NewOperator
 from hokan.identity.sessions import CSRF_HEADER
 from hokan.kit.clock import iso, utcnow

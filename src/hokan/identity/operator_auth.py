@@ -30,7 +30,6 @@ from hokan.identity.errors import (
 )
 from hokan.identity.operators import is_expired, revoke_sessions, totp_secret
 from hokan.identity.passwords import Passwords
-from hokan.identity.principal import ANONYMOUS, Principal, PrincipalKind
 from hokan.identity.sessions import check_binding, count_and_lock
 from hokan.keyring.master import MasterKeyProvider
 from hokan.kit import crypto
@@ -39,6 +38,7 @@ from hokan.kit.db import Database
 from hokan.kit.network import in_networks
 from hokan.models import Operator, OperatorSession, OperatorStatus
 from hokan.principals.operator import OperatorIdentity as OperatorIdentity
+from hokan.principals.principal import ANONYMOUS, Principal, PrincipalKind
 from hokan.settings import Settings
 
 OPERATOR_COOKIE = "hokan_operator_session"

@@ -27,8 +27,6 @@ from hokan.identity import serials
 from hokan.identity.errors import InvalidValidity, OperatorNotFound
 from hokan.identity.mfa import ISSUER
 from hokan.identity.passwords import Passwords, check_policy
-from hokan.identity.principal import Principal
-from hokan.identity.roles import OPERATOR_ROLES, Role, validate_roles
 from hokan.keyring.master import MasterKeyProvider
 from hokan.kit import crypto
 from hokan.kit.clock import iso, to_jst, utcnow
@@ -42,6 +40,8 @@ from hokan.models import (
     User,
     UserStatus,
 )
+from hokan.principals.principal import Principal
+from hokan.principals.roles import OPERATOR_ROLES, Role, validate_roles
 
 OPERATOR_PASSWORD_MIN = 14
 # OPS-2: "使用期間付(1日未満)" — strictly under one day; 24 hours or more is refused.

@@ -33,14 +33,14 @@ from hokan.identity.errors import (
 )
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords
-from hokan.identity.principal import ANONYMOUS, Principal, PrincipalKind
-from hokan.identity.roles import permissions_of
 from hokan.identity.spraying import SprayingDetector
 from hokan.keyring.service import Keyring
 from hokan.kit import crypto
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
 from hokan.models import Operator, Tenant, TenantStatus, User, UserSession, UserStatus
+from hokan.principals.principal import ANONYMOUS, Principal, PrincipalKind
+from hokan.principals.roles import permissions_of
 from hokan.tenants.schemas import TenantSettings
 
 SESSION_COOKIE = "hokan_session"

@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.identity.errors import InvalidScope, InvalidToken, TokenNotFound
-from hokan.identity.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
 from hokan.identity.repository import TokenRepository, credentials
-from hokan.identity.roles import permissions_of
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
 from hokan.models import ApiToken, TenantStatus, UserStatus
+from hokan.principals.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
+from hokan.principals.roles import permissions_of
 from hokan.tenants.errors import TenantInactive
 
 TOKEN_PREFIX = "hk_"  # noqa: S105  (a public marker, not a secret)

@@ -13,14 +13,14 @@ from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
+from hokan.httpkit.auth import Authenticated
 from hokan.identity import tokens
-from hokan.identity.dependencies import Authenticated
 from hokan.identity.errors import InsufficientScope
-from hokan.identity.principal import Principal, PrincipalKind
 from hokan.identity.repository import TokenRepository
 from hokan.kit.clock import iso
 from hokan.kit.errors import Forbidden
 from hokan.models import ApiToken
+from hokan.principals.principal import Principal, PrincipalKind
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 

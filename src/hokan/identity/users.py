@@ -16,12 +16,12 @@ from hokan.identity import serials
 from hokan.identity.errors import UserNotFound
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords, check_policy
-from hokan.identity.principal import Principal
-from hokan.identity.roles import TENANT_ROLES, validate_roles
 from hokan.identity.sessions import revoke_sessions
 from hokan.kit.clock import utcnow
 from hokan.kit.db import tenant_scoped
 from hokan.models import Tenant, User, UserStatus
+from hokan.principals.principal import Principal
+from hokan.principals.roles import TENANT_ROLES, validate_roles
 from hokan.tenants.schemas import TenantSettings
 
 

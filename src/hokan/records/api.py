@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from hokan.edge.body import JSON_TYPES, read_json
 from hokan.edge.responses import JsonResponse
+from hokan.httpkit.auth import ManageCollections, ReadRecords, WriteRecords
 from hokan.httpkit.context import HostDep
-from hokan.identity.dependencies import ManageCollections, ReadRecords, WriteRecords
 from hokan.records.attachments.service import AttachmentService
 from hokan.records.schemas import (
     CollectionOut,

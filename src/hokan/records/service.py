@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hokan.audit.actions import action, succeeded
-from hokan.identity.principal import Principal
 from hokan.keyring.service import RECORDS, Keyring, Sealed
 from hokan.kit.actions import declare
 from hokan.kit.clock import iso, parse_timestamp, utcnow
@@ -30,6 +29,7 @@ from hokan.kit.errors import Forbidden, PayloadTooLarge, PreconditionFailed
 from hokan.kit.jsonmerge import merge_patch
 from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from hokan.models import Collection, Record
+from hokan.principals.principal import Principal
 from hokan.records.attachments.repository import AttachmentRepository
 from hokan.records.errors import (
     CollectionNotFound,

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
-from hokan.identity.dependencies import Authenticated
+from hokan.httpkit.auth import Authenticated
 from hokan.tenants.schemas import TenantOut
 from hokan.tenants.service import to_out
 

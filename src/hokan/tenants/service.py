@@ -9,10 +9,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
-from hokan.identity.principal import Principal
 from hokan.keyring.service import Keyring
 from hokan.kit.clock import utcnow
 from hokan.models import Tenant, TenantStatus
+from hokan.principals.principal import Principal
 from hokan.tenants.errors import (
     InvalidTenantSettings,
     TenantCodeTaken,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
-from hokan.identity.principal import Principal, PrincipalKind, Scope
-from hokan.identity.roles import Role
+from hokan.principals.principal import Principal, PrincipalKind, Scope
+from hokan.principals.roles import Role
 from hokan.vault.errors import InvalidPurpose, VaultAccessDenied
 
 TARGET = "vault_entry"  # the audit entries' target type

@@ -20,9 +20,9 @@ from hokan.audit.calls import audited
 from hokan.edge.body import read_body
 from hokan.edge.context import RuntimeDep
 from hokan.edge.responses import JsonResponse
-from hokan.identity.principal import Principal
 from hokan.kit.errors import PayloadTooLarge
 from hokan.models import DeletionReason, VaultEntryKind
+from hokan.principals.principal import Principal
 from hokan.runtime import Runtime
 from hokan.vault.access import TARGET, purpose_label
 from hokan.vault.dependencies import VaultReader, VaultWriter

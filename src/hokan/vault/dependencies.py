@@ -17,8 +17,8 @@ from hokan.audit.errors import AuditWriteFailed
 from hokan.audit.service import record_failure
 from hokan.identity.dependencies import BearerDoc, _authenticate
 from hokan.identity.errors import MissingCredentials
-from hokan.identity.principal import ANONYMOUS, Principal, Scope
 from hokan.kit.errors import HokanError
+from hokan.principals.principal import ANONYMOUS, Principal, Scope
 from hokan.runtime import Runtime
 from hokan.vault.access import TARGET, vault_tenant
 from hokan.vault.errors import VaultAccessDenied

@@ -23,13 +23,13 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
-from hokan.identity.principal import Principal, Scope
 from hokan.keyring.errors import DecryptionFailed
 from hokan.keyring.service import Keyring
 from hokan.kit import crypto
 from hokan.kit.clock import iso, utcnow
 from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from hokan.models import DeletionReason, VaultDeletion, VaultEntry, VaultEntryKind
+from hokan.principals.principal import Principal, Scope
 from hokan.scanning.scanner import Scanner
 from hokan.vault import erasure, numbers
 from hokan.vault.access import TARGET, parse_purpose, vault_tenant

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from hokan.identity.principal import SYSTEM, Principal
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
+from hokan.principals.principal import SYSTEM, Principal
 from hokan.vault.service import VaultService
 from hokan.vault.views import DeletionView
 

@@ -124,8 +124,8 @@ def test_business_data_passes_and_json_attacks_are_refused(
     client, rt = waf_client
     # make_tenant uses the default runtime fixture's database; use this runtime's own.
     from hokan.identity import tokens
-    from hokan.identity.principal import ALL_TOKEN_SCOPES, SYSTEM
     from hokan.models import Product
+    from hokan.principals.principal import ALL_TOKEN_SCOPES, SYSTEM
     from hokan.tenants.schemas import TenantCreate
 
     with rt.db.session(write=True, system=True) as s:

@@ -17,9 +17,9 @@ from hokan.edge.context import RuntimeDep
 from hokan.edge.ips.errors import InvalidAddress, NotBanned
 from hokan.edge.ips.service import ban_json
 from hokan.edge.responses import JsonResponse
-from hokan.identity.dependencies import operator_with
+from hokan.httpkit.auth import operator_with
 from hokan.identity.operator_auth import OperatorIdentity
-from hokan.identity.roles import Role
+from hokan.principals.roles import Role
 
 router = APIRouter(prefix="/api/v1/operator/ips", tags=["intrusion prevention"])
 

@@ -24,10 +24,10 @@ from hokan.audit import service as audit
 from hokan.edge.ips.errors import RateLimited, SourceBanned, with_retry_after
 from hokan.edge.ips.store import Ban, BanOutcome, IpsStore
 from hokan.identity import operators
-from hokan.identity.principal import SYSTEM, Principal
 from hokan.kit.clock import iso, to_jst
 from hokan.kit.db import Database
 from hokan.kit.errors import HokanError
+from hokan.principals.principal import SYSTEM, Principal
 from hokan.settings import Settings
 
 log = logging.getLogger("hokan.ips")

@@ -23,7 +23,7 @@ from hokan.edge.waf import extract, xmlbody
 from hokan.edge.waf.engine import Inspector, Verdict
 from hokan.edge.waf.extract import Field
 from hokan.edge.waf.model import CRITICAL, Hit
-from hokan.identity.principal import ANONYMOUS
+from hokan.principals.principal import ANONYMOUS
 from hokan.settings import Settings, WafMode
 
 if TYPE_CHECKING:

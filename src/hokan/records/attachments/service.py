@@ -22,13 +22,13 @@ from hokan import mail
 from hokan.audit import service as audit
 from hokan.blobs import BlobMissing, BlobStore
 from hokan.identity.contacts import security_recipients
-from hokan.identity.principal import Principal
 from hokan.keyring.service import RECORDS, Keyring, Sealed
 from hokan.kit import crypto
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
 from hokan.kit.errors import Forbidden, UnsupportedMediaType
 from hokan.models import AttachmentStatus, RecordAttachment
+from hokan.principals.principal import Principal
 from hokan.records.attachments import sniff
 from hokan.records.attachments.repository import AttachmentRepository
 from hokan.records.attachments.sealing import BlobCorrupt, Digest, open_stream, seal_stream
