@@ -8,19 +8,19 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
-from hokan import __version__
+from hokan import __version__, health
 from hokan.audit import api as audit_api
 from hokan.audit import operator_api as audit_operator_api
 from hokan.certificates import api as certificates_api
-from hokan.edge import docs, errors, health
 from hokan.edge.admission import AdmissionMiddleware
-from hokan.edge.headers import SecurityHeadersMiddleware
 from hokan.edge.ips import api as ips_api
 from hokan.edge.ips.middleware import IpsMiddleware
 from hokan.edge.middleware import RequestContextMiddleware
-from hokan.edge.responses import JsonResponse
 from hokan.edge.terminal import TerminalIdentityMiddleware
 from hokan.edge.waf.middleware import WafMiddleware
+from hokan.httpkit import docs, errors
+from hokan.httpkit.headers import SecurityHeadersMiddleware
+from hokan.httpkit.responses import JsonResponse
 from hokan.identity import api as identity_api
 from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.kit.logging import configure_logging

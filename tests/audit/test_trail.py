@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from hokan.app import create_app
 from hokan.audit import repository
 from hokan.audit import service as audit
-from hokan.edge import routes as edge_routes
+from hokan.httpkit import routes as edge_routes
 from hokan.models import AuditEvent
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime

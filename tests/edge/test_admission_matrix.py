@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from hokan.app import create_app
-from hokan.edge import routes as edge_routes
+from hokan.httpkit import routes as edge_routes
 from hokan.models import AuditEvent, Tenant
 from hokan.runtime import Runtime
 from hokan.settings import Settings

@@ -384,7 +384,7 @@ def test_anonymous_operator_routes_are_401(ops_client: TestClient) -> None:
 def _operator_routes() -> list[tuple[str, str]]:
     from pathlib import Path
 
-    from hokan.edge import routes as edge_routes
+    from hokan.httpkit import routes as edge_routes
     from hokan.settings import Settings
 
     app = create_app(Settings(env="test", data_dir=Path("/nonexistent")))

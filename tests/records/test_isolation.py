@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from hokan.app import create_app
-from hokan.edge import routes as edge_routes
+from hokan.httpkit import routes as edge_routes
 from hokan.kit.clock import utcnow
 from hokan.models import ApiToken
 from hokan.runtime import Runtime

@@ -22,7 +22,7 @@ from sqlalchemy import select
 import hokan
 from hokan.app import create_app
 from hokan.cli import app as cli_app
-from hokan.edge import routes as edge_routes
+from hokan.httpkit import routes as edge_routes
 from hokan.identity.sessions import user_principal
 from hokan.models import AuditEvent, DeletionReason
 from hokan.principals.principal import SYSTEM, Principal, PrincipalKind, Scope

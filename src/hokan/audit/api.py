@@ -22,8 +22,8 @@ from hokan.audit import bundle, repository
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.auth import AuditReader
+from hokan.httpkit.responses import JsonResponse
 from hokan.kit.clock import iso, to_jst
 from hokan.principals.principal import Principal
 from hokan.runtime import Runtime

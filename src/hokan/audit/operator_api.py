@@ -14,8 +14,8 @@ from hokan.audit import findings
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.auth import Auditor, OperatorSupervisor
+from hokan.httpkit.responses import JsonResponse
 from hokan.models import FindingStatus
 
 router = APIRouter(prefix="/api/v1/operator/audit", tags=["internal audit"])

@@ -13,8 +13,8 @@ from hokan.audit.calls import audited
 from hokan.certificates import service
 from hokan.certificates.repository import CertificateRepository
 from hokan.edge.context import RuntimeDep
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.auth import UsersManager
+from hokan.httpkit.responses import JsonResponse
 
 router = APIRouter(prefix="/api/v1/terminals", tags=["terminals"])
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import Receive, Scope, Send
 
 from hokan.audit import service as audit
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.context import preferred_language
+from hokan.httpkit.responses import JsonResponse
 from hokan.kit.errors import HokanError
 from hokan.principals.principal import ANONYMOUS
 

@@ -16,9 +16,9 @@ from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.binding import admit_principal
 from hokan.edge.context import RuntimeDep
-from hokan.edge.responses import JsonResponse
-from hokan.edge.waf import EVERY_FAMILY, waf_exclude
 from hokan.httpkit.auth import Authenticated, UsersManager
+from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
 from hokan.identity import inventory, mfa, sessions, users
 from hokan.identity.errors import InvalidCredentials
 from hokan.identity.passwords import check_policy

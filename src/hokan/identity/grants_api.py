@@ -13,8 +13,8 @@ from starlette.responses import Response
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.auth import GrantsManager
+from hokan.httpkit.responses import JsonResponse
 from hokan.identity import grants
 from hokan.kit.clock import iso, utcnow
 from hokan.models import ConsentGrant

@@ -19,9 +19,9 @@ from starlette.responses import Response
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
-from hokan.edge.responses import JsonResponse
-from hokan.edge.waf import EVERY_FAMILY, waf_exclude
 from hokan.httpkit.auth import AnyOperator, OperationsManager, OperatorSupervisor
+from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
 from hokan.identity import inventory, operator_auth, operators
 from hokan.identity.operators import NewOperator
 from hokan.identity.sessions import CSRF_HEADER

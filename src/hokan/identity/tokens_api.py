@@ -12,8 +12,8 @@ from starlette.responses import Response
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.auth import Authenticated
+from hokan.httpkit.responses import JsonResponse
 from hokan.identity import tokens
 from hokan.identity.errors import InsufficientScope
 from hokan.identity.repository import TokenRepository

@@ -1,6 +1,6 @@
 """The one error hierarchy.
 
-Services raise :class:`HokanError` subclasses; one handler (``hokan.edge.errors``)
+Services raise :class:`HokanError` subclasses; one handler (``hokan.httpkit.errors``)
 renders them as ``{"error": code, "detail": message}`` with the class's status.
 Codes are stable API: clients switch on them. Messages are Japanese first with
 an English text available, and never contain secrets or payload values.

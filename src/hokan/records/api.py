@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from hokan.edge.body import JSON_TYPES, read_json
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.auth import ManageCollections, ReadRecords, WriteRecords
+from hokan.httpkit.body import JSON_TYPES, read_json
 from hokan.httpkit.context import HostDep
+from hokan.httpkit.responses import JsonResponse
 from hokan.records.attachments.service import AttachmentService
 from hokan.records.schemas import (
     CollectionOut,

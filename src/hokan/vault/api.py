@@ -17,9 +17,9 @@ from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from hokan.audit.calls import audited
-from hokan.edge.body import read_body
 from hokan.edge.context import RuntimeDep
-from hokan.edge.responses import JsonResponse
+from hokan.httpkit.body import read_body
+from hokan.httpkit.responses import JsonResponse
 from hokan.kit.errors import PayloadTooLarge
 from hokan.models import DeletionReason, VaultEntryKind
 from hokan.principals.principal import Principal

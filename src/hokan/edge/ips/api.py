@@ -16,8 +16,8 @@ from hokan.audit import service as audit
 from hokan.edge.context import RuntimeDep
 from hokan.edge.ips.errors import InvalidAddress, NotBanned
 from hokan.edge.ips.service import ban_json
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.auth import operator_with
+from hokan.httpkit.responses import JsonResponse
 from hokan.identity.operator_auth import OperatorIdentity
 from hokan.principals.roles import Role
 

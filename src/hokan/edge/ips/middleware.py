@@ -21,8 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hokan.audit.context import source_ip_var
 from hokan.edge.ips.errors import RequestTimeout, TooManyConcurrent, with_retry_after
 from hokan.edge.ips.limits import body_limit
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.context import preferred_language
+from hokan.httpkit.responses import JsonResponse
 from hokan.kit.errors import HokanError, PayloadTooLarge
 
 if TYPE_CHECKING:

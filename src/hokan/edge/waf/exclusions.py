@@ -12,45 +12,15 @@ names. There is no global list: an exclusion lives, and is reviewed, with its ro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from starlette.routing import Match
 
 from hokan.edge.waf.model import Hit
+from hokan.httpkit.waf_marks import ATTRIBUTE, EVERY_FAMILY, Exclusion, waf_exclude
 
-F = TypeVar("F", bound=Callable[..., Any])
-ATTRIBUTE = "__hokan_waf_exclusions__"
-# For fields no interpreter ever reads (passwords are hashed, codes compared).
-EVERY_FAMILY = ("sqli", "xss", "lfi", "rfi", "cmdi", "php", "java", "ssti", "xml", "protocol")
-
-
-@dataclass(frozen=True, slots=True)
-class Exclusion:
-    rules: frozenset[str]  # rule ids or family names
-    fields: tuple[str, ...]  # fnmatch patterns over field names
-    reason: str
-
-    def covers(self, hit: Hit) -> bool:
-        if hit.rule not in self.rules and hit.family not in self.rules:
-            return False
-        name = hit.field.removesuffix("#name")
-        return any(fnmatchcase(name, pattern) for pattern in self.fields)
-
-
-def waf_exclude(*rules: str, fields: Iterable[str], reason: str) -> Callable[[F], F]:
-    """Let ``rules`` (ids or families) pass in ``fields`` of this route only."""
-    if not rules or not reason:
-        raise ValueError("name the rules and give the reason")
-    exclusion = Exclusion(frozenset(rules), tuple(fields), reason)
-
-    def mark(fn: F) -> F:
-        setattr(fn, ATTRIBUTE, (*getattr(fn, ATTRIBUTE, ()), exclusion))
-        return fn
-
-    return mark
+__all__ = ["EVERY_FAMILY", "Exclusion", "apply", "exclusions_for", "matched_route", "waf_exclude"]
 
 
 def matched_route(scope: Mapping[str, Any]) -> Any:

@@ -19,7 +19,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hokan.audit.context import source_ip_var
 from hokan.edge.host import EdgeHost
-from hokan.edge.responses import JsonResponse
 from hokan.edge.waf import exclusions
 from hokan.edge.waf.engine import Verdict, verdict
 from hokan.edge.waf.errors import WafBlocked
@@ -28,6 +27,7 @@ from hokan.edge.waf.multipart import MultipartScanner, boundary_of
 from hokan.edge.waf.service import FORM_TYPE, Waf, audit_call, is_json, media_type
 from hokan.edge.waf.xmlbody import is_xml
 from hokan.httpkit.context import preferred_language
+from hokan.httpkit.responses import JsonResponse
 
 log = logging.getLogger("hokan.waf")
 MULTIPART_PREFETCH = 65_536

@@ -20,8 +20,8 @@ from fastapi.responses import StreamingResponse
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.edge.ips.limits import route_body_limit
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.auth import RecordsReader, RecordsWriter
+from hokan.httpkit.responses import JsonResponse
 from hokan.kit.errors import PayloadTooLarge
 from hokan.records.attachments.service import AttachmentView
 from hokan.records.attachments.upload import MULTIPART_OVERHEAD, from_request, pull

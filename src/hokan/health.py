@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable
 
 from anyio import to_thread
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from hokan.edge.context import RuntimeDep
-from hokan.edge.responses import JsonResponse
+from hokan.httpkit.responses import JsonResponse
 from hokan.kit.errors import HokanError
+from hokan.runtime import Runtime
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("hokan.health")
@@ -39,13 +39,14 @@ async def _probe(name: str, probe: Callable[[], object]) -> str:
 
 
 @router.get("/readyz", summary="Readiness")
-async def readyz(runtime: RuntimeDep) -> JsonResponse:
+async def readyz(request: Request) -> JsonResponse:
     """The system database, the keyring database and the master key are usable (else 503).
 
     ``components`` reports what only some functions need — the vault's fragment
     stores (``ok``, ``degraded`` with fewer than all but at least k, ``unavailable``)
     and the blob store — without taking the whole instance out of service.
     """
+    runtime: Runtime = request.app.state.runtime  # the probes need the whole runtime
     checks: dict[str, str] = {}
     for name, probe in (
         ("database", runtime.db.ping),

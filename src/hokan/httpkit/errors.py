@@ -11,8 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from hokan.edge.responses import JsonResponse
 from hokan.httpkit.context import preferred_language
+from hokan.httpkit.responses import JsonResponse
 from hokan.kit.errors import HokanError
 
 log = logging.getLogger("hokan.errors")

@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 from swagger_ui_bundle import swagger_ui_path
 
-from hokan.edge.headers import csp_nonce
+from hokan.httpkit.headers import csp_nonce
 
 DOCS_ASSETS = "/docs/assets"
 
