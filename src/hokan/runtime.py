@@ -198,7 +198,7 @@ class Runtime:
             declared.target_type,
             declared.target_id,
             exc,
-            detail=detail,
+            detail={**(declared.detail or {}), **(detail or {})},
         )
 
     async def authenticate(self, request: Request) -> Principal:

@@ -58,7 +58,7 @@ def test_every_vault_route_sits_behind_the_vault_dependency() -> None:
     assert len(vault) == 8
     for route in vault:
         assert route.name.startswith("vault."), route.path
-        assert any(n.startswith("vault_access_") for n in _dependency_names(route)), route.path
+        assert any(n.startswith("vault_work_") for n in _dependency_names(route)), route.path
     # No other route's module reaches the vault service.
     for module in SRC.rglob("api.py"):
         if module.parent.name != "vault":
@@ -173,7 +173,7 @@ def test_operator_principals_get_403_on_every_vault_route(
     async def as_operator(_request: object) -> Principal:
         return operator
 
-    monkeypatch.setattr(vault_deps, "_authenticate", as_operator)
+    monkeypatch.setattr(vault_deps, "admitted", as_operator)
     entry_id = "00000000-0000-4000-8000-000000000000"
     calls = [
         ("POST", "/api/v1/vault/numbers", {"json": {"number": valid_number(), "record_id": "s"}}),

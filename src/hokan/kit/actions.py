@@ -9,7 +9,9 @@ a name repeated (and drifting) at the call site.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,11 +23,19 @@ class Declared:
     action: str
     target_type: str
     target_id: str = ""
+    # Known before the work runs and safe to keep (a purpose, a kind): on the failure entry too.
+    detail: Mapping[str, Any] | None = None
 
 
-def declare(session: Session, action: str, target_type: str, target_id: str = "") -> None:
+def declare(
+    session: Session,
+    action: str,
+    target_type: str,
+    target_id: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> None:
     """Declare (or refine: a PUT that turns out to create) what this unit of work does."""
-    session.info[_KEY] = Declared(action, target_type, target_id)
+    session.info[_KEY] = Declared(action, target_type, target_id, detail)
 
 
 def declared(session: Session) -> Declared | None:

@@ -1,49 +1,45 @@
 """Typed dependencies of the vault routes: a clerk (or the tenant's API client) or nobody.
 
-The refusal is audited under the route's own action name (``vault.…``), so the
-record of use shows failed attempts too. The service checks again (MYN-4).
+The caller is authenticated and admitted by the edge like on every other route
+(:func:`hokan.httpkit.auth.admitted`: terminal certificate, network allow-list,
+tenant status), then must be a vault accessor (MYN-4). A refusal is audited under
+the route's own action name (``vault.…``), so the record of use shows failed
+attempts too. The service checks again.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from hokan.audit.errors import AuditWriteFailed
-from hokan.audit.service import record_failure
-from hokan.identity.dependencies import BearerDoc, _authenticate
-from hokan.identity.errors import MissingCredentials
+from hokan.httpkit.auth import BearerDoc, admitted, work_of
+from hokan.httpkit.context import Host
+from hokan.httpkit.work import Work
+from hokan.kit.actions import Declared
 from hokan.kit.errors import HokanError
+from hokan.principals.errors import MissingCredentials
 from hokan.principals.principal import ANONYMOUS, Principal, Scope
-from hokan.runtime import Runtime
 from hokan.vault.access import TARGET, vault_tenant
 from hokan.vault.errors import VaultAccessDenied
 
-log = logging.getLogger("hokan.vault")
-
 
 async def _refused(request: Request, principal: Principal, exc: HokanError) -> None:
-    runtime: Runtime = request.app.state.runtime
+    """Audit a refusal under the route's own action (``vault.…``)."""
+    host: Host = request.app.state.runtime
     action = getattr(request.scope.get("route"), "name", "") or "vault.access"
-    target = str(request.path_params.get("entry_id", ""))
-    try:
-        await runtime.call(
-            partial(record_failure, runtime.db, principal, action, TARGET, target, exc)
-        )
-    except Exception as audit_exc:  # fail closed, like audited(): no unrecorded refusal
-        log.error("refusal not audited", extra={"fields": {"exc_type": type(audit_exc).__name__}})
-        raise AuditWriteFailed from audit_exc
+    declared = Declared(action, TARGET, str(request.path_params.get("entry_id", "")))
+    await host.call(lambda: host.record_failure(principal, declared, exc))
 
 
-def vault_access(scope: Scope) -> Callable[..., Awaitable[Principal]]:
-    async def check(request: Request, _doc: BearerDoc) -> Principal:
+def vault_work(scope: Scope) -> Callable[..., Awaitable[Work]]:
+    """The unit of work of an admitted vault accessor holding ``scope``."""
+
+    async def check(request: Request, _doc: BearerDoc) -> Work:
         try:
-            principal = await _authenticate(request)
-        except MissingCredentials as exc:
+            principal = await admitted(request)
+        except MissingCredentials as exc:  # even an anonymous attempt is on the record of use
             await _refused(request, ANONYMOUS, exc)
             raise
         try:
@@ -51,11 +47,11 @@ def vault_access(scope: Scope) -> Callable[..., Awaitable[Principal]]:
         except VaultAccessDenied as exc:
             await _refused(request, principal, exc)
             raise
-        return principal
+        return work_of(request, principal)
 
-    check.__name__ = f"vault_access_{scope.name}"
+    check.__name__ = f"vault_work_{scope.name}"
     return check
 
 
-VaultReader = Annotated[Principal, Depends(vault_access(Scope.vault_read))]
-VaultWriter = Annotated[Principal, Depends(vault_access(Scope.vault_write))]
+VaultReader = Annotated[Work, Depends(vault_work(Scope.vault_read))]
+VaultWriter = Annotated[Work, Depends(vault_work(Scope.vault_write))]

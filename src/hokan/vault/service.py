@@ -23,16 +23,18 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
+from hokan.audit.actions import succeeded
 from hokan.keyring.errors import DecryptionFailed
 from hokan.keyring.service import Keyring
 from hokan.kit import crypto
+from hokan.kit.actions import declare
 from hokan.kit.clock import iso, utcnow
 from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from hokan.models import DeletionReason, VaultDeletion, VaultEntry, VaultEntryKind
 from hokan.principals.principal import Principal, Scope
 from hokan.scanning.scanner import Scanner
 from hokan.vault import erasure, numbers
-from hokan.vault.access import TARGET, parse_purpose, vault_tenant
+from hokan.vault.access import TARGET, parse_purpose, purpose_label, vault_tenant
 from hokan.vault.errors import (
     DocumentTooLarge,
     InvalidDeletionDate,
@@ -204,6 +206,7 @@ class VaultService:
         delete_after: datetime | None = None,
     ) -> EntryView:
         """Validate (MYN-2) and store an individual or corporate number."""
+        declare(session, "vault.number.register", TARGET, detail={"kind": kind.value})
         tenant_id = vault_tenant(principal, Scope.vault_write)
         digits = numbers.validate(raw, kind)
         entry = self._store(
@@ -216,14 +219,7 @@ class VaultService:
             None,
             delete_after,
         )
-        audit.record(
-            session,
-            principal,
-            "vault.number.register",
-            TARGET,
-            str(entry.id),
-            detail={"kind": kind.value},
-        )
+        succeeded(session, principal, target_id=str(entry.id), detail={"kind": kind.value})
         return entry_view(entry, numbers.masked(digits))
 
     def register_document(
@@ -238,6 +234,7 @@ class VaultService:
 
         ``data`` None means the upload exceeded the size limit.
         """
+        declare(session, "vault.document.register", TARGET)
         tenant_id = vault_tenant(principal, Scope.vault_write)
         if data is None or len(data) > self.max_document_bytes:
             raise DocumentTooLarge(f"at most {self.max_document_bytes} bytes")
@@ -255,14 +252,8 @@ class VaultService:
             content_type,
             delete_after,
         )
-        audit.record(
-            session,
-            principal,
-            "vault.document.register",
-            TARGET,
-            str(entry.id),
-            detail={"content_type": content_type, "size": len(data)},
-        )
+        detail = {"content_type": content_type, "size": len(data)}
+        succeeded(session, principal, target_id=str(entry.id), detail=detail)
         return entry_view(entry)
 
     # -- read ---------------------------------------------------------------
@@ -320,6 +311,7 @@ class VaultService:
         cursor: str | None = None,
     ) -> EntryPage:
         """Entries of the tenant, numbers masked (MYN-5), oldest first."""
+        declare(session, "vault.number.list", TARGET, "*")
         tenant_id = vault_tenant(principal, Scope.vault_read)
         stmt = VaultRepository(session, tenant_id).entries()
         if collection is not None:
@@ -349,9 +341,7 @@ class VaultService:
             for r in rows
         ]
         next_cursor = encode_cursor(iso(rows[-1].created_at), str(rows[-1].id)) if more else None
-        audit.record(
-            session, principal, "vault.number.list", TARGET, "*", detail={"count": len(items)}
-        )
+        succeeded(session, principal, detail={"count": len(items)})
         return EntryPage(items, next_cursor)
 
     def _read(
@@ -363,15 +353,15 @@ class VaultService:
         document: bool,
     ) -> tuple[VaultEntry, bytes]:
         """One entry's plaintext for a stated purpose, audited with that purpose and the id."""
+        action = "vault.document.download" if document else "vault.number.reveal"
+        declare(session, action, TARGET, str(entry_id), {"purpose": purpose_label(purpose)})
         tenant_id = vault_tenant(principal, Scope.vault_read)
         why = parse_purpose(purpose)
         entry = self._entry(session, tenant_id, entry_id)
         if (entry.kind is VaultEntryKind.document) is not document:
             raise NotADocument
         plain = self._open_one(entry)
-        action = "vault.document.download" if document else "vault.number.reveal"
-        detail = {"purpose": why.value, "kind": entry.kind.value}
-        audit.record(session, principal, action, TARGET, str(entry.id), detail=detail)
+        succeeded(session, principal, detail={"purpose": why.value, "kind": entry.kind.value})
         return entry, plain
 
     def reveal(
@@ -400,6 +390,7 @@ class VaultService:
         reason: DeletionReason,
     ) -> EntryView:
         """Set (or, with None, cancel) the date after which ``hokan vault purge-due`` deletes."""
+        declare(session, "vault.entry.schedule_deletion", TARGET, str(entry_id))
         tenant_id = vault_tenant(principal, Scope.vault_write)
         entry = self._entry(session, tenant_id, entry_id)
         if delete_after is not None and delete_after <= utcnow():
@@ -407,12 +398,9 @@ class VaultService:
         entry.delete_after = delete_after
         entry.deletion_reason = reason if delete_after else None
         entry.deletion_scheduled_by = _actor(principal) if delete_after else None
-        audit.record(
+        succeeded(
             session,
             principal,
-            "vault.entry.schedule_deletion",
-            TARGET,
-            str(entry.id),
             detail={
                 "delete_after": iso(delete_after) if delete_after else None,
                 "reason": reason.value,
@@ -448,17 +436,11 @@ class VaultService:
         self, session: Session, principal: Principal, entry_id: uuid.UUID, reason: DeletionReason
     ) -> DeletionView:
         """Delete at once: key destroyed, fragments removed, a deletion record kept."""
+        declare(session, "vault.entry.delete", TARGET, str(entry_id))
         tenant_id = vault_tenant(principal, Scope.vault_write)
         entry = self._entry(session, tenant_id, entry_id)
         view = self._shred(session, principal, entry, reason)
-        audit.record(
-            session,
-            principal,
-            "vault.entry.delete",
-            TARGET,
-            str(entry_id),
-            detail={"reason": reason.value, "kind": view.kind.value},
-        )
+        succeeded(session, principal, detail={"reason": reason.value, "kind": view.kind.value})
         return view
 
     def due(self, session: Session, now: datetime) -> list[tuple[uuid.UUID, uuid.UUID]]:
@@ -491,11 +473,10 @@ class VaultService:
         self, session: Session, principal: Principal, limit: int = 100
     ) -> list[DeletionView]:
         """The tenant's deletion records, newest first."""
+        declare(session, "vault.deletion.list", TARGET, "*")
         tenant_id = vault_tenant(principal, Scope.vault_read)
         stmt = VaultRepository(session, tenant_id).deletions()
         rows = session.scalars(stmt.order_by(VaultDeletion.deleted_at.desc()).limit(limit))
         out = [deletion_view(r) for r in rows]
-        audit.record(
-            session, principal, "vault.deletion.list", TARGET, "*", detail={"count": len(out)}
-        )
+        succeeded(session, principal, detail={"count": len(out)})
         return out
