@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hokan.keyring import repository
 from hokan.keyring.errors import (
     DecryptionFailed,
     MasterKeyMismatch,
@@ -43,12 +43,7 @@ _AUDIT_KEY_NAME = "audit_signing_key"
 _CHECK_PLAINTEXT = b"hokan master key check v1"
 
 
-_ENTRY_KEYS = select(VaultEntryKey.entry_id, VaultEntryKey.key_version, VaultEntryKey.wrapped_key)
 _SAVE_ENTRY_KEY = PreparedInsert(VaultEntryKey)
-_ENTRY_KEY = _ENTRY_KEYS.where(
-    VaultEntryKey.tenant_id == bindparam("tenant_id"),
-    VaultEntryKey.entry_id == bindparam("entry_id"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +161,7 @@ class Keyring:
     def rotate(self, tenant_id: uuid.UUID, purpose: str = RECORDS) -> int:
         """Add a new active version; older versions are retired but still decrypt (KEY-3)."""
         with self.db.session(write=True) as s:
-            rows = s.scalars(
-                select(TenantKey)
-                .where(TenantKey.tenant_id == tenant_id, TenantKey.purpose == purpose)
-                .order_by(TenantKey.version)
-            ).all()
+            rows = s.scalars(repository.tenant_keys(tenant_id, purpose)).all()
             if not rows:
                 raise TenantKeyMissing
             if any(r.status is KeyStatus.destroyed for r in rows):
@@ -189,11 +180,7 @@ class Keyring:
     def destroy_tenant(self, tenant_id: uuid.UUID) -> int:
         """Erase every wrapped key of a tenant (crypto-shredding, LIFE-2)."""
         with self.db.session(write=True) as s:
-            result = s.execute(
-                update(TenantKey)
-                .where(TenantKey.tenant_id == tenant_id, TenantKey.status != KeyStatus.destroyed)
-                .values(status=KeyStatus.destroyed, wrapped_key=None, destroyed_at=utcnow())
-            )
+            result = s.execute(repository.destroy_tenant_keys(tenant_id))
             count = int(getattr(result, "rowcount", 0) or 0)
         with self._lock:
             for cache_key in [k for k in self._keys if k[0] == tenant_id]:
@@ -204,14 +191,9 @@ class Keyring:
 
     def list_keys(self, tenant_id: uuid.UUID | None = None) -> list[KeyInfo]:
         with self.db.session() as s:
-            stmt = select(TenantKey).order_by(
-                TenantKey.tenant_id, TenantKey.purpose, TenantKey.version
-            )
-            if tenant_id is not None:
-                stmt = stmt.where(TenantKey.tenant_id == tenant_id)
             return [
                 KeyInfo(r.tenant_id, r.purpose, r.version, r.status, r.master_key_id)
-                for r in s.scalars(stmt)
+                for r in s.scalars(repository.listing(tenant_id))
             ]
 
     def active_version(self, tenant_id: uuid.UUID, purpose: str) -> int:
@@ -220,11 +202,7 @@ class Keyring:
         if cached and cached[1] > now:
             return cached[0]
         with self.db.session() as s:
-            rows = s.execute(
-                select(TenantKey.version, TenantKey.status)
-                .where(TenantKey.tenant_id == tenant_id, TenantKey.purpose == purpose)
-                .order_by(TenantKey.version.desc())
-            ).all()
+            rows = s.execute(repository.key_versions(tenant_id, purpose)).all()
         if not rows:
             raise TenantKeyMissing
         version, status = rows[0]
@@ -387,13 +365,9 @@ class Keyring:
         with self.db.reader() as conn:
             if len(entries) == 1:
                 params = {"tenant_id": tenant_id, "entry_id": next(iter(entries))}
-                rows = conn.execute(_ENTRY_KEY, params).all()
+                rows = conn.execute(repository.ENTRY_KEY, params).all()
             else:
-                rows = conn.execute(
-                    _ENTRY_KEYS.where(VaultEntryKey.tenant_id == tenant_id).where(
-                        VaultEntryKey.entry_id.in_(list(entries))
-                    )
-                ).all()
+                rows = conn.execute(repository.entry_keys(tenant_id, entries)).all()
         out: dict[uuid.UUID, bytes] = {}
         for entry_id, version, wrapped in rows:
             if wrapped is None:
@@ -409,15 +383,7 @@ class Keyring:
     def destroy_entry_key(self, tenant_id: uuid.UUID, entry_id: uuid.UUID) -> bool:
         """Erase one entry's key (crypto-shredding); True if a live key was destroyed."""
         with self.db.session(write=True) as s:
-            result = s.execute(
-                update(VaultEntryKey)
-                .where(
-                    VaultEntryKey.tenant_id == tenant_id,
-                    VaultEntryKey.entry_id == entry_id,
-                    VaultEntryKey.wrapped_key.is_not(None),
-                )
-                .values(wrapped_key=None, destroyed_at=utcnow())
-            )
+            result = s.execute(repository.destroy_entry_key(tenant_id, entry_id))
             destroyed = bool(getattr(result, "rowcount", 0))
         if destroyed and self.db.dialect == "sqlite":
             # Push the erased page out of the WAL into the (secure_delete) main file.

@@ -1,15 +1,44 @@
-"""The one place that builds tenant-scoped vault catalogue queries."""
+"""The one place that builds tenant-scoped vault queries: the catalogue (system database)
+and the fragments (the fragment stores)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from hokan.kit.db import tenant_scoped
-from hokan.models import VaultDeletion, VaultEntry
+from hokan.models import VaultDeletion, VaultEntry, VaultFragment
+
+FRAGMENT_COLUMNS = (
+    VaultFragment.entry_id,
+    VaultFragment.tenant_id,
+    VaultFragment.idx,
+    VaultFragment.k,
+    VaultFragment.n,
+    VaultFragment.size,
+    VaultFragment.tag,
+    VaultFragment.data,
+    VaultFragment.created_at,
+)
+# The hot path (one entry of one tenant): built once, bound per call.
+FRAGMENT = select(*FRAGMENT_COLUMNS).where(
+    VaultFragment.entry_id == bindparam("entry_id"),
+    VaultFragment.tenant_id == bindparam("tenant_id"),
+)
+
+
+def fragments(
+    tenant_id: uuid.UUID | None, entry_ids: Sequence[uuid.UUID]
+) -> Select[uuid.UUID, uuid.UUID, int, int, int, int, str, bytes, datetime]:
+    """The fragments of these entries in one store; of one tenant unless ``tenant_id`` is None
+    (repair and re-placement work across tenants)."""
+    stmt = select(*FRAGMENT_COLUMNS).where(VaultFragment.entry_id.in_(list(entry_ids)))
+    return stmt if tenant_id is None else stmt.where(VaultFragment.tenant_id == tenant_id)
 
 
 class VaultRepository:

@@ -24,6 +24,7 @@ from hokan.kit.clock import utcnow
 from hokan.kit.db import Database, make_engine
 from hokan.kit.prepared import PreparedInsert
 from hokan.models import VaultFragment
+from hokan.vault import repository
 from hokan.vault.errors import VaultUnavailable
 from hokan.vault.wal import AUTOCHECKPOINT_PAGES, BackgroundCheckpointer
 
@@ -175,11 +176,10 @@ class FragmentStores:
     ) -> list[StoredFragment]:
         with self.dbs[idx].reader() as conn:
             if len(ids) == 1 and tenant_id is not None:  # the hot path: one prepared statement
-                rows = conn.execute(_FETCH_ONE, {"entry_id": ids[0], "tenant_id": tenant_id})
+                params = {"entry_id": ids[0], "tenant_id": tenant_id}
+                rows = conn.execute(repository.FRAGMENT, params)
                 return [StoredFragment(*row) for row in rows]
-            stmt = select(*_COLUMNS).where(VaultFragment.entry_id.in_(list(ids)))
-            if tenant_id is not None:
-                stmt = stmt.where(VaultFragment.tenant_id == tenant_id)
+            stmt = repository.fragments(tenant_id, ids)
             return [StoredFragment(*row) for row in conn.execute(stmt)]
 
     def gather(
@@ -215,7 +215,9 @@ class FragmentStores:
         """Every fragment of one store (raises SQLAlchemyError if the store is unusable)."""
         last: uuid.UUID | None = None
         while True:
-            stmt = select(*_COLUMNS).order_by(VaultFragment.entry_id).limit(batch)
+            stmt = (
+                select(*repository.FRAGMENT_COLUMNS).order_by(VaultFragment.entry_id).limit(batch)
+            )
             if last is not None:
                 stmt = stmt.where(VaultFragment.entry_id > last)
             with self.dbs[idx].reader() as conn:
@@ -246,21 +248,6 @@ def _attempt(
 
 _INSERT = PreparedInsert(VaultFragment)
 _DELETE = delete(VaultFragment).where(VaultFragment.entry_id == bindparam("entry_id"))
-_COLUMNS = (
-    VaultFragment.entry_id,
-    VaultFragment.tenant_id,
-    VaultFragment.idx,
-    VaultFragment.k,
-    VaultFragment.n,
-    VaultFragment.size,
-    VaultFragment.tag,
-    VaultFragment.data,
-    VaultFragment.created_at,
-)
-_FETCH_ONE = select(*_COLUMNS).where(
-    VaultFragment.entry_id == bindparam("entry_id"),
-    VaultFragment.tenant_id == bindparam("tenant_id"),
-)
 
 
 def _row(placement: Placement, idx: int, data: bytes, now: datetime) -> dict[str, Any]:
