@@ -103,6 +103,7 @@ def record_failure(
     target_type: str,
     target_id: str,
     exc: HokanError,
+    *,
     tenant_id: uuid.UUID | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> None:
