@@ -14,8 +14,11 @@ from anyio import to_thread
 from starlette.requests import Request
 
 from hokan.audit import service as audit
+from hokan.audit.findings import InternalAudit
+from hokan.audit.log import AuditLog
 from hokan.blobs import BlobStore, make_blob_store
 from hokan.certificates.ca import CertificateAuthority
+from hokan.certificates.service import TerminalCertificates
 from hokan.edge import authentication
 from hokan.edge.admission import TenantNetworks
 from hokan.edge.ips import Ips, IpsStore, MemoryIpsStore, RedisIpsStore
@@ -133,6 +136,18 @@ class Runtime:
         return CertificateAuthority(self.keyring)
 
     @cached_property
+    def terminal_certificates(self) -> TerminalCertificates:
+        return TerminalCertificates()
+
+    @cached_property
+    def audit_log(self) -> AuditLog:
+        return AuditLog(self.keyring, self.settings.resolved_audit_archive_dir)
+
+    @cached_property
+    def internal_audit(self) -> InternalAudit:
+        return InternalAudit(self.settings)
+
+    @cached_property
     def edge_refusals(self) -> RefusalLog:
         """Counts and rate-limits the audit of requests refused at the edge."""
         return RefusalLog()
@@ -239,6 +254,9 @@ _PROVIDERS: dict[type, str] = {
     FragmentStores: "vault_stores",
     VaultService: "vault",
     CertificateAuthority: "ca",
+    TerminalCertificates: "terminal_certificates",
+    AuditLog: "audit_log",
+    InternalAudit: "internal_audit",
     BlobStore: "blobs",
     AttachmentService: "attachments",
     Ips: "ips",

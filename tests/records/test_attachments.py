@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hokan.models import AttachmentStatus, AuditEvent, MailMessage, RecordAttachment, Tenant
+from hokan.principals.principal import Principal
 from hokan.runtime import Runtime
 from hokan.scanning.scanner import _EICAR
 from tests.conftest import TenantHandle
@@ -221,7 +222,10 @@ def test_tampered_or_truncated_blob_is_refused(
     # Cut after the first sealed chunk: the first bytes open, the end is missing.
     frame = 4 + int.from_bytes(original[4:8], "big")
     blob.write_bytes(original[: 4 + frame])
-    _, stream = runtime.attachments.open(_principal(t), "staff", "s-1", uuid.UUID(a.json()["id"]))
+    with runtime.db.session(write=True, tenant=t.id) as s:
+        _, stream = runtime.attachments.open(
+            s, _principal(t), "staff", "s-1", uuid.UUID(a.json()["id"])
+        )
     with pytest.raises(Exception) as caught:
         b"".join(stream)
     assert getattr(caught.value, "code", None) == "attachment_corrupt"
@@ -230,8 +234,8 @@ def test_tampered_or_truncated_blob_is_refused(
     assert client.get(f"{url}/{a.json()['id']}", headers=t.headers).content == content
 
 
-def _principal(t: TenantHandle) -> object:
-    from hokan.principals.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
+def _principal(t: TenantHandle) -> Principal:
+    from hokan.principals.principal import ALL_TOKEN_SCOPES, PrincipalKind
 
     return Principal(PrincipalKind.token, "test", "test", t.id, ALL_TOKEN_SCOPES)
 

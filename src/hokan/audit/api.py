@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -18,15 +17,10 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Row
 from starlette.responses import Response, StreamingResponse
 
-from hokan.audit import bundle, repository
-from hokan.audit import service as audit
-from hokan.audit.calls import audited
-from hokan.edge.context import RuntimeDep
-from hokan.httpkit.auth import AuditReader
+from hokan.audit.log import AuditLog, Filters
+from hokan.httpkit.auth import ReadAudit
 from hokan.httpkit.responses import JsonResponse
 from hokan.kit.clock import iso, to_jst
-from hokan.principals.principal import Principal
-from hokan.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -70,15 +64,6 @@ def _json(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Filters:
-    since: datetime | None
-    until: datetime | None
-    action: str | None
-    actor_id: str | None
-    result: str | None
-
-
 async def _filters(
     since: Annotated[datetime | None, Query(description="From (inclusive, ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="Until (exclusive, ISO 8601)")] = None,
@@ -97,43 +82,16 @@ async def _filters(
 FiltersDep = Annotated[Filters, Depends(_filters)]
 
 
-def _read(
-    runtime: Runtime, principal: Principal, filters: Filters, after: int, limit: int, export: bool
-) -> list[Row[Any]]:
-    with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-        rows = repository.page(
-            s.connection(),
-            audit.chain_of(principal.tenant_id),
-            after_seq=after,
-            limit=limit,
-            since=filters.since,
-            until=filters.until,
-            action=filters.action,
-            actor_id=filters.actor_id,
-            result=filters.result,
-        )
-        action = "audit.export" if export else "audit.read"
-        audit.record(s, principal, action, "audit_log", "", detail={"count": len(rows)})
-        return rows
-
-
 @router.get("/events", summary="The tenant's operation log")
 async def list_events(
-    principal: AuditReader,
-    runtime: RuntimeDep,
+    work: ReadAudit,
     filters: FiltersDep,
     cursor: Annotated[int, Query(ge=0, description="next_cursor of the previous page")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """Entries of the caller's tenant, oldest first, with cursor pagination."""
-    rows = await audited(
-        runtime,
-        principal,
-        "audit.read",
-        "audit_log",
-        "",
-        lambda: _read(runtime, principal, filters, cursor, limit + 1, False),
-    )
+    log = work.resolve(AuditLog)
+    rows = await work(lambda s: log.page(s, work.principal, filters, cursor, limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     return JsonResponse(
@@ -143,20 +101,13 @@ async def list_events(
 
 @router.get("/events.csv", summary="The tenant's operation log as CSV")
 async def export_events(
-    principal: AuditReader,
-    runtime: RuntimeDep,
+    work: ReadAudit,
     filters: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100_000,
 ) -> Response:
     """CSV (UTF-8 with BOM, so Excel shows Japanese correctly), oldest first."""
-    rows = await audited(
-        runtime,
-        principal,
-        "audit.export",
-        "audit_log",
-        "",
-        lambda: _read(runtime, principal, filters, 0, limit, True),
-    )
+    log = work.resolve(AuditLog)
+    rows = await work(lambda s: log.export(s, work.principal, filters, limit))
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
@@ -198,20 +149,11 @@ async def export_events(
 
 
 @router.get("/bundle", summary="A verifiable export of the tenant's whole log")
-async def export_bundle(principal: AuditReader, runtime: RuntimeDep) -> Response:
+async def export_bundle(work: ReadAudit) -> Response:
     """The whole chain with its signed checkpoints and the public key, as one JSON
     file that ``hokan audit verify --bundle FILE`` checks offline."""
-
-    def work() -> bytes:
-        tenant_id = principal.tenant_id
-        assert tenant_id is not None  # AuditReader is always a tenant's credential
-        archive_dir = runtime.settings.resolved_audit_archive_dir
-        data = bundle.export(runtime.db, runtime.keyring, tenant_id, archive_dir)
-        with runtime.db.session(write=True, tenant=tenant_id) as s:
-            audit.record(s, principal, "audit.export_bundle", "audit_log", "")
-        return data
-
-    data = await audited(runtime, principal, "audit.export_bundle", "audit_log", "", work)
+    log = work.resolve(AuditLog)
+    data = await work(lambda s: log.bundle(s, work.principal))
     return Response(
         data,
         media_type="application/json",

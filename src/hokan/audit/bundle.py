@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from sqlalchemy import Connection
 
 from hokan.audit import checkpoints, repository
 from hokan.audit.archive import chain_entries, exported_entry
@@ -36,19 +37,26 @@ _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 def export(
     db: Database, keyring: Keyring, tenant_id: uuid.UUID, archive_dir: Path | None = None
 ) -> bytes:
-    chain = chain_of(tenant_id)
     with db.reader(tenant=tenant_id) as conn:
-        entries = [exported_entry(row) for row in chain_entries(conn, chain, archive_dir)]
-        cps = [
-            {
-                "seq": cp.seq,
-                "head_hash": cp.head_hash,
-                "created_at": canonical_value(cp.created_at),
-                "key_id": cp.key_id,
-                "signature": cp.signature,
-            }
-            for cp in repository.checkpoints(conn, chain)
-        ]
+        return export_from(conn, keyring, tenant_id, archive_dir)
+
+
+def export_from(
+    conn: Connection, keyring: Keyring, tenant_id: uuid.UUID, archive_dir: Path | None = None
+) -> bytes:
+    """The bundle, read through ``conn`` (a unit of work's connection)."""
+    chain = chain_of(tenant_id)
+    entries = [exported_entry(row) for row in chain_entries(conn, chain, archive_dir)]
+    cps = [
+        {
+            "seq": cp.seq,
+            "head_hash": cp.head_hash,
+            "created_at": canonical_value(cp.created_at),
+            "key_id": cp.key_id,
+            "signature": cp.signature,
+        }
+        for cp in repository.checkpoints(conn, chain)
+    ]
     bundle = {
         "format": FORMAT,
         "chain": chain,

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
+from hokan.audit.actions import action, succeeded
 from hokan.audit.daily_rules import DayReview, Finding, OperatorInfo
 from hokan.audit.errors import FindingAlreadyAcknowledged, FindingNotFound
 from hokan.kit.clock import JST, iso, to_jst, utcnow
@@ -213,3 +214,40 @@ def finding_json(f: AuditFinding) -> dict[str, Any]:
         "acknowledged_at": iso(f.acknowledged_at) if f.acknowledged_at else None,
         "comment": f.comment or None,
     }
+
+
+def _finding_target(finding_id: uuid.UUID, *_: Any) -> str:
+    return str(finding_id)
+
+
+def _day_target(day: date) -> str:
+    return day.isoformat()
+
+
+class InternalAudit:
+    """Operators' unit-of-work entry points to the daily internal audit (AUD-4)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @action("audit.findings_list", "audit_finding", "*")
+    def findings(
+        self,
+        session: Session,
+        principal: Principal,
+        status: FindingStatus | None = None,
+        day: date | None = None,
+    ) -> list[AuditFinding]:
+        rows = list_findings(session, status, day)
+        succeeded(session, principal)
+        return rows
+
+    @action("audit.finding_acknowledge", "audit_finding", _finding_target)
+    def acknowledge(
+        self, session: Session, principal: Principal, finding_id: uuid.UUID, comment: str
+    ) -> AuditFinding:
+        return acknowledge(session, finding_id, comment, principal)  # audits its success
+
+    @action("audit.daily_review", "audit_day", _day_target)
+    def run_daily(self, session: Session, principal: Principal, day: date) -> DailyReport:
+        return run_daily(session, self.settings, day, principal)  # audits its success

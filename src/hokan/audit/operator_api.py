@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from hokan.audit import findings
-from hokan.audit import service as audit
-from hokan.audit.calls import audited
-from hokan.edge.context import RuntimeDep
-from hokan.httpkit.auth import Auditor, OperatorSupervisor
+from hokan.audit.findings import InternalAudit, finding_json, yesterday_jst
+from hokan.httpkit.auth import AuditorWork, OperatorSupervisorWork
 from hokan.httpkit.responses import JsonResponse
 from hokan.models import FindingStatus
 
@@ -31,54 +27,26 @@ class DailyIn(BaseModel):
 
 @router.get("/findings", summary="Internal-audit findings")
 async def list_findings(
-    who: OperatorSupervisor,
-    runtime: RuntimeDep,
+    work: OperatorSupervisorWork,
     status: FindingStatus | None = None,
     day: date | None = None,
 ) -> Response:
-    def work() -> list[dict[str, Any]]:
-        with runtime.db.session(write=True, system=True) as s:
-            rows = findings.list_findings(s, status, day)
-            audit.record(s, who.principal, "audit.findings_list", "audit_finding", "*")
-            return [findings.finding_json(f) for f in rows]
-
-    return JsonResponse(
-        await audited(runtime, who.principal, "audit.findings_list", "audit_finding", "*", work)
-    )
+    internal = work.resolve(InternalAudit)
+    rows = await work(lambda s: internal.findings(s, work.principal, status, day))
+    return JsonResponse([finding_json(f) for f in rows])
 
 
 @router.post("/findings/{finding_id}/acknowledge", summary="Acknowledge a finding (auditor)")
-async def acknowledge(
-    finding_id: uuid.UUID, body: AcknowledgeIn, who: Auditor, runtime: RuntimeDep
-) -> Response:
-    def work() -> dict[str, Any]:
-        with runtime.db.session(write=True, system=True) as s:
-            row = findings.acknowledge(s, finding_id, body.comment, who.principal)
-            return findings.finding_json(row)
-
-    return JsonResponse(
-        await audited(
-            runtime,
-            who.principal,
-            "audit.finding_acknowledge",
-            "audit_finding",
-            str(finding_id),
-            work,
-        )
-    )
+async def acknowledge(finding_id: uuid.UUID, body: AcknowledgeIn, work: AuditorWork) -> Response:
+    internal = work.resolve(InternalAudit)
+    row = await work(lambda s: internal.acknowledge(s, work.principal, finding_id, body.comment))
+    return JsonResponse(finding_json(row))
 
 
 @router.post("/daily", summary="Run the daily internal audit for one day")
-async def run_daily(body: DailyIn, who: OperatorSupervisor, runtime: RuntimeDep) -> Response:
+async def run_daily(body: DailyIn, work: OperatorSupervisorWork) -> Response:
     """Normally the scheduler runs it for yesterday (JST); a re-run updates that day."""
-    day = body.day or findings.yesterday_jst()
-
-    def work() -> dict[str, Any]:
-        with runtime.db.session(write=True, system=True) as s:
-            return findings.run_daily(s, runtime.settings, day, who.principal).as_json()
-
-    return JsonResponse(
-        await audited(
-            runtime, who.principal, "audit.daily_review", "audit_day", day.isoformat(), work
-        )
-    )
+    day = body.day or yesterday_jst()
+    internal = work.resolve(InternalAudit)
+    report = await work(lambda s: internal.run_daily(s, work.principal, day))
+    return JsonResponse(report.as_json())

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
+from hokan.audit.actions import action, succeeded
 from hokan.certificates.ca import CertificateAuthority, fingerprint, pkcs12_bundle, serial_hex
 from hokan.certificates.errors import (
     CertificateAlreadyRevoked,
@@ -25,6 +26,7 @@ from hokan.certificates.errors import (
 )
 from hokan.certificates.repository import CertificateRepository
 from hokan.kit.clock import iso, utcnow
+from hokan.kit.errors import Forbidden
 from hokan.models import Tenant, TenantStatus, TerminalCertificate
 from hokan.principals.principal import Principal
 from hokan.tenants.errors import TenantInactive
@@ -166,3 +168,30 @@ def crl(session: Session, ca: CertificateAuthority, days: int) -> bytes:
     revoked = CertificateRepository(session, None).revoked()
     # CRL numbers must grow; seconds since the epoch do, across processes.
     return ca.crl(revoked, days, int(time.time()))
+
+
+def _serial(serial: str, *_: object) -> str:
+    return serial[:40]
+
+
+class TerminalCertificates:
+    """A tenant admin's view of the tenant's own terminals (unit-of-work entry points)."""
+
+    @action("certificate.list", "terminal_certificate", "*")
+    def listing(self, session: Session, principal: Principal) -> list[TerminalCertificate]:
+        rows = CertificateRepository(session, _tenant(principal)).all()
+        succeeded(session, principal, detail={"count": len(rows)})
+        return rows
+
+    @action("certificate.revoke", "terminal_certificate", _serial)
+    def revoke(
+        self, session: Session, principal: Principal, serial: str, reason: str
+    ) -> TerminalCertificate:
+        """Revoke one of the tenant's terminal certificates (audits its success)."""
+        return revoke(session, get(session, serial, _tenant(principal)), principal, reason)
+
+
+def _tenant(principal: Principal) -> uuid.UUID:
+    if principal.tenant_id is None:  # None would mean every tenant's certificates
+        raise Forbidden("terminal certificates are listed per tenant")
+    return principal.tenant_id

@@ -35,7 +35,7 @@ log = logging.getLogger("hokan.audit")
 class Work:
     """One caller's unit of work: ``await work(lambda s: service.do(s, work.principal, …))``."""
 
-    __slots__ = ("fallback", "host", "principal", "system")
+    __slots__ = ("declared", "fallback", "host", "principal", "system")
 
     def __init__(
         self, host: Host, principal: Principal, fallback: Declared, *, system: bool = False
@@ -47,6 +47,9 @@ class Work:
         # Audited when the work fails before its service declared an action
         # (the exact-audit matrix test keeps this from ever being reached by a route).
         self.fallback = fallback
+        # The action the work's last transaction declared: a later step of the same
+        # request that needs no transaction (:meth:`step`) is audited under it.
+        self.declared: Declared | None = None
 
     def resolve(self, kind: type[T]) -> T:
         return self.host.resolve(kind)
@@ -62,29 +65,59 @@ class Work:
             return await to_thread.run_sync(run)
         return await self.host.call(run)
 
-    def bind(self, fn: Callable[[Session], T], *, system: bool = False) -> Callable[[], T]:
-        """The blocking callable that does the work (for jobs and the CLI: call it)."""
-        host, principal = self.host, self.principal
-        tenant = None if system else principal.tenant_id
+    async def step(self, fn: Callable[[], T], *, in_thread: bool = False) -> T:
+        """Run a step of this work that needs no transaction (streaming a request body
+        in while no database lock is held); its failure is audited under the action
+        the work's previous transaction declared."""
 
         def run() -> T:
-            session: Session | None = None
             try:
-                with host.db.session(write=True, tenant=tenant, system=system) as s:
-                    session = s
-                    return fn(s)
+                return fn()
             except AuditWriteFailed:
                 raise
             except HokanError as exc:
-                found = declared(session) if session is not None else None
-                try:
-                    host.record_failure(principal, found or self.fallback, exc)
-                except Exception as audit_exc:  # the caller gets a clear error, never silence
-                    log.error(
-                        "failure not audited",
-                        extra={"fields": {"exc_type": type(audit_exc).__name__}},
-                    )
-                    raise AuditWriteFailed from audit_exc
+                self._audit_failure(self.declared, exc)
+                raise
+
+        if in_thread:
+            return await to_thread.run_sync(run)
+        return await self.host.call(run)
+
+    def bind(self, fn: Callable[[Session], T], *, system: bool = False) -> Callable[[], T]:
+        """The blocking callable that does the work (for jobs and the CLI: call it)."""
+        host = self.host
+        tenant = None if system else self.principal.tenant_id
+
+        def run() -> T:
+            session: Session | None = None
+            kept: HokanError | None = None
+            try:
+                with host.db.session(write=True, tenant=tenant, system=system) as s:
+                    session = s
+                    try:
+                        result = fn(s)
+                    except HokanError as exc:
+                        if not exc.keeps_work:
+                            raise
+                        kept = exc  # committed below, then audited and raised
+                    self.declared = declared(s)
+                if kept is not None:
+                    raise kept
+                return result
+            except AuditWriteFailed:
+                raise
+            except HokanError as exc:
+                self._audit_failure(declared(session) if session is not None else None, exc)
                 raise
 
         return run
+
+    def _audit_failure(self, found: Declared | None, exc: HokanError) -> None:
+        try:
+            self.host.record_failure(self.principal, found or self.fallback, exc)
+        except Exception as audit_exc:  # the caller gets a clear error, never silence
+            log.error(
+                "failure not audited",
+                extra={"fields": {"exc_type": type(audit_exc).__name__}},
+            )
+            raise AuditWriteFailed from audit_exc

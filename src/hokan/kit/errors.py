@@ -16,6 +16,9 @@ class HokanError(Exception):
     code: ClassVar[str] = "internal_error"
     message_ja: ClassVar[str] = "内部エラーが発生しました。"
     message_en: ClassVar[str] = "An internal error occurred."
+    # A refusal whose evidence must outlive it (malware kept in quarantine): the
+    # unit of work commits what the work wrote, then audits and raises the error.
+    keeps_work: ClassVar[bool] = False
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         # ``detail`` is an optional English elaboration safe to show to the caller.

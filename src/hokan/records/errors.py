@@ -85,6 +85,7 @@ class MalwareDetected(InvalidPayload):
     code = "malware_detected"
     message_ja = "ファイルからマルウェアが検出されたため、受け付けませんでした。"
     message_en = "Malware was detected in the file; it was not accepted."
+    keeps_work = True  # the quarantined copy and its report outlive the refusal
 
 
 class TooManyAttachments(Conflict):

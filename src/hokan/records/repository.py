@@ -187,3 +187,36 @@ class RecordRepository:
             RecordRevision.record_id == record_id, RecordRevision.revision == number
         )
         return self.session.scalars(stmt).one_or_none()
+
+
+def stale_sealed_rows(
+    session: Session,
+    model: type[Record] | type[RecordRevision],
+    tenant_id: uuid.UUID,
+    active: int,
+    limit: int,
+) -> list[Any]:
+    """A batch of the tenant's sealed rows wrapped under a key version older than ``active``:
+    ``(id, record_id, revision, key_version, wrapped_dek, ciphertext)``."""
+    record_ref = RecordRevision.record_id if model is RecordRevision else Record.id
+    stmt = select(
+        model.id, record_ref, model.revision, model.key_version, model.wrapped_dek, model.ciphertext
+    )
+    stmt = tenant_scoped(stmt, model, tenant_id).where(model.key_version < active).limit(limit)
+    return list(session.execute(stmt).all())
+
+
+def rewrap_row(
+    session: Session,
+    model: type[Record] | type[RecordRevision],
+    row_id: uuid.UUID,
+    old_version: int,
+    new_version: int,
+    wrapped_dek: bytes,
+) -> None:
+    """Move one sealed row onto a new key version (unless someone moved it meanwhile)."""
+    session.execute(
+        update(model)
+        .where(model.id == row_id, model.key_version == old_version)
+        .values(key_version=new_version, wrapped_dek=wrapped_dek)
+    )

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
-
-from sqlalchemy import Select, select, update
 
 from hokan.keyring.service import RECORDS, Keyring, Sealed
-from hokan.kit.db import Database, tenant_scoped
+from hokan.kit.db import Database
 from hokan.models import Record, RecordRevision
 from hokan.records.attachments.service import rewrap_attachments
+from hokan.records.repository import rewrap_row, stale_sealed_rows
 from hokan.records.service import record_context
 
 BATCH = 500
-
-
-def _stale(
-    model: type[Record] | type[RecordRevision], tenant_id: uuid.UUID, active: int
-) -> Select[*tuple[Any, ...]]:
-    record_ref = RecordRevision.record_id if model is RecordRevision else Record.id
-    stmt = select(
-        model.id, record_ref, model.revision, model.key_version, model.wrapped_dek, model.ciphertext
-    )
-    return tenant_scoped(stmt, model, tenant_id).where(model.key_version < active).limit(BATCH)
 
 
 def rewrap_tenant(db: Database, keyring: Keyring, tenant_id: uuid.UUID) -> int:
@@ -39,7 +27,7 @@ def rewrap_tenant(db: Database, keyring: Keyring, tenant_id: uuid.UUID) -> int:
     for model in (Record, RecordRevision):
         while True:
             with db.session(write=True, tenant=tenant_id) as s:
-                rows = s.execute(_stale(model, tenant_id, active)).all()
+                rows = stale_sealed_rows(s, model, tenant_id, active, BATCH)
                 for row_id, record_id, revision, version, wrapped, ciphertext in rows:
                     sealed = Sealed(version, wrapped, ciphertext)
                     new = keyring.rewrap(
@@ -47,11 +35,7 @@ def rewrap_tenant(db: Database, keyring: Keyring, tenant_id: uuid.UUID) -> int:
                     )
                     if new is None:
                         continue
-                    s.execute(
-                        update(model)
-                        .where(model.id == row_id, model.key_version == version)
-                        .values(key_version=new.key_version, wrapped_dek=new.wrapped_dek)
-                    )
+                    rewrap_row(s, model, row_id, version, new.key_version, new.wrapped_dek)
                     moved += 1
             if len(rows) < BATCH:
                 break

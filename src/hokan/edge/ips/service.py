@@ -18,12 +18,23 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from ipaddress import ip_address
+
+from sqlalchemy.orm import Session
 
 from hokan import mail
 from hokan.audit import service as audit
-from hokan.edge.ips.errors import RateLimited, SourceBanned, with_retry_after
+from hokan.audit.actions import action, succeeded
+from hokan.edge.ips.errors import (
+    InvalidAddress,
+    NotBanned,
+    RateLimited,
+    SourceBanned,
+    with_retry_after,
+)
 from hokan.edge.ips.store import Ban, BanOutcome, IpsStore
 from hokan.identity import operators
+from hokan.kit.actions import declare
 from hokan.kit.clock import iso, to_jst
 from hokan.kit.db import Database
 from hokan.kit.errors import HokanError
@@ -151,6 +162,27 @@ class Ips:
 
     def bans(self) -> list[Ban]:
         return self.store.bans(self.clock())
+
+    # -- operators' unit-of-work entry points (the operator API) -------------------
+
+    @action("ips.bans_list", "source_ip", "*")
+    def list_bans(self, session: Session, principal: Principal) -> list[Ban]:
+        bans = self.bans()
+        succeeded(session, principal)
+        return bans
+
+    @action("ips.ban_lifted", "source_ip", lambda address: address[:64])
+    def lift_ban(self, session: Session, principal: Principal, address: str) -> str:
+        """Lift the ban of ``address`` (its normal form, returned); audited either way."""
+        try:
+            ip = str(ip_address(address))
+        except ValueError:
+            raise InvalidAddress from None
+        declare(session, "ips.ban_lifted", "source_ip", ip, {"lifted": False})
+        if not self.store.lift(_subject(ip)):
+            raise NotBanned
+        succeeded(session, principal, detail={"lifted": True})
+        return ip
 
     def lift(self, ip: str, actor: Principal) -> bool:
         """Lift a ban before it runs out (audited). False when the address was not banned."""

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
 from typing import Annotated
 from urllib.parse import quote
 
+from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from hokan.audit.calls import audited
-from hokan.edge.context import RuntimeDep
 from hokan.edge.ips.limits import route_body_limit
-from hokan.httpkit.auth import RecordsReader, RecordsWriter
+from hokan.httpkit.auth import ReadRecords, WriteRecords
 from hokan.httpkit.responses import JsonResponse
 from hokan.kit.errors import PayloadTooLarge
-from hokan.records.attachments.service import AttachmentView
+from hokan.records.attachments.service import AttachmentService, AttachmentView, Received
 from hokan.records.attachments.upload import MULTIPART_OVERHEAD, from_request, pull
 
 router = APIRouter(prefix="/api/v1/collections", tags=["attachments"])
@@ -80,18 +78,19 @@ async def upload_attachment(
     collection: str,
     record_id: str,
     request: Request,
-    principal: RecordsWriter,
-    runtime: RuntimeDep,
+    work: WriteRecords,
     filename: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
     """Stream a file in, check its type, scan it, and store it encrypted with the tenant key."""
-    limit = runtime.settings.attachment_max_bytes
+    limit = work.host.settings.attachment_max_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"at most {limit} bytes")
+    attachments = work.resolve(AttachmentService)
+    admission = await work(lambda s: attachments.admit(s, work.principal, collection, record_id))
     stream = request.stream().__aiter__()
 
-    def work() -> AttachmentView:
+    def receive() -> Received:
         upload = from_request(
             pull(stream),
             request.headers.get("content-type"),
@@ -99,46 +98,31 @@ async def upload_attachment(
             filename,
             limit,
         )
-        return runtime.attachments.upload(principal, collection, record_id, upload)
+        return attachments.receive(admission, upload)
 
-    target = f"{collection}/{record_id}"
-    view = await audited(
-        runtime, principal, "attachments.upload", "record", target, work, in_thread=True
-    )
+    # No transaction is open while the body streams in (SQLite's writer lock stays free).
+    received = await work.step(receive, in_thread=True)
+    view = await work(lambda s: attachments.store(s, work.principal, received), in_thread=True)
     location = f"/api/v1/collections/{collection}/records/{record_id}/attachments/{view.id}"
     return JsonResponse(_json(view), status_code=201, headers={"Location": location})
 
 
 @router.get(_BASE, summary="List a record's attachments")
-async def list_attachments(
-    collection: str, record_id: str, principal: RecordsReader, runtime: RuntimeDep
-) -> Response:
-    def work() -> list[AttachmentView]:
-        return runtime.attachments.list(principal, collection, record_id)
-
-    target = f"{collection}/{record_id}"
-    views = await audited(
-        runtime, principal, "attachments.list", "record", target, work, in_thread=True
-    )
+async def list_attachments(collection: str, record_id: str, work: ReadRecords) -> Response:
+    attachments = work.resolve(AttachmentService)
+    views = await work(lambda s: attachments.listing(s, work.principal, collection, record_id))
     return JsonResponse([_json(v) for v in views])
 
 
 @router.get(_BASE + "/{attachment_id}", summary="Download an attachment")
 async def download_attachment(
-    collection: str,
-    record_id: str,
-    attachment_id: uuid.UUID,
-    principal: RecordsReader,
-    runtime: RuntimeDep,
+    collection: str, record_id: str, attachment_id: uuid.UUID, work: ReadRecords
 ) -> Response:
     """The file as uploaded, decrypted and integrity-checked as it streams out."""
-
-    def work() -> tuple[AttachmentView, Iterator[bytes]]:
-        return runtime.attachments.open(principal, collection, record_id, attachment_id)
-
-    target = f"{collection}/{record_id}/{attachment_id}"
-    view, stream = await audited(
-        runtime, principal, "attachments.read", "attachment", target, work, in_thread=True
+    attachments = work.resolve(AttachmentService)
+    view, stream = await work(
+        lambda s: attachments.open(s, work.principal, collection, record_id, attachment_id),
+        in_thread=True,
     )
     digest = base64.b64encode(bytes.fromhex(view.sha256)).decode()
     headers = {
@@ -154,17 +138,11 @@ async def download_attachment(
 
 @router.delete(_BASE + "/{attachment_id}", status_code=204, summary="Delete an attachment")
 async def delete_attachment(
-    collection: str,
-    record_id: str,
-    attachment_id: uuid.UUID,
-    principal: RecordsWriter,
-    runtime: RuntimeDep,
+    collection: str, record_id: str, attachment_id: uuid.UUID, work: WriteRecords
 ) -> Response:
-    def work() -> None:
-        runtime.attachments.delete(principal, collection, record_id, attachment_id)
-
-    target = f"{collection}/{record_id}/{attachment_id}"
-    await audited(
-        runtime, principal, "attachments.delete", "attachment", target, work, in_thread=True
+    attachments = work.resolve(AttachmentService)
+    blob_key = await work(
+        lambda s: attachments.delete(s, work.principal, collection, record_id, attachment_id)
     )
+    await to_thread.run_sync(attachments.discard, blob_key)
     return Response(status_code=204)

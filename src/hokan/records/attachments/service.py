@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from hokan import mail
 from hokan.audit import service as audit
+from hokan.audit.actions import action, succeeded
 from hokan.blobs import BlobMissing, BlobStore
 from hokan.identity.contacts import security_recipients
 from hokan.keyring.service import RECORDS, Keyring, Sealed
 from hokan.kit import crypto
+from hokan.kit.actions import declare
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
 from hokan.kit.errors import Forbidden, UnsupportedMediaType
@@ -73,6 +75,38 @@ def _context(
     }
 
 
+def _record(collection: str, key: str, *_: object) -> str:
+    return f"{collection}/{key}"
+
+
+def _attachment(collection: str, key: str, attachment_id: uuid.UUID) -> str:
+    return f"{collection}/{key}/{attachment_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A record admitted to take one more attachment (the upload's first step)."""
+
+    tenant_id: uuid.UUID
+    record_id: uuid.UUID
+    attachment_id: uuid.UUID
+    collection: str
+    key: str
+
+    @property
+    def record_target(self) -> str:
+        return f"{self.collection}/{self.key}"
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A file streamed in, scanned and sealed into the blob store, not yet kept."""
+
+    admission: Admission
+    row: RecordAttachment
+    result: ScanResult
+
+
 def _head(chunks: Iterator[bytes]) -> bytes:
     head = b""
     for chunk in chunks:
@@ -99,22 +133,27 @@ class AttachmentService:
         self.per_record = per_record
         self.operator_emails = operator_emails
 
-    # -- upload ---------------------------------------------------------------
+    # -- upload: admit (a transaction), receive (none: the body streams in), store --
 
-    def upload(
-        self, principal: Principal, collection: str, key: str, upload: Upload
-    ) -> AttachmentView:
-        """Accept a file (runs in a worker thread: it pulls the request body)."""
+    @action("attachments.upload", "record", _record)
+    def admit(self, session: Session, principal: Principal, collection: str, key: str) -> Admission:
+        """May this record take another attachment?"""
         tenant_id = _tenant(principal)
-        with self.db.session(tenant=tenant_id) as s:
-            repo = AttachmentRepository(s, tenant_id)
-            record_id = repo.live_record_id(collection, key)
-            if record_id is None:
-                raise RecordNotFound
-            if repo.count(record_id) >= self.per_record:
-                raise TooManyAttachments
-        attachment_id = uuid.uuid4()
-        context = _context(tenant_id, record_id, attachment_id)
+        repo = AttachmentRepository(session, tenant_id)
+        record_id = repo.live_record_id(collection, key)
+        if record_id is None:
+            raise RecordNotFound
+        if repo.count(record_id) >= self.per_record:
+            raise TooManyAttachments
+        return Admission(tenant_id, record_id, uuid.uuid4(), collection, key)
+
+    def receive(self, admission: Admission, upload: Upload) -> Received:
+        """Stream the file through the sniffer and the scanner, sealed into the blob store.
+
+        Runs in a worker thread (it pulls the request body) with no transaction open.
+        """
+        tenant_id, attachment_id = admission.tenant_id, admission.attachment_id
+        context = _context(tenant_id, admission.record_id, attachment_id)
         data_key = self.keyring.new_data_key(tenant_id, RECORDS, context)
         head = _head(upload.chunks)
         # A refused type is only reported after the scan: malware posing as a document
@@ -138,15 +177,15 @@ class AttachmentService:
             result = session.finish()
         except BaseException:
             session.close()
-            self._discard(blob_key)
+            self.discard(blob_key)
             raise
         if result.clean and refusal is not None:
-            self._discard(blob_key)
+            self.discard(blob_key)
             raise refusal
         row = RecordAttachment(
             id=attachment_id,
             tenant_id=tenant_id,
-            record_id=record_id,
+            record_id=admission.record_id,
             status=AttachmentStatus.active if result.clean else AttachmentStatus.quarantined,
             filename=upload.filename,
             content_type=sniffed.content_type,
@@ -157,50 +196,56 @@ class AttachmentService:
             wrapped_dek=data_key.wrapped,
             scanner=result.scanner,
             signature=result.signature,
-            created_by=principal.actor,
-            created_at=utcnow(),
         )
-        target = f"{collection}/{key}/{attachment_id}"
+        return Received(admission, row, result)
+
+    @action("attachments.upload", "record", lambda received: received.admission.record_target)
+    def store(self, session: Session, principal: Principal, received: Received) -> AttachmentView:
+        """Keep a received file: an attachment if clean; quarantined (and reported) if not."""
+        admission, row, result = received.admission, received.row, received.result
+        target = f"{admission.record_target}/{admission.attachment_id}"
         try:
-            with self.db.session(write=True, tenant=tenant_id) as s:
-                repo = AttachmentRepository(s, tenant_id)
-                if repo.live_record_id(collection, key) != record_id:
-                    raise RecordNotFound  # deleted (or re-created) while the file streamed in
-                repo.add(row)
-                detail = {
-                    "filename": row.filename,
-                    "content_type": row.content_type,
-                    "size": row.size,
-                    "sha256": row.sha256,
-                    "scanner": result.scanner,
-                }
-                if result.clean:
-                    audit.record(
-                        s, principal, "attachments.upload", "attachment", target, detail=detail
-                    )
-                else:
-                    audit.record(
-                        s,
-                        principal,
-                        "attachments.quarantined",
-                        "attachment",
-                        target,
-                        result=audit.DENIED,
-                        detail={**detail, "signature": result.signature},
-                    )
-                    self._notify_malware(s, principal, row, result, target)
+            repo = AttachmentRepository(session, admission.tenant_id)
+            if repo.live_record_id(admission.collection, admission.key) != admission.record_id:
+                raise RecordNotFound  # deleted (or re-created) while the file streamed in
+            row.created_by, row.created_at = principal.actor, utcnow()
+            repo.add(row)
+            detail = {
+                "filename": row.filename,
+                "content_type": row.content_type,
+                "size": row.size,
+                "sha256": row.sha256,
+                "scanner": result.scanner,
+            }
+            if result.clean:
+                declare(session, "attachments.upload", "attachment", target)
+                succeeded(session, principal, detail=detail)
+            else:
+                audit.record(
+                    session,
+                    principal,
+                    "attachments.quarantined",
+                    "attachment",
+                    target,
+                    result=audit.DENIED,
+                    detail={**detail, "signature": result.signature},
+                )
+                self._notify_malware(session, principal, row, result, target)
+            session.flush()
         except BaseException:
-            self._discard(blob_key)
+            self.discard(row.blob_key)
             raise
         if not result.clean:
             log.warning(
                 "malware quarantined",
                 extra={"fields": {"signature": result.signature, "scanner": result.scanner}},
             )
+            # Kept by the unit of work (keeps_work): the quarantined copy and its report.
             raise MalwareDetected(signature=result.signature, scanner=result.scanner)
         return _view(row)
 
-    def _discard(self, blob_key: str) -> None:
+    def discard(self, blob_key: str) -> None:
+        """Remove a blob, best effort (after the transaction that let go of it)."""
         try:
             self.blobs.delete(blob_key)
         except Exception as exc:  # the upload's own error matters more
@@ -240,26 +285,26 @@ class AttachmentService:
 
     # -- reads ----------------------------------------------------------------
 
-    def list(self, principal: Principal, collection: str, key: str) -> list[AttachmentView]:
-        tenant_id = _tenant(principal)
-        with self.db.session(write=True, tenant=tenant_id) as s:
-            repo = AttachmentRepository(s, tenant_id)
-            record_id = repo.live_record_id(collection, key)
-            if record_id is None:
-                raise RecordNotFound
-            views = [_view(r) for r in repo.active(record_id)]
-            audit.record(
-                s,
-                principal,
-                "attachments.list",
-                "record",
-                f"{collection}/{key}",
-                detail={"count": len(views)},
-            )
+    @action("attachments.list", "record", _record)
+    def listing(
+        self, session: Session, principal: Principal, collection: str, key: str
+    ) -> list[AttachmentView]:
+        repo = AttachmentRepository(session, _tenant(principal))
+        record_id = repo.live_record_id(collection, key)
+        if record_id is None:
+            raise RecordNotFound
+        views = [_view(r) for r in repo.active(record_id)]
+        succeeded(session, principal, detail={"count": len(views)})
         return views
 
+    @action("attachments.read", "attachment", _attachment)
     def open(
-        self, principal: Principal, collection: str, key: str, attachment_id: uuid.UUID
+        self,
+        session: Session,
+        principal: Principal,
+        collection: str,
+        key: str,
+        attachment_id: uuid.UUID,
     ) -> tuple[AttachmentView, Iterator[bytes]]:
         """The attachment and its verified plaintext stream; the read is audited.
 
@@ -268,12 +313,11 @@ class AttachmentService:
         truncated blob, a SHA-256 mismatch) aborts the transfer.
         """
         tenant_id = _tenant(principal)
-        with self.db.session(tenant=tenant_id) as s:
-            repo = AttachmentRepository(s, tenant_id)
-            record_id = repo.live_record_id(collection, key)
-            row = repo.one(record_id, attachment_id) if record_id else None
-            if row is None or row.wrapped_dek is None:
-                raise AttachmentNotFound
+        repo = AttachmentRepository(session, tenant_id)
+        record_id = repo.live_record_id(collection, key)
+        row = repo.one(record_id, attachment_id) if record_id else None
+        if row is None or row.wrapped_dek is None:
+            raise AttachmentNotFound
         context = _context(tenant_id, row.record_id, row.id)
         dek = self.keyring.open_data_key(
             tenant_id, RECORDS, context, row.key_version, row.wrapped_dek
@@ -281,18 +325,10 @@ class AttachmentService:
         stream = self._verified(row, open_stream(dek, context, self._stored(row.blob_key)))
         try:
             first = next(stream, b"")
-        except AttachmentCorrupt:  # audited as a failed read by the caller
+        except AttachmentCorrupt:  # audited as a failed read by the unit of work
             log.error("attachment corrupt", extra={"fields": {"attachment": str(row.id)}})
             raise
-        with self.db.session(write=True, tenant=tenant_id) as s:
-            audit.record(
-                s,
-                principal,
-                "attachments.read",
-                "attachment",
-                f"{collection}/{key}/{row.id}",
-                detail={"size": row.size, "sha256": row.sha256},
-            )
+        succeeded(session, principal, detail={"size": row.size, "sha256": row.sha256})
         return _view(row), chain([first], stream)
 
     def _stored(self, blob_key: str) -> Iterator[bytes]:
@@ -315,29 +351,32 @@ class AttachmentService:
 
     # -- deletion -------------------------------------------------------------
 
+    @action("attachments.delete", "attachment", _attachment)
     def delete(
-        self, principal: Principal, collection: str, key: str, attachment_id: uuid.UUID
-    ) -> None:
-        tenant_id = _tenant(principal)
-        with self.db.session(write=True, tenant=tenant_id) as s:
-            repo = AttachmentRepository(s, tenant_id)
-            record_id = repo.live_record_id(collection, key)
-            row = repo.one(record_id, attachment_id) if record_id else None
-            if row is None:
-                raise AttachmentNotFound
-            blob_key = row.blob_key
-            repo.remove(row)
-            audit.record(
-                s, principal, "attachments.delete", "attachment", f"{collection}/{key}/{row.id}"
-            )
-        self._discard(blob_key)
+        self,
+        session: Session,
+        principal: Principal,
+        collection: str,
+        key: str,
+        attachment_id: uuid.UUID,
+    ) -> str:
+        """Remove the attachment; returns its blob's key, for :meth:`discard` after commit."""
+        repo = AttachmentRepository(session, _tenant(principal))
+        record_id = repo.live_record_id(collection, key)
+        row = repo.one(record_id, attachment_id) if record_id else None
+        if row is None:
+            raise AttachmentNotFound
+        blob_key = row.blob_key
+        repo.remove(row)
+        succeeded(session, principal)
+        return blob_key
 
     def purge_shredded(self, tenant_id: uuid.UUID) -> int:
         """Remove the (already undecryptable) blobs of deleted records' attachments."""
         with self.db.session(tenant=tenant_id) as s:
             keys = AttachmentRepository(s, tenant_id).shredded_keys()
         for blob_key in keys:
-            self._discard(blob_key)
+            self.discard(blob_key)
         if keys:
             with self.db.session(write=True, tenant=tenant_id) as s:
                 AttachmentRepository(s, tenant_id).forget(keys)

@@ -1,0 +1,84 @@
+"""A tenant reading its own operation log (AUD-3): pages, the CSV export, the bundle.
+
+Reading the log is itself an audited action, recorded in the same unit of work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
+
+from hokan.audit import bundle, repository
+from hokan.audit.actions import action, succeeded
+from hokan.audit.service import chain_of
+from hokan.keyring.service import Keyring
+from hokan.kit.errors import Forbidden
+from hokan.principals.principal import Principal
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: datetime | None = None
+    until: datetime | None = None
+    action: str | None = None
+    actor_id: str | None = None
+    result: str | None = None
+
+
+def _tenant(principal: Principal) -> uuid.UUID:
+    if principal.tenant_id is None:
+        raise Forbidden("the operation log read here is a tenant's")
+    return principal.tenant_id
+
+
+class AuditLog:
+    def __init__(self, keyring: Keyring, archive_dir: Path | None) -> None:
+        self.keyring = keyring
+        self.archive_dir = archive_dir
+
+    def _rows(
+        self, session: Session, principal: Principal, filters: Filters, after: int, limit: int
+    ) -> list[Row[Any]]:
+        return repository.page(
+            session.connection(),
+            chain_of(_tenant(principal)),
+            after_seq=after,
+            limit=limit,
+            since=filters.since,
+            until=filters.until,
+            action=filters.action,
+            actor_id=filters.actor_id,
+            result=filters.result,
+        )
+
+    @action("audit.read", "audit_log")
+    def page(
+        self, session: Session, principal: Principal, filters: Filters, after: int, limit: int
+    ) -> list[Row[Any]]:
+        """Up to ``limit`` entries after ``after`` (a seq), oldest first."""
+        rows = self._rows(session, principal, filters, after, limit)
+        succeeded(session, principal, detail={"count": len(rows)})
+        return rows
+
+    @action("audit.export", "audit_log")
+    def export(
+        self, session: Session, principal: Principal, filters: Filters, limit: int
+    ) -> list[Row[Any]]:
+        """The entries of a CSV export, oldest first."""
+        rows = self._rows(session, principal, filters, 0, limit)
+        succeeded(session, principal, detail={"count": len(rows)})
+        return rows
+
+    @action("audit.export_bundle", "audit_log")
+    def bundle(self, session: Session, principal: Principal) -> bytes:
+        """The whole chain, its signed checkpoints and the public key (offline-verifiable)."""
+        tenant_id = _tenant(principal)
+        data = bundle.export_from(session.connection(), self.keyring, tenant_id, self.archive_dir)
+        succeeded(session, principal)
+        return data
