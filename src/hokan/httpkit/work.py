@@ -7,6 +7,13 @@ transaction rolls back with everything it wrote, and the failure is audited
 in a transaction of its own under the action the service declared
 (:mod:`hokan.kit.actions`): denied for 401/403, error otherwise. If that audit
 cannot be written, the caller gets ``audit_write_failed``: no unrecorded failure.
+An error class with ``keeps_work`` (malware kept in quarantine) is the one
+exception: what the work wrote is committed first, then the failure is audited.
+
+A request may take steps: an upload is admitted in one transaction, streams
+in with none open (:meth:`Work.step`: SQLite's writer lock stays free), and
+is stored in another; a failure of the middle step is audited under the
+action the first one declared.
 
 Where the blocking work runs is ADR 0001's choice, kept here: inline on the
 event loop on SQLite, the bounded threadpool on PostgreSQL (``Host.call``).
