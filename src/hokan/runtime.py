@@ -141,7 +141,7 @@ class Runtime:
 
     @cached_property
     def audit_log(self) -> AuditLog:
-        return AuditLog(self.keyring, self.settings.resolved_audit_archive_dir)
+        return AuditLog(self.db, self.keyring, self.settings.resolved_audit_archive_dir)
 
     @cached_property
     def internal_audit(self) -> InternalAudit:

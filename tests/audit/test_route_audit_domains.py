@@ -125,7 +125,7 @@ def test_audit_log_refuses_a_principal_without_a_tenant(runtime: Runtime) -> Non
     for action, fn in (
         ("audit.read", lambda s: log.page(s, who, Filters(), 0, 10)),
         ("audit.export", lambda s: log.export(s, who, Filters(), 10)),
-        ("audit.export_bundle", lambda s: log.bundle(s, who)),
+        ("audit.export_bundle", lambda s: log.admit_bundle(s, who)),
     ):
         with trail(runtime) as found:
             _run(runtime, who, fn)
@@ -373,3 +373,29 @@ def test_ips_routes(
     with trail(runtime) as found:
         assert ops_client.get(bans, headers=auditor).status_code == 503
     _only(found, "ips.bans_list", "error")
+
+
+def test_the_bundle_is_read_with_no_writer_lock_held(
+    client: TestClient,
+    runtime: Runtime,
+    make_tenant: Callable[..., TenantHandle],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long chain read for a bundle holds up no writer (SQLite has one per file)."""
+    from hokan.audit import bundle
+
+    lock = runtime.db.write_lock
+    if not hasattr(lock, "locked"):
+        pytest.skip("no writer lock on this backend")
+    export_from, held = bundle.export_from, []
+
+    def spy(*a: Any, **kw: Any) -> bytes:
+        held.append(lock.locked())
+        return export_from(*a, **kw)
+
+    monkeypatch.setattr("hokan.audit.bundle.export_from", spy)
+    t = make_tenant()
+    with trail(runtime) as found:
+        assert client.get("/api/v1/audit/bundle", headers=t.headers).status_code == 200
+    assert held == [False]
+    _only(found, "audit.export_bundle", "success")

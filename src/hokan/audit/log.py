@@ -18,6 +18,7 @@ from hokan.audit import bundle, repository
 from hokan.audit.actions import action, succeeded
 from hokan.audit.service import chain_of
 from hokan.keyring.service import Keyring
+from hokan.kit.db import Database
 from hokan.kit.errors import Forbidden
 from hokan.principals.principal import Principal
 
@@ -38,7 +39,8 @@ def _tenant(principal: Principal) -> uuid.UUID:
 
 
 class AuditLog:
-    def __init__(self, keyring: Keyring, archive_dir: Path | None) -> None:
+    def __init__(self, db: Database, keyring: Keyring, archive_dir: Path | None) -> None:
+        self.db = db
         self.keyring = keyring
         self.archive_dir = archive_dir
 
@@ -75,10 +77,21 @@ class AuditLog:
         succeeded(session, principal, detail={"count": len(rows)})
         return rows
 
+    # The bundle reads the whole chain: in three steps, so that no transaction (and on
+    # SQLite no writer lock) is held while it is read.
+
     @action("audit.export_bundle", "audit_log")
-    def bundle(self, session: Session, principal: Principal) -> bytes:
-        """The whole chain, its signed checkpoints and the public key (offline-verifiable)."""
+    def admit_bundle(self, session: Session, principal: Principal) -> None:
+        """Declare the export (a failure of the read is audited under it)."""
+        _tenant(principal)
+
+    def read_bundle(self, principal: Principal) -> bytes:
+        """The whole chain, its signed checkpoints and the public key (offline-verifiable),
+        read outside any write transaction."""
         tenant_id = _tenant(principal)
-        data = bundle.export_from(session.connection(), self.keyring, tenant_id, self.archive_dir)
+        with self.db.reader(tenant=tenant_id) as conn:
+            return bundle.export_from(conn, self.keyring, tenant_id, self.archive_dir)
+
+    @action("audit.export_bundle", "audit_log")
+    def bundle_exported(self, session: Session, principal: Principal) -> None:
         succeeded(session, principal)
-        return data
