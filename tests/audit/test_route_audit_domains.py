@@ -5,8 +5,7 @@ error when it fails — by action name, never under a route-level fallback."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,44 +29,13 @@ from hokan.scanning.scanner import _EICAR
 from tests import pki
 from tests.conftest import OperatorHandle, TenantHandle
 from tests.identity.test_operators import op_login
+from tests.route_audit import only as _only
+from tests.route_audit import refused as _refused
+from tests.route_audit import trail
 
 RECORDS = "/api/v1/collections/staff/records"
 PDF = b"%PDF-1.7\n" + b"payslip\n" * 50 + b"%%EOF\n"
 DAY = date(2026, 1, 5)
-
-Trail = dict[str, list[str]]
-
-
-def _ids(runtime: Runtime) -> set[uuid.UUID]:
-    with runtime.db.session(system=True) as s:
-        return set(s.scalars(select(AuditEvent.id)))
-
-
-@contextmanager
-def trail(runtime: Runtime) -> Iterator[Trail]:
-    """The results of the audit entries written inside the block, by action."""
-    before = _ids(runtime)
-    found: Trail = {}
-    yield found
-    with runtime.db.session(system=True) as s:
-        rows = s.execute(
-            select(AuditEvent.id, AuditEvent.action, AuditEvent.result).order_by(
-                AuditEvent.occurred_at
-            )
-        ).all()
-    for row_id, action, result in rows:
-        if row_id not in before:
-            found.setdefault(action, []).append(result)
-
-
-def _only(found: Trail, action: str, result: str) -> None:
-    assert found.get(action) == [result], found
-    assert not any(a.startswith("http.") for a in found), found  # never the fallback
-
-
-def _refused(found: Trail, refusal: str, action: str) -> None:
-    assert found.get(refusal) == ["denied"], found
-    assert action not in found, found
 
 
 def _boom(*_: Any, **__: Any) -> Any:
