@@ -86,7 +86,9 @@ def prepare(tmp: Path, key: str) -> tuple[Runtime, str, dict[str, Path]]:
         tenant = rt.tenants.create(
             s, TenantCreate(code="bench", name="ベンチ株式会社", product=Product.staff), SYSTEM
         )
-        token = tokens.issue(s, tenant.id, "bench", [Scope.records_read], 30, SYSTEM).secret
+        token = tokens.issue(
+            s, tenant.id, "bench", scopes=[Scope.records_read], days=30, actor=SYSTEM
+        ).secret
         issued = service.issue(s, rt.ca, tenant, "bench-pc", 30, SYSTEM, password="bench-bench-1")
         (tls / "crl.pem").write_bytes(service.crl(s, rt.ca, 30))
     from cryptography.hazmat.primitives.serialization import pkcs12

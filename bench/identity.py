@@ -41,7 +41,9 @@ def _setup(rt: Runtime) -> tuple[str, str]:
         user, _ = users.create(
             s, rt.passwords, tenant, "山田 太郎", "y@example.jp", ["staff_user"], PASSWORD, SYSTEM
         )
-        token = tokens.issue(s, tenant.id, "bench", [Scope.records_read], 30, SYSTEM).secret
+        token = tokens.issue(
+            s, tenant.id, "bench", scopes=[Scope.records_read], days=30, actor=SYSTEM
+        ).secret
         return user.serial, token
 
 

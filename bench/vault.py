@@ -188,7 +188,9 @@ def measure(
             ),
             SYSTEM,
         )
-        token = tokens.issue(s, tenant.id, "bench", sorted(VAULT), 30, SYSTEM).secret
+        token = tokens.issue(
+            s, tenant.id, "bench", scopes=sorted(VAULT), days=30, actor=SYSTEM
+        ).secret
     clerk = Principal(PrincipalKind.token, "bench", "bench", tenant.id, VAULT)
     link = RecordLink("staff", "s-1")
     out: list[tuple[str, float, float, str]] = []

@@ -204,7 +204,9 @@ async def _run(args: argparse.Namespace) -> None:
                 ),
                 SYSTEM,
             )
-            secret = tokens.issue(s, tenant.id, "bench", ALL_TOKEN_SCOPES, 30, SYSTEM).secret
+            secret = tokens.issue(
+                s, tenant.id, "bench", scopes=ALL_TOKEN_SCOPES, days=30, actor=SYSTEM
+            ).secret
         apps = {"on": _app(rt_on), "off": _app(rt_off)}
         common = [
             (b"host", b"hokan.example"),

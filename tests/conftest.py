@@ -210,7 +210,7 @@ def make_tenant(runtime: Runtime) -> Callable[..., TenantHandle]:
             tenant = runtime.tenants.create(
                 s, TenantCreate(code=code, name=f"{code} 株式会社", product=Product.staff), SYSTEM
             )
-            issued = tokens.issue(s, tenant.id, "tests", scopes, days, SYSTEM)
+            issued = tokens.issue(s, tenant.id, "tests", scopes=scopes, days=days, actor=SYSTEM)
         return TenantHandle(tenant, issued.secret, {"Authorization": f"Bearer {issued.secret}"})
 
     return make
@@ -308,11 +308,11 @@ def make_operator(runtime: Runtime) -> Callable[..., OperatorHandle]:
                 s,
                 runtime.passwords,
                 runtime.master_key,
-                "運用 花子",
-                "ops@hokan.example",
-                roles,
-                OPERATOR_PASSWORD,
-                SYSTEM,
+                name="運用 花子",
+                email="ops@hokan.example",
+                roles=roles,
+                password=OPERATOR_PASSWORD,
+                actor=SYSTEM,
                 temporary_for=tenant,
                 request_ref="REQ-1" if tenant else "",
                 reason="調査" if tenant else "",

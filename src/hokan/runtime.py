@@ -24,9 +24,14 @@ from hokan.edge.admission import TenantNetworks
 from hokan.edge.ips import Ips, IpsStore, MemoryIpsStore, RedisIpsStore
 from hokan.edge.refusals import RefusalLog
 from hokan.edge.waf.service import Waf
+from hokan.identity.accounts import Accounts
+from hokan.identity.grants import Grants
 from hokan.identity.lockout import RedisLockout
+from hokan.identity.logins import Logins
+from hokan.identity.operator_accounts import OperatorAccounts
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import RedisSprayingDetector, SprayingDetector
+from hokan.identity.tokens import PersonalTokens
 from hokan.keyring.master import MasterKeyProvider, load_master_key
 from hokan.keyring.service import Keyring
 from hokan.kit.actions import Declared
@@ -108,6 +113,36 @@ class Runtime:
     @cached_property
     def tenants(self) -> TenantService:
         return TenantService(self.keyring)
+
+    # -- identity (issue 11: the routes resolve these by type) ---------------------
+
+    @cached_property
+    def logins(self) -> Logins:
+        return Logins(
+            self.db,
+            self.passwords,
+            self.keyring,
+            master=self.master_key,
+            settings=self.settings,
+            spraying=self.spraying,
+            lockout=self.lockout,
+        )
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.passwords, self.keyring, self.lockout)
+
+    @cached_property
+    def personal_tokens(self) -> PersonalTokens:
+        return PersonalTokens(self.settings.token_default_days)
+
+    @cached_property
+    def grants(self) -> Grants:
+        return Grants()
+
+    @cached_property
+    def operator_accounts(self) -> OperatorAccounts:
+        return OperatorAccounts(self.passwords, self.master_key)
 
     @cached_property
     def vault_stores(self) -> FragmentStores:
@@ -262,4 +297,9 @@ _PROVIDERS: dict[type, str] = {
     Ips: "ips",
     Waf: "waf",
     SprayingDetector: "spraying",
+    Logins: "logins",
+    Accounts: "accounts",
+    PersonalTokens: "personal_tokens",
+    Grants: "grants",
+    OperatorAccounts: "operator_accounts",
 }

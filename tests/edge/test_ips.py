@@ -125,7 +125,9 @@ def test_rate_limit_then_flood_ban_audited_and_announced(
             (["incident_response"], "oncall@hokan.example.jp"),
             (["auditor"], "audit@hokan.example.jp"),
         ):
-            operators.create(s, rt.passwords, rt.master_key, "運用", email, roles, None, SYSTEM)
+            operators.create(
+                s, rt.passwords, rt.master_key, name="運用", email=email, roles=roles, actor=SYSTEM
+            )
     statuses = [client.get("/api/v1/collections").status_code for _ in range(9)]
     assert statuses == [401] * 5 + [429] * 4
     r = client.get("/api/v1/collections")
@@ -297,7 +299,9 @@ def test_per_tenant_limit_counts_all_its_accounts(
     with TestClient(create_app(runtime=rt), client=("127.0.0.1", 50000)) as c:
         t = make_tenant()
         with rt.db.session(write=True, system=True) as s:
-            second = tokens.issue(s, t.id, "second", ["records:read"], 30, SYSTEM).secret
+            second = tokens.issue(
+                s, t.id, "second", scopes=["records:read"], days=30, actor=SYSTEM
+            ).secret
         other = {"Authorization": f"Bearer {second}"}
         got = [
             c.get("/api/v1/collections", headers=h).status_code

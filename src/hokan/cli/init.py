@@ -46,9 +46,9 @@ def init(
                     session,
                     tenant.id,
                     "demo",
-                    sorted(ALL_TOKEN_SCOPES),
-                    s.token_default_days,
-                    operator(),
+                    scopes=sorted(ALL_TOKEN_SCOPES),
+                    days=s.token_default_days,
+                    actor=operator(),
                 )
             typer.echo("demo tenant 'demo' created. API token (shown once, keep it safe):")
             typer.echo(issued.secret)

@@ -125,7 +125,12 @@ def token_create(
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.get(s, tenant)
         issued = tokens.issue(
-            s, t.id, name, scope, days or rt.settings.token_default_days, operator()
+            s,
+            t.id,
+            name,
+            scopes=scope,
+            days=days or rt.settings.token_default_days,
+            actor=operator(),
         )
         expires = iso(issued.token.expires_at)
         typer.echo(f"token {issued.token.prefix} ({issued.token.id}) expires {expires}", err=True)

@@ -21,7 +21,7 @@ from hokan.httpkit.context import Host
 from hokan.httpkit.work import Work
 from hokan.kit.actions import Declared
 from hokan.kit.errors import HokanError
-from hokan.principals import Principal, Role, Scope
+from hokan.principals import ANONYMOUS, Principal, Role, Scope
 from hokan.principals.errors import InsufficientScope, OperatorRoleRequired
 from hokan.principals.operator import OperatorIdentity
 
@@ -125,6 +125,16 @@ ManageCollections = Annotated[Work, Depends(work_requiring(Scope.collections_man
 ReadAudit = Annotated[Work, Depends(work_requiring(Scope.audit_read))]
 ManageUsers = Annotated[Work, Depends(work_requiring(Scope.users_manage))]
 ManageGrants = Annotated[Work, Depends(work_requiring(Scope.grants_manage))]
+
+
+async def anonymous_work(request: Request) -> Work:
+    """The unit of work of a route that runs before any principal exists (a login):
+    it acts as the anonymous principal, outside any tenant (the system scope), and
+    its failures are audited on the system chain like every other refused credential."""
+    return work_of(request, ANONYMOUS, system=True)
+
+
+AnonymousWork = Annotated[Work, Depends(anonymous_work)]
 
 
 # -- operators' own routes --------------------------------------------------------

@@ -1,32 +1,29 @@
-"""Login, logout, password change, and user administration for tenant admins."""
+"""Login, logout, password change, second factor, and user administration for tenant admins.
+
+Every route runs in one unit of work (ADR 0014); the login, before any principal
+exists, in the anonymous one. The services (``Logins``, ``Accounts``) declare the
+audited actions and write their success entries.
+"""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from hokan.audit import service as audit
-from hokan.audit.calls import audited
-from hokan.edge.binding import admit_principal
-from hokan.edge.context import RuntimeDep
-from hokan.httpkit.auth import Authenticated, UsersManager
+from hokan.httpkit.auth import AnonymousWork, AuthenticatedWork, ManageUsers
 from hokan.httpkit.responses import JsonResponse
 from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
-from hokan.identity import inventory, mfa, sessions, users
-from hokan.identity.errors import InvalidCredentials
-from hokan.identity.passwords import check_policy
+from hokan.identity import inventory, sessions
+from hokan.identity.accounts import Accounts
+from hokan.identity.logins import Logins
 from hokan.kit.clock import iso, utcnow
-from hokan.kit.errors import Forbidden, HokanError
-from hokan.models import Tenant, User
-from hokan.principals.principal import Principal, PrincipalKind
-from hokan.tenants.schemas import TenantSettings
+from hokan.kit.errors import HokanError
+from hokan.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -78,27 +75,18 @@ def _user_json(user: User) -> dict[str, Any]:
 @waf_exclude(
     *EVERY_FAMILY, fields=["json.password", "json.otp"], reason="hashed, never interpreted"
 )
-async def login(body: LoginIn, request: Request, runtime: RuntimeDep) -> Response:
+async def login(body: LoginIn, request: Request, work: AnonymousWork) -> Response:
     """Open a session (HttpOnly, Secure, SameSite=Strict cookie). Send the returned
     ``csrf_token`` as ``X-CSRF-Token`` on every write made with the cookie."""
-    result = await runtime.call(
-        partial(
-            sessions.login,
-            runtime.db,
-            runtime.passwords,
-            body.serial,
-            body.password,
-            runtime.spraying,
-            runtime.lockout,
-            body.otp,
-            runtime.keyring,
-        )
-    )
+    logins = work.resolve(Logins)
+    checked = await work.host.call(partial(logins.check, body.serial, body.password))
+    outcome = await work(lambda s: logins.login(s, work.principal, checked, otp=body.otp))
+    result = await work.host.call(partial(logins.finish, outcome))  # a refusal raises here
     p = result.principal
     try:  # the user's tenant must match the terminal and allow the network (EDGE-1/2)
-        await admit_principal(runtime, request, p)
+        await work.host.admit(request, p)
     except HokanError:
-        await runtime.call(partial(sessions.logout, runtime.db, result.session_token))
+        await work(lambda s: sessions.end_session(s, result.session_token))
         raise
     response = JsonResponse(
         {
@@ -115,16 +103,10 @@ async def login(body: LoginIn, request: Request, runtime: RuntimeDep) -> Respons
 
 
 @router.post("/auth/logout", status_code=204, summary="End the session")
-async def logout(request: Request, principal: Authenticated, runtime: RuntimeDep) -> Response:
+async def logout(request: Request, work: AuthenticatedWork) -> Response:
     token = request.cookies.get(sessions.SESSION_COOKIE)
-
-    def work() -> None:
-        if token:
-            sessions.logout(runtime.db, token)
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            audit.record(s, principal, "auth.logout", "session", "")
-
-    await audited(runtime, principal, "auth.logout", "session", "", work)
+    accounts = work.resolve(Accounts)
+    await work(lambda s: accounts.logout(s, work.principal, token))
     response = Response(status_code=204)
     response.delete_cookie(
         sessions.SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict"
@@ -138,155 +120,72 @@ async def logout(request: Request, principal: Authenticated, runtime: RuntimeDep
     fields=["json.current_password", "json.new_password"],
     reason="hashed, never interpreted",
 )
-async def change_password(
-    body: PasswordChangeIn, principal: Authenticated, runtime: RuntimeDep
-) -> Response:
+async def change_password(body: PasswordChangeIn, work: AuthenticatedWork) -> Response:
     """Every session of the user ends; log in again with the new password."""
-
-    def work() -> None:
-        if principal.kind is not PrincipalKind.user:
-            raise Forbidden("only a logged-in user has a password")
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            user = s.get(User, uuid.UUID(principal.id))
-            if user is None or not runtime.passwords.verify(
-                user.password_hash, body.current_password
-            ):
-                raise InvalidCredentials
-            tenant = s.get(Tenant, user.tenant_id)
-            tenant_settings = TenantSettings.model_validate(tenant.settings if tenant else {})
-            value = check_policy(
-                body.new_password,
-                tenant_settings.password_min_length,
-                (user.serial, user.display_name),
-            )
-            user.password_hash = runtime.passwords.hash(value)
-            user.password_changed_at = utcnow()
-            sessions.revoke_sessions(s, user.id, utcnow())
-            audit.record(s, principal, "auth.password_change", "user", str(user.id))
-
-    await audited(runtime, principal, "auth.password_change", "user", principal.id, work)
+    accounts = work.resolve(Accounts)
+    await work(
+        lambda s: accounts.change_password(
+            s, work.principal, body.current_password, body.new_password
+        )
+    )
     return Response(status_code=204)
 
 
 @router.get("/users", summary="The tenant's users")
-async def list_users(principal: UsersManager, runtime: RuntimeDep) -> Response:
-    def work() -> list[dict[str, Any]]:
-        assert principal.tenant_id is not None
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            rows = users.for_tenant(s, principal.tenant_id)
-            audit.record(s, principal, "user.list", "user", "*", detail={"count": len(rows)})
-            return [_user_json(u) for u in rows]
-
-    return JsonResponse(await audited(runtime, principal, "user.list", "user", "*", work))
+async def list_users(work: ManageUsers) -> Response:
+    accounts = work.resolve(Accounts)
+    rows = await work(lambda s: [_user_json(u) for u in accounts.list_users(s, work.principal)])
+    return JsonResponse(rows)
 
 
 @router.post("/users/{serial}/unlock", summary="Unlock a locked-out user")
-async def unlock_user(
-    serial: Annotated[str, "16-digit serial"], principal: UsersManager, runtime: RuntimeDep
-) -> Response:
+async def unlock_user(serial: Annotated[str, "16-digit serial"], work: ManageUsers) -> Response:
     """Lift a lockout before it runs out (the tenant admin's call, IAM-3)."""
-
-    def work() -> dict[str, Any]:
-        assert principal.tenant_id is not None
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            user = users.unlock(s, principal.tenant_id, serial, principal, runtime.lockout)
-            s.refresh(user)
-            return _user_json(user)
-
-    return JsonResponse(await audited(runtime, principal, "auth.unlock", "user", serial[:20], work))
-
-
-def _own_user(s: Session, principal: Principal) -> User:
-    if principal.kind is not PrincipalKind.user:
-        raise Forbidden("only a logged-in user has a second factor")
-    user = s.get(User, uuid.UUID(principal.id))
-    if user is None:
-        raise Forbidden
-    return user
+    accounts = work.resolve(Accounts)
+    return JsonResponse(
+        await work(lambda s: _user_json(accounts.unlock(s, work.principal, serial)))
+    )
 
 
 @router.post("/auth/totp/setup", summary="Start setting up a TOTP second factor")
-async def totp_setup(principal: Authenticated, runtime: RuntimeDep) -> Response:
+async def totp_setup(work: AuthenticatedWork) -> Response:
     """A new secret and its ``otpauth://`` URI for an authenticator app, shown once.
     It takes effect after ``/auth/totp/enable`` with a first code."""
-
-    def work() -> dict[str, str]:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            secret, uri = mfa.begin(s, runtime.keyring, _own_user(s, principal))
-            audit.record(s, principal, "auth.totp_setup", "user", principal.id)
-            return {"secret": secret, "otpauth_uri": uri}
-
-    return JsonResponse(
-        await audited(runtime, principal, "auth.totp_setup", "user", principal.id, work)
-    )
+    accounts = work.resolve(Accounts)
+    secret, uri = await work(lambda s: accounts.totp_setup(s, work.principal))
+    return JsonResponse({"secret": secret, "otpauth_uri": uri})
 
 
 @router.post("/auth/totp/enable", summary="Turn the TOTP second factor on")
-async def totp_enable(body: OtpIn, principal: Authenticated, runtime: RuntimeDep) -> Response:
+async def totp_enable(body: OtpIn, work: AuthenticatedWork) -> Response:
     """Prove the authenticator works with one code; returns ten one-time recovery
     codes, shown once. Other sessions end: log in again with the second factor."""
-
-    def work() -> dict[str, list[str]]:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            user = _own_user(s, principal)
-            codes = mfa.enable(s, runtime.keyring, user, body.code)
-            sessions.revoke_sessions(s, user.id, utcnow())
-            audit.record(s, principal, "auth.totp_enable", "user", principal.id)
-            return {"recovery_codes": codes}
-
-    return JsonResponse(
-        await audited(runtime, principal, "auth.totp_enable", "user", principal.id, work)
-    )
-
-
-def _tenant(s: Session, principal: Principal) -> Tenant:
-    tenant = s.get(Tenant, principal.tenant_id) if principal.tenant_id else None
-    if tenant is None:
-        raise Forbidden
-    return tenant
+    accounts = work.resolve(Accounts)
+    codes = await work(lambda s: accounts.totp_enable(s, work.principal, body.code))
+    return JsonResponse({"recovery_codes": codes})
 
 
 @router.get("/accounts/inventory", summary="Account inventory (棚卸)")
-async def account_inventory(principal: UsersManager, runtime: RuntimeDep) -> Response:
+async def account_inventory(work: ManageUsers) -> Response:
     """Every user and API token of the tenant, with roles, permissions, last activity,
     and flags for dormant (no activity for ``dormant_days``) and privileged accounts."""
-
-    def work() -> list[dict[str, Any]]:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            accounts = inventory.inventory(s, _tenant(s, principal))
-            audit.record(
-                s, principal, "accounts.inventory", "tenant", "", detail={"count": len(accounts)}
-            )
-            return inventory.as_json(accounts)
-
-    return JsonResponse(await audited(runtime, principal, "accounts.inventory", "tenant", "", work))
+    accounts = work.resolve(Accounts)
+    found = await work(lambda s: accounts.take_inventory(s, work.principal))
+    return JsonResponse(inventory.as_json(found))
 
 
 @router.post("/accounts/reviews", status_code=201, summary="Record an inventory review")
-async def account_review(
-    body: inventory.ReviewIn, principal: UsersManager, runtime: RuntimeDep
-) -> Response:
-    def work() -> dict[str, Any]:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            row = inventory.record_review(s, _tenant(s, principal), principal, body)
-            return {
-                "id": str(row.id),
-                "reviewed_at": iso(row.reviewed_at),
-                "decisions": len(row.decisions),
-            }
-
-    data = await audited(runtime, principal, "accounts.review", "tenant", "", work)
+async def account_review(body: inventory.ReviewIn, work: ManageUsers) -> Response:
+    accounts = work.resolve(Accounts)
+    row = await work(lambda s: accounts.review(s, work.principal, body))
+    data = {"id": str(row.id), "reviewed_at": iso(row.reviewed_at), "decisions": len(row.decisions)}
     return JsonResponse(data, status_code=201)
 
 
 @router.post("/accounts/disable-dormant", summary="Disable every dormant account")
-async def disable_dormant(principal: UsersManager, runtime: RuntimeDep) -> Response:
+async def disable_dormant(work: ManageUsers) -> Response:
     """Dormant users are disabled (their sessions end) and dormant tokens revoked."""
-
-    def work() -> dict[str, list[str]]:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return {"disabled": inventory.disable_dormant(s, _tenant(s, principal), principal)}
-
+    accounts = work.resolve(Accounts)
     return JsonResponse(
-        await audited(runtime, principal, "accounts.disable_dormant", "tenant", "", work)
+        {"disabled": await work(lambda s: accounts.disable_dormant(s, work.principal))}
     )

@@ -17,11 +17,13 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
+from hokan.audit.actions import action, succeeded
 from hokan.identity.errors import ConsentRequired, GrantNotFound, InvalidScope, InvalidValidity
 from hokan.identity.operator_auth import OperatorIdentity
 from hokan.identity.operators import by_serial, operator_roles
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database, tenant_scoped
+from hokan.kit.errors import Forbidden
 from hokan.models import ConsentGrant, OperatorKind, Tenant, TenantStatus
 from hokan.principals.principal import Principal, Scope
 
@@ -176,3 +178,51 @@ def enter_tenant(db: Database, identity: OperatorIdentity, tenant_ref: str) -> P
         roles=operator.roles,
         grant_id=str(grant.id),
     )
+
+
+def _grant_id(grant_id: uuid.UUID, *_: object, **__: object) -> str:
+    return str(grant_id)
+
+
+def _tenant_of(principal: Principal) -> uuid.UUID:
+    if principal.tenant_id is None:
+        raise Forbidden
+    return principal.tenant_id
+
+
+class Grants:
+    """A tenant admin's consent grants, in the caller's unit of work."""
+
+    @action("grant.create", "consent_grant")
+    def create(
+        self,
+        s: Session,
+        principal: Principal,
+        *,
+        scopes: Iterable[str],
+        reason: str,
+        valid_for: timedelta,
+        operator_serial: str | None = None,
+        team: str | None = None,
+    ) -> ConsentGrant:
+        """Scope, reason, expiry (at most 7 days); ``create`` records it."""
+        return create(
+            s,
+            _tenant_of(principal),
+            principal,
+            scopes=scopes,
+            reason=reason,
+            valid_for=valid_for,
+            operator_serial=operator_serial,
+            team=team,
+        )
+
+    @action("grant.list", "consent_grant", "*")
+    def list_grants(self, s: Session, principal: Principal) -> list[ConsentGrant]:
+        rows = for_tenant(s, _tenant_of(principal))
+        succeeded(s, principal)
+        return rows
+
+    @action("grant.revoke", "consent_grant", _grant_id)
+    def revoke(self, s: Session, principal: Principal, grant_id: uuid.UUID) -> ConsentGrant:
+        return revoke(s, _tenant_of(principal), grant_id, principal)

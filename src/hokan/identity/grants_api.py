@@ -10,12 +10,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from hokan.audit import service as audit
-from hokan.audit.calls import audited
-from hokan.edge.context import RuntimeDep
-from hokan.httpkit.auth import GrantsManager
+from hokan.httpkit.auth import ManageGrants
 from hokan.httpkit.responses import JsonResponse
 from hokan.identity import grants
+from hokan.identity.grants import Grants
 from hokan.kit.clock import iso, utcnow
 from hokan.models import ConsentGrant
 
@@ -46,49 +44,33 @@ def grant_json(g: ConsentGrant) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary="Grant operators access to this tenant")
-async def create_grant(body: GrantIn, principal: GrantsManager, runtime: RuntimeDep) -> Response:
+async def create_grant(body: GrantIn, work: ManageGrants) -> Response:
     """Scope, reason and expiry (at most 7 days); revocable at any time."""
-
-    def work() -> dict[str, Any]:
-        assert principal.tenant_id is not None
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            g = grants.create(
-                s,
-                principal.tenant_id,
-                principal,
-                scopes=body.scopes,
-                reason=body.reason,
-                valid_for=timedelta(hours=body.hours),
-                operator_serial=body.operator_serial,
-                team=body.team,
-            )
-            return grant_json(g)
-
-    data = await audited(runtime, principal, "grant.create", "consent_grant", "", work)
-    return JsonResponse(data, status_code=201)
+    service = work.resolve(Grants)
+    grant = await work(
+        lambda s: service.create(
+            s,
+            work.principal,
+            scopes=body.scopes,
+            reason=body.reason,
+            valid_for=timedelta(hours=body.hours),
+            operator_serial=body.operator_serial,
+            team=body.team,
+        )
+    )
+    return JsonResponse(grant_json(grant), status_code=201)
 
 
 @router.get("", summary="This tenant's consent grants")
-async def list_grants(principal: GrantsManager, runtime: RuntimeDep) -> Response:
-    def work() -> list[dict[str, Any]]:
-        assert principal.tenant_id is not None
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            rows = grants.for_tenant(s, principal.tenant_id)
-            audit.record(s, principal, "grant.list", "consent_grant", "*")
-            return [grant_json(g) for g in rows]
-
-    return JsonResponse(await audited(runtime, principal, "grant.list", "consent_grant", "*", work))
+async def list_grants(work: ManageGrants) -> Response:
+    service = work.resolve(Grants)
+    rows = await work(lambda s: [grant_json(g) for g in service.list_grants(s, work.principal)])
+    return JsonResponse(rows)
 
 
 @router.delete("/{grant_id}", summary="Revoke a consent grant")
-async def revoke_grant(
-    grant_id: uuid.UUID, principal: GrantsManager, runtime: RuntimeDep
-) -> Response:
-    def work() -> dict[str, Any]:
-        assert principal.tenant_id is not None
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            return grant_json(grants.revoke(s, principal.tenant_id, grant_id, principal))
-
+async def revoke_grant(grant_id: uuid.UUID, work: ManageGrants) -> Response:
+    service = work.resolve(Grants)
     return JsonResponse(
-        await audited(runtime, principal, "grant.revoke", "consent_grant", str(grant_id), work)
+        await work(lambda s: grant_json(service.revoke(s, work.principal, grant_id)))
     )

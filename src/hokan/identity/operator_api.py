@@ -13,22 +13,25 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette.responses import Response
 
-from hokan.audit import service as audit
-from hokan.audit.calls import audited
-from hokan.edge.context import RuntimeDep
-from hokan.httpkit.auth import AnyOperator, OperationsManager, OperatorSupervisor
+from hokan.httpkit.auth import (
+    AnonymousWork,
+    AnyOperator,
+    AnyOperatorWork,
+    OperationsManagerWork,
+    OperatorSupervisorWork,
+)
 from hokan.httpkit.responses import JsonResponse
 from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
 from hokan.identity import inventory, operator_auth, operators
+from hokan.identity.logins import Logins
+from hokan.identity.operator_accounts import OperatorAccounts
 from hokan.identity.operators import NewOperator
 from hokan.identity.sessions import CSRF_HEADER
 from hokan.kit.clock import iso, utcnow
-from hokan.models import Operator, OperatorStatus, Tenant
+from hokan.models import Operator
 from hokan.settings import HOURS_PATTERN
-from hokan.tenants.errors import TenantNotFound
 
 router = APIRouter(prefix="/api/v1/operator", tags=["operators"])
 
@@ -93,22 +96,14 @@ def _issued_json(new: NewOperator) -> dict[str, Any]:
 @waf_exclude(
     *EVERY_FAMILY, fields=["json.password", "json.otp"], reason="hashed, never interpreted"
 )
-async def operator_login(body: OperatorLoginIn, runtime: RuntimeDep) -> Response:
+async def operator_login(body: OperatorLoginIn, work: AnonymousWork) -> Response:
     """Only from the operations network (``HOKAN_OPERATOR_CIDRS``). Every refusal is the
     same 401 ``invalid_credentials``; a request from elsewhere is 403
     ``operator_network_denied``."""
-    result = await runtime.call(
-        partial(
-            operator_auth.login,
-            runtime.db,
-            runtime.passwords,
-            runtime.master_key,
-            runtime.settings,
-            body.serial,
-            body.password,
-            body.otp,
-        )
-    )
+    logins = work.resolve(Logins)
+    checked = await work.host.call(partial(logins.check_operator, body.serial, body.password))
+    decided = await work(lambda s: logins.operator_login(s, work.principal, checked, otp=body.otp))
+    result = logins.finish_operator(decided)  # a refusal (recorded and committed) raises here
     p = result.identity.principal
     response = JsonResponse(
         {
@@ -130,15 +125,10 @@ async def operator_login(body: OperatorLoginIn, runtime: RuntimeDep) -> Response
 
 
 @router.post("/auth/logout", status_code=204, summary="End the operator session")
-async def operator_logout(request: Request, who: AnyOperator, runtime: RuntimeDep) -> Response:
+async def operator_logout(request: Request, work: AnyOperatorWork) -> Response:
     token = request.cookies.get(operator_auth.OPERATOR_COOKIE, "")
-
-    def work() -> None:
-        operator_auth.logout(runtime.db, token)
-        with runtime.db.session(write=True, system=True) as s:
-            audit.record(s, who.principal, "operator.logout", "session", "")
-
-    await runtime.call(work)
+    accounts = work.resolve(OperatorAccounts)
+    await work(lambda s: accounts.logout(s, work.principal, token))
     response = Response(status_code=204)
     response.delete_cookie(
         operator_auth.OPERATOR_COOKIE, path="/", secure=True, httponly=True, samesite="strict"
@@ -148,6 +138,7 @@ async def operator_logout(request: Request, who: AnyOperator, runtime: RuntimeDe
 
 @router.get("/me", summary="The logged-in operator")
 async def me(who: AnyOperator) -> Response:
+    """No unit of work: nothing is read or written beyond the session check."""
     p = who.principal
     return JsonResponse(
         {
@@ -162,41 +153,29 @@ async def me(who: AnyOperator) -> Response:
 
 
 @router.get("/operators", summary="Every operator account")
-async def list_operators(who: OperatorSupervisor, runtime: RuntimeDep) -> Response:
-    def work() -> list[dict[str, Any]]:
-        with runtime.db.session(write=True, system=True) as s:
-            rows = operators.all_operators(s)
-            audit.record(s, who.principal, "operator.list", "operator", "*")
-            return [operator_json(o) for o in rows]
-
-    return JsonResponse(
-        await audited(runtime, who.principal, "operator.list", "operator", "*", work)
+async def list_operators(work: OperatorSupervisorWork) -> Response:
+    accounts = work.resolve(OperatorAccounts)
+    rows = await work(
+        lambda s: [operator_json(o) for o in accounts.list_operators(s, work.principal)]
     )
+    return JsonResponse(rows)
 
 
 @router.post("/operators", status_code=201, summary="Create an operator (operations manager)")
-async def create_operator(
-    body: OperatorIn, who: OperationsManager, runtime: RuntimeDep
-) -> Response:
+async def create_operator(body: OperatorIn, work: OperationsManagerWork) -> Response:
     """Returns the generated password and the TOTP ``otpauth://`` URI once."""
-
-    def work() -> dict[str, Any]:
-        with runtime.db.session(write=True, system=True) as s:
-            new = operators.create(
-                s,
-                runtime.passwords,
-                runtime.master_key,
-                body.name,
-                body.email,
-                body.roles,
-                None,
-                who.principal,
-                permitted_hours=body.permitted_hours,
-            )
-            return _issued_json(new)
-
-    data = await audited(runtime, who.principal, "operator.create", "operator", "", work)
-    return JsonResponse(data, status_code=201)
+    accounts = work.resolve(OperatorAccounts)
+    new = await work(
+        lambda s: accounts.create(
+            s,
+            work.principal,
+            body.name,
+            body.email,
+            roles=body.roles,
+            permitted_hours=body.permitted_hours,
+        )
+    )
+    return JsonResponse(_issued_json(new), status_code=201)
 
 
 @router.post(
@@ -204,81 +183,48 @@ async def create_operator(
     status_code=201,
     summary="Issue a temporary investigation account (operations manager)",
 )
-async def create_temporary(
-    body: TemporaryIn, who: OperationsManager, runtime: RuntimeDep
-) -> Response:
+async def create_temporary(body: TemporaryIn, work: OperationsManagerWork) -> Response:
     """Against a customer's investigation request; valid strictly under 24 hours, bound to
     the request's tenant. The tenant admin receives a usage report at expiry (OPS-2)."""
-
-    def work() -> dict[str, Any]:
-        with runtime.db.session(write=True, system=True) as s:
-            tenant = s.scalars(
-                select(Tenant).where(Tenant.code == body.tenant.strip().lower())
-            ).one_or_none()
-            if tenant is None:
-                raise TenantNotFound
-            new = operators.create(
-                s,
-                runtime.passwords,
-                runtime.master_key,
-                body.name,
-                body.email,
-                body.roles,
-                None,
-                who.principal,
-                temporary_for=tenant,
-                request_ref=body.request_ref,
-                reason=body.reason,
-                valid_for=timedelta(hours=body.hours),
-            )
-            return _issued_json(new)
-
-    data = await audited(runtime, who.principal, "operator.create_temporary", "operator", "", work)
-    return JsonResponse(data, status_code=201)
+    accounts = work.resolve(OperatorAccounts)
+    new = await work(
+        lambda s: accounts.create_temporary(
+            s,
+            work.principal,
+            body.tenant,
+            request_ref=body.request_ref,
+            reason=body.reason,
+            valid_for=timedelta(hours=body.hours),
+            name=body.name,
+            email=body.email,
+            roles=body.roles,
+        )
+    )
+    return JsonResponse(_issued_json(new), status_code=201)
 
 
 @router.post("/operators/{serial}/disable", summary="Disable an operator (operations manager)")
-async def disable_operator(serial: str, who: OperationsManager, runtime: RuntimeDep) -> Response:
-    def work() -> dict[str, Any]:
-        with runtime.db.session(write=True, system=True) as s:
-            o = operators.set_status(s, serial, OperatorStatus.disabled, who.principal)
-            return operator_json(o)
-
+async def disable_operator(serial: str, work: OperationsManagerWork) -> Response:
+    accounts = work.resolve(OperatorAccounts)
     return JsonResponse(
-        await audited(runtime, who.principal, "operator.disable", "operator", serial[:20], work)
+        await work(lambda s: operator_json(accounts.disable(s, work.principal, serial)))
     )
 
 
 @router.put("/operators/{serial}/roles", summary="Change an operator's roles (operations manager)")
-async def set_operator_roles(
-    serial: str, body: RolesIn, who: OperationsManager, runtime: RuntimeDep
-) -> Response:
-    def work() -> dict[str, Any]:
-        with runtime.db.session(write=True, system=True) as s:
-            return operator_json(operators.set_roles(s, serial, body.roles, who.principal))
-
+async def set_operator_roles(serial: str, body: RolesIn, work: OperationsManagerWork) -> Response:
+    accounts = work.resolve(OperatorAccounts)
     return JsonResponse(
-        await audited(runtime, who.principal, "operator.set_roles", "operator", serial[:20], work)
+        await work(
+            lambda s: operator_json(accounts.set_roles(s, work.principal, serial, body.roles))
+        )
     )
 
 
 @router.get("/accounts/inventory", summary="Operator account inventory (棚卸)")
-async def operator_inventory(who: OperatorSupervisor, runtime: RuntimeDep) -> Response:
+async def operator_inventory(work: OperatorSupervisorWork) -> Response:
     """Every operator and temporary account: roles, last login, dormant and privileged flags."""
-
-    def work() -> list[dict[str, Any]]:
-        with runtime.db.session(write=True, system=True) as s:
-            accounts = inventory.operator_inventory(s)
-            audit.record(
-                s,
-                who.principal,
-                "accounts.inventory",
-                "operator",
-                "*",
-                detail={"count": len(accounts)},
-            )
-            return inventory.as_json(accounts)
-
+    accounts = work.resolve(OperatorAccounts)
     return JsonResponse(
-        await audited(runtime, who.principal, "accounts.inventory", "operator", "*", work)
+        inventory.as_json(await work(lambda s: accounts.take_inventory(s, work.principal)))
     )

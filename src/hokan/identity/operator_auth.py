@@ -10,24 +10,23 @@ timeouts; the network is checked again on every request.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
-from hokan.audit.context import cert_fingerprint_var, source_ip_var
-from hokan.identity import mfa, serials
+from hokan.audit.context import source_ip_var
+from hokan.identity import login_decision, mfa, serials
 from hokan.identity.errors import (
     InvalidCredentials,
     OperatorNetworkDenied,
     SessionExpired,
 )
+from hokan.identity.login_decision import Attempt, Checked
 from hokan.identity.operators import is_expired, revoke_sessions, totp_secret
 from hokan.identity.passwords import Passwords
 from hokan.identity.sessions import check_binding, count_and_lock
@@ -81,79 +80,58 @@ def _account(db: Database, serial: str) -> Operator | None:
         return s.scalars(select(Operator).where(Operator.serial == serial)).one_or_none()
 
 
-def login(
-    db: Database,
-    passwords: Passwords,
-    master: MasterKeyProvider,
-    settings: Settings,
-    serial_text: str,
-    password: str,
-    otp: str | None,
-) -> OperatorLogin:
+def check(
+    db: Database, passwords: Passwords, settings: Settings, serial_text: str, password: str
+) -> Checked:
+    """The network first (refused and audited from elsewhere), then serial and password:
+    read and verified before any write transaction opens."""
     require_operations_network(db, settings, ANONYMOUS)
     serial = serials.normalise(serial_text)
     row = _account(db, serial) if serials.is_valid(serial) else None
     password_ok = passwords.verify(row.password_hash if row else None, password)
-    now = utcnow()
-    with db.session(write=True, system=True) as s:
-        if row is None:
-            audit.record(
-                s,
-                ANONYMOUS,
-                "operator.login",
-                "operator",
-                serial[:16],
-                result=audit.DENIED,
-                detail={"reason": "unknown_serial"},
-            )
-            result = None
-        else:
-            result = _decide(s, passwords, master, settings, row, password, password_ok, otp, now)
-    if result is None:
-        raise InvalidCredentials
-    return result
+    return Checked(serial, row, password_ok, password)
 
 
-def _decide(
+def decide(
     s: Session,
+    checked: Checked,
+    *,
     passwords: Passwords,
     master: MasterKeyProvider,
     settings: Settings,
-    row: Operator,
-    password: str,
-    password_ok: bool,
     otp: str | None,
-    now: datetime,
 ) -> OperatorLogin | None:
-    actor = operator_principal(row.id, row.display_name, row.roles)
-
-    def deny(reason: str, **extra: int | str) -> None:
+    """Decide a checked operator login in ``s`` (system scope); None when refused
+    (and recorded there)."""
+    row: Operator | None = checked.row
+    if row is None:
         audit.record(
             s,
-            actor,
+            ANONYMOUS,
             "operator.login",
             "operator",
-            str(row.id),
+            checked.serial[:16],
             result=audit.DENIED,
-            detail={"reason": reason, **extra},
-            tenant_id=row.tenant_id,
+            detail={"reason": "unknown_serial"},
         )
+        return None
+    now = utcnow()
+    actor = operator_principal(row.id, row.display_name, row.roles)
+    attempt = Attempt(
+        Operator,
+        row.id,
+        row.tenant_id,
+        actor,
+        row.password_hash,
+        action="operator.login",
+        target_type="operator",
+        lock_action="operator.lock",
+        bad_reason="bad_credentials",
+    )
 
-    if row.status is not OperatorStatus.active:
-        deny("disabled")
-        return None
-    if is_expired(row.kind, row.expires_at, now):
-        s.execute(
-            update(Operator).where(Operator.id == row.id).values(status=OperatorStatus.disabled)
-        )
-        deny("expired")
-        return None
-    if row.locked_until is not None and row.locked_until > now:
-        deny("locked")
-        return None
-    if password_ok:  # the second factor is always required and counts like the password
+    def second_factor() -> bool:  # always required for operators
         step = mfa.matching_step(totp_secret(master, row), otp or "", row.totp_last_step)
-        password_ok = (
+        return (
             step is not None
             and s.execute(
                 update(Operator)
@@ -162,65 +140,82 @@ def _decide(
             ).rowcount  # type: ignore[attr-defined]
             == 1
         )
-    if not password_ok:
-        _count_failure(s, row, actor, settings, now)
+
+    def count_failure() -> None:
+        threshold = settings.operator_lockout_threshold
+        until = now + timedelta(minutes=settings.operator_lockout_minutes)
+        failures, locked_now = count_and_lock(s, Operator, row.id, threshold, until, now)
+        attempt.failed(
+            s,
+            failures,
+            locked_now=locked_now,
+            threshold=threshold,
+            minutes=settings.operator_lockout_minutes,
+            revoke=lambda: revoke_sessions(s, row.id, now),
+        )
+
+    opened = login_decision.decide(
+        s,
+        attempt,
+        refused=_refusal(s, row, now),
+        password_ok=checked.password_ok,
+        second_factor=second_factor,
+        count_failure=count_failure,
+        passwords=passwords,
+        password=checked.password,
+        now=now,
+    )
+    if opened is None:
         return None
-    values: dict[str, Any] = {"failed_count": 0, "locked_until": None, "last_login_at": now}
-    if passwords.needs_rehash(row.password_hash):
-        values["password_hash"] = passwords.hash(password)
-    s.execute(update(Operator).where(Operator.id == row.id).values(**values))
-    session_token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     absolute = now + timedelta(hours=settings.operator_session_absolute_hours)
     if row.expires_at is not None:
         absolute = min(absolute, row.expires_at)
     s.add(
         OperatorSession(
             operator_id=row.id,
-            session_hash=crypto.sha256_hex(session_token.encode()),
-            csrf_hash=crypto.sha256_hex(csrf_token.encode()),
-            cert_fingerprint=cert_fingerprint_var.get(),
+            session_hash=opened.session_hash,
+            csrf_hash=opened.csrf_hash,
+            cert_fingerprint=opened.cert_fingerprint,
             created_at=now,
             last_seen_at=now,
             absolute_expires_at=absolute,
         )
     )
-    audit.record(s, actor, "operator.login", "operator", str(row.id), tenant_id=row.tenant_id)
     identity = OperatorIdentity(actor, row.kind, row.tenant_id, row.expires_at)
-    return OperatorLogin(identity, session_token, csrf_token, absolute)
+    return OperatorLogin(identity, opened.session_token, opened.csrf_token, absolute)
 
 
-def _count_failure(
-    s: Session, row: Operator, actor: Principal, settings: Settings, now: datetime
-) -> None:
-    threshold = settings.operator_lockout_threshold
-    until = now + timedelta(minutes=settings.operator_lockout_minutes)
-    failures, locked_now = count_and_lock(s, Operator, row.id, threshold, until, now)
-    detail: dict[str, str | int] = {"reason": "bad_credentials"}
-    if failures is None:  # a concurrent attempt locked it first: not counted
-        detail = {"reason": "locked"}
-    else:
-        detail["failures"] = failures
-    audit.record(
-        s,
-        actor,
-        "operator.login",
-        "operator",
-        str(row.id),
-        result=audit.DENIED,
-        detail=detail,
-        tenant_id=row.tenant_id,
-    )
-    if locked_now:
-        revoke_sessions(s, row.id, now)
-        audit.record(
-            s,
-            actor,
-            "operator.lock",
-            "operator",
-            str(row.id),
-            detail={"failures": threshold, "minutes": settings.operator_lockout_minutes},
-            tenant_id=row.tenant_id,
+def _refusal(s: Session, row: Operator, now: datetime) -> str | None:
+    if row.status is not OperatorStatus.active:
+        return "disabled"
+    if is_expired(row.kind, row.expires_at, now):
+        s.execute(
+            update(Operator).where(Operator.id == row.id).values(status=OperatorStatus.disabled)
         )
+        return "expired"
+    if row.locked_until is not None and row.locked_until > now:
+        return "locked"
+    return None
+
+
+def login(
+    db: Database,
+    passwords: Passwords,
+    master: MasterKeyProvider,
+    *,
+    settings: Settings,
+    serial_text: str,
+    password: str,
+    otp: str | None,
+) -> OperatorLogin:
+    """Log an operator in or raise :class:`InvalidCredentials` (the HTTP route runs the
+    same steps, the decision in its unit of work)."""
+    checked = check(db, passwords, settings, serial_text, password)
+    with db.session(write=True, system=True) as s:
+        result = decide(s, checked, passwords=passwords, master=master, settings=settings, otp=otp)
+    if result is None:
+        raise InvalidCredentials
+    return result
 
 
 _SESSION_LOOKUP = (
@@ -282,10 +277,14 @@ def authenticate(
     return OperatorIdentity(actor, row.kind, row.tenant_id, row.expires_at)
 
 
+def end_session(s: Session, token: str) -> None:
+    s.execute(
+        update(OperatorSession)
+        .where(OperatorSession.session_hash == crypto.sha256_hex(token.encode()))
+        .values(revoked_at=utcnow())
+    )
+
+
 def logout(db: Database, token: str) -> None:
     with db.session(write=True, system=True) as s:
-        s.execute(
-            update(OperatorSession)
-            .where(OperatorSession.session_hash == crypto.sha256_hex(token.encode()))
-            .values(revoked_at=utcnow())
-        )
+        end_session(s, token)

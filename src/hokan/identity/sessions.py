@@ -11,7 +11,6 @@ timeouts, and the client-certificate fingerprint they were opened with.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from hokan import mail
 from hokan.audit import service as audit
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
-from hokan.identity import mfa, serials
+from hokan.identity import login_decision, mfa, serials
 from hokan.identity.contacts import security_recipients
 from hokan.identity.errors import (
     CsrfFailed,
@@ -32,6 +31,7 @@ from hokan.identity.errors import (
     SessionExpired,
 )
 from hokan.identity.lockout import RedisLockout
+from hokan.identity.login_decision import Attempt, Checked
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import SprayingDetector
 from hokan.keyring.service import Keyring
@@ -103,69 +103,125 @@ def revoke_sessions(session: Session, user_id: uuid.UUID, now: datetime) -> None
     )
 
 
+@dataclass(frozen=True)
+class LoginOutcome:
+    result: LoginResult | None  # None: refused (and recorded)
+    spraying: int | None = None  # serials tried, when this refusal raised the alarm
+
+
+def check(db: Database, passwords: Passwords, serial_text: str, password: str) -> Checked:
+    serial = serials.normalise(serial_text)
+    row = _account(db, serial) if serials.is_valid(serial) else None
+    # Always one Argon2id verification, found or not, so timing tells nothing.
+    password_ok = passwords.verify(row.password_hash if row else None, password)
+    return Checked(serial, row, password_ok, password)
+
+
+def decide(
+    s: Session,
+    checked: Checked,
+    *,
+    passwords: Passwords,
+    otp: str | None = None,
+    keyring: Keyring | None = None,
+    lockout: RedisLockout | None = None,
+    spraying: SprayingDetector | None = None,
+) -> LoginOutcome:
+    """Decide a checked login in ``s`` (system scope); every refusal is recorded there."""
+    serial, row = checked.serial, checked.row
+    if row is None:
+        reason = "unknown_serial" if serials.is_valid(serial) else "malformed_serial"
+        audit.record(
+            s,
+            ANONYMOUS,
+            "auth.login",
+            "user",
+            serial[:16],
+            result=audit.DENIED,
+            detail={"reason": reason},
+        )
+        result = None
+    else:
+        result = _decide(
+            s, checked, row, passwords=passwords, otp=otp, keyring=keyring, lockout=lockout
+        )
+    if result is not None:
+        return LoginOutcome(result)
+    tried = spraying.failure(source_ip_var.get(), serial) if spraying else None
+    if tried is not None:
+        audit.record(
+            s,
+            ANONYMOUS,
+            "auth.spraying_suspected",
+            "source_ip",
+            source_ip_var.get(),
+            result=audit.DENIED,
+            detail={"serials": tried},
+        )
+    return LoginOutcome(None, tried)
+
+
+def finish(outcome: LoginOutcome, spraying: SprayingDetector | None = None) -> LoginResult:
+    """After the decision committed: hand a spraying alarm to the IPS, raise a refusal."""
+    if outcome.result is None:
+        if outcome.spraying is not None and spraying is not None:
+            spraying.alarm(source_ip_var.get(), outcome.spraying)
+        raise InvalidCredentials
+    return outcome.result
+
+
 def login(
     db: Database,
     passwords: Passwords,
     serial_text: str,
     password: str,
+    *,
     spraying: SprayingDetector | None = None,
     lockout: RedisLockout | None = None,
     otp: str | None = None,
     keyring: Keyring | None = None,
 ) -> LoginResult:
-    """Check a serial and password; open a session or raise :class:`InvalidCredentials`."""
-    serial = serials.normalise(serial_text)
-    row = _account(db, serial) if serials.is_valid(serial) else None
-    # Always one Argon2id verification, found or not, so timing tells nothing.
-    password_ok = passwords.verify(row.password_hash if row else None, password)
-    now = utcnow()
+    """Check a serial and password; open a session or raise :class:`InvalidCredentials`.
+
+    (The HTTP route runs the same steps, the decision in its unit of work.)
+    """
+    checked = check(db, passwords, serial_text, password)
     with db.session(write=True, system=True) as s:
-        if row is None:
-            reason = "unknown_serial" if serials.is_valid(serial) else "malformed_serial"
-            audit.record(
-                s,
-                ANONYMOUS,
-                "auth.login",
-                "user",
-                serial[:16],
-                result=audit.DENIED,
-                detail={"reason": reason},
-            )
-            result: LoginResult | None = None
-        else:
-            if password_ok and row.totp_enabled:  # the second factor counts like the password
-                user = s.get(User, row.id)
-                password_ok = bool(user and keyring and mfa.check(s, keyring, user, otp))
-            result = _decide(s, passwords, row, serial, password, password_ok, now, lockout)
-    if result is None:
-        tried = spraying.failure(source_ip_var.get(), serial) if spraying else None
-        if tried is not None:
-            with db.session(write=True, system=True) as s:
-                audit.record(
-                    s,
-                    ANONYMOUS,
-                    "auth.spraying_suspected",
-                    "source_ip",
-                    source_ip_var.get(),
-                    result=audit.DENIED,
-                    detail={"serials": tried},
-                )
-            if spraying is not None:
-                spraying.alarm(source_ip_var.get(), tried)
-        raise InvalidCredentials
-    return result
+        outcome = decide(
+            s,
+            checked,
+            passwords=passwords,
+            otp=otp,
+            keyring=keyring,
+            lockout=lockout,
+            spraying=spraying,
+        )
+    return finish(outcome, spraying)
+
+
+def _refusal(row: Row[Any], now: datetime, lockout: RedisLockout | None) -> str | None:
+    if row.status is not UserStatus.active:
+        return "disabled"
+    if row.tenant_status is not TenantStatus.active:
+        return "tenant_inactive"
+    if (row.locked_until is not None and row.locked_until > now) or (
+        lockout is not None and lockout.locked(row.id)
+    ):
+        return "locked"
+    return None
 
 
 def _decide(
     s: Session,
-    passwords: Passwords,
+    checked: Checked,
     row: Row[Any],
-    serial: str,
-    password: str,
-    password_ok: bool,
-    now: datetime,
-    lockout: RedisLockout | None = None,
+    *,
+    passwords: Passwords,
+    otp: str | None,
+    keyring: Keyring | None,
+    lockout: RedisLockout | None,
 ) -> LoginResult | None:
+    now = utcnow()
     settings = TenantSettings.model_validate(row.tenant_settings or {})
     actor = user_principal(
         row.id,
@@ -174,31 +230,19 @@ def _decide(
         list(row.roles),
         mfa_satisfied(row.tenant_settings, row.totp_enabled),
     )
-
-    def deny(reason: str, **extra: int | str) -> None:
-        audit.record(
-            s,
-            actor,
-            "auth.login",
-            "user",
-            str(row.id),
-            result=audit.DENIED,
-            detail={"reason": reason, **extra},
-            tenant_id=row.tenant_id,
-        )
-
-    if row.status is not UserStatus.active:
-        deny("disabled")
-        return None
-    if row.tenant_status is not TenantStatus.active:
-        deny("tenant_inactive")
-        return None
-    if (row.locked_until is not None and row.locked_until > now) or (
-        lockout is not None and lockout.locked(row.id)
-    ):
-        deny("locked")
-        return None
-    if row.locked_until is not None:  # the lock ran out since the last attempt
+    attempt = Attempt(
+        User,
+        row.id,
+        row.tenant_id,
+        actor,
+        row.password_hash,
+        action="auth.login",
+        target_type="user",
+        lock_action="auth.lock",
+        bad_reason="bad_password",
+    )
+    refused = _refusal(row, now, lockout)
+    if refused is None and row.locked_until is not None:  # the lock ran out since
         s.execute(update(User).where(User.id == row.id).values(locked_until=None, failed_count=0))
         audit.record(
             s,
@@ -209,31 +253,42 @@ def _decide(
             detail={"reason": "expired"},
             tenant_id=row.tenant_id,
         )
-    if not password_ok:
-        _count_failure(s, row, serial, actor, settings, now, lockout)
+
+    def second_factor() -> bool:
+        if not row.totp_enabled:
+            return True
+        user = s.get(User, row.id)
+        return bool(user and keyring and mfa.check(s, keyring, user, otp))
+
+    opened = login_decision.decide(
+        s,
+        attempt,
+        refused=refused,
+        password_ok=checked.password_ok,
+        second_factor=second_factor,
+        count_failure=lambda: _count_failure(s, row, checked.serial, attempt, settings, lockout),
+        passwords=passwords,
+        password=checked.password,
+        now=now,
+    )
+    if opened is None:
         return None
     if lockout is not None:
         lockout.success(row.id)
-    values: dict[str, Any] = {"failed_count": 0, "locked_until": None, "last_login_at": now}
-    if passwords.needs_rehash(row.password_hash):
-        values["password_hash"] = passwords.hash(password)
-    s.execute(update(User).where(User.id == row.id).values(**values))
-    session_token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     absolute = now + timedelta(hours=settings.session_absolute_hours)
     s.add(
         UserSession(
             tenant_id=row.tenant_id,
             user_id=row.id,
-            session_hash=crypto.sha256_hex(session_token.encode()),
-            csrf_hash=crypto.sha256_hex(csrf_token.encode()),
-            cert_fingerprint=cert_fingerprint_var.get(),
+            session_hash=opened.session_hash,
+            csrf_hash=opened.csrf_hash,
+            cert_fingerprint=opened.cert_fingerprint,
             created_at=now,
             last_seen_at=now,
             absolute_expires_at=absolute,
         )
     )
-    audit.record(s, actor, "auth.login", "user", str(row.id), tenant_id=row.tenant_id)
-    return LoginResult(actor, session_token, csrf_token, absolute)
+    return LoginResult(actor, opened.session_token, opened.csrf_token, absolute)
 
 
 def count_and_lock(
@@ -273,12 +328,12 @@ def _count_failure(
     s: Session,
     row: Row[Any],
     serial: str,
-    actor: Principal,
+    attempt: Attempt,
     settings: TenantSettings,
-    now: datetime,
     lockout: RedisLockout | None = None,
 ) -> None:
     """Count one wrong password in the store; record, and lock at the threshold."""
+    now = utcnow()
     threshold = settings.lockout_threshold
     until = now + timedelta(minutes=settings.lockout_minutes)
     if lockout is not None:
@@ -292,37 +347,15 @@ def _count_failure(
             )
     else:
         failures, locked_now = count_and_lock(s, User, row.id, threshold, until, now)
-    target = ("user", str(row.id))
-    if failures is None:  # already locked by a concurrent attempt: not counted
-        audit.record(
-            s,
-            actor,
-            "auth.login",
-            *target,
-            result=audit.DENIED,
-            detail={"reason": "locked"},
-            tenant_id=row.tenant_id,
-        )
-        return
-    audit.record(
+    attempt.failed(
         s,
-        actor,
-        "auth.login",
-        *target,
-        result=audit.DENIED,
-        detail={"reason": "bad_password", "failures": failures},
-        tenant_id=row.tenant_id,
+        failures,
+        locked_now=locked_now,
+        threshold=threshold,
+        minutes=settings.lockout_minutes,
+        revoke=lambda: revoke_sessions(s, row.id, now),
     )
     if locked_now:
-        revoke_sessions(s, row.id, now)
-        audit.record(
-            s,
-            actor,
-            "auth.lock",
-            *target,
-            tenant_id=row.tenant_id,
-            detail={"failures": threshold, "minutes": settings.lockout_minutes},
-        )
         _notify_lock(s, row, serial, until)
 
 
@@ -424,10 +457,15 @@ def authenticate(db: Database, token: str, method: str, csrf_token: str | None) 
     )
 
 
+def end_session(s: Session, token: str) -> None:
+    """Revoke the session whose cookie is ``token`` (nothing if there is none)."""
+    s.execute(
+        update(UserSession)
+        .where(UserSession.session_hash == crypto.sha256_hex(token.encode()))
+        .values(revoked_at=utcnow())
+    )
+
+
 def logout(db: Database, token: str) -> None:
     with db.session(write=True, system=True) as s:
-        s.execute(
-            update(UserSession)
-            .where(UserSession.session_hash == crypto.sha256_hex(token.encode()))
-            .values(revoked_at=utcnow())
-        )
+        end_session(s, token)

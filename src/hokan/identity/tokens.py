@@ -18,12 +18,15 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
+from hokan.audit.actions import action, succeeded
 from hokan.identity.errors import InvalidScope, InvalidToken, TokenNotFound
 from hokan.identity.repository import TokenRepository, credentials
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
+from hokan.kit.errors import Forbidden
 from hokan.models import ApiToken, TenantStatus, UserStatus
+from hokan.principals.errors import InsufficientScope
 from hokan.principals.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
 from hokan.principals.roles import permissions_of
 from hokan.tenants.errors import TenantInactive
@@ -69,6 +72,7 @@ def issue(
     session: Session,
     tenant_id: uuid.UUID,
     name: str,
+    *,
     scopes: Iterable[str],
     days: int,
     actor: Principal,
@@ -151,3 +155,58 @@ def authenticate(db: Database, raw: str) -> Principal:
         tenant_id=row.tenant_id,
         scopes=scopes,
     )
+
+
+def _personal(principal: Principal) -> tuple[uuid.UUID, uuid.UUID]:
+    if principal.kind is not PrincipalKind.user or principal.tenant_id is None:
+        raise Forbidden("personal tokens are issued by a logged-in user")
+    return principal.tenant_id, uuid.UUID(principal.id)
+
+
+def _ref(ref: str, *_: object, **__: object) -> str:
+    return ref[:20]
+
+
+class PersonalTokens:
+    """A user's own API tokens (IAM-5): scoped, expiring, acting for (and dying with) them."""
+
+    def __init__(self, default_days: int) -> None:
+        self.default_days = default_days
+
+    @action("token.create", "token")
+    def issue(
+        self,
+        s: Session,
+        principal: Principal,
+        name: str,
+        scopes: Iterable[str],
+        *,
+        days: int | None = None,
+    ) -> IssuedToken:
+        """At most the user's own permissions; ``issue`` records it."""
+        tenant_id, user_id = _personal(principal)
+        wanted = validate_scopes(scopes)
+        if not set(wanted) <= principal.scopes:
+            raise InsufficientScope("a token cannot hold more than your own permissions")
+        return issue(
+            s,
+            tenant_id,
+            name,
+            scopes=wanted,
+            days=days or self.default_days,
+            actor=principal,
+            user_id=user_id,
+        )
+
+    @action("token.list", "token", "*")
+    def list_tokens(self, s: Session, principal: Principal) -> list[ApiToken]:
+        tenant_id, user_id = _personal(principal)
+        rows = TokenRepository(s).of_user(tenant_id, user_id)
+        succeeded(s, principal)
+        return rows
+
+    @action("token.revoke", "token", _ref)
+    def revoke(self, s: Session, principal: Principal, ref: str) -> ApiToken:
+        """``revoke`` records it (once: revoking a revoked token changes nothing)."""
+        tenant_id, user_id = _personal(principal)
+        return revoke(s, tenant_id, ref, principal, user_id)

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from hokan.audit import service as audit
-from hokan.audit.calls import audited
-from hokan.edge.context import RuntimeDep
-from hokan.httpkit.auth import Authenticated
+from hokan.httpkit.auth import AuthenticatedWork
 from hokan.httpkit.responses import JsonResponse
-from hokan.identity import tokens
-from hokan.identity.errors import InsufficientScope
-from hokan.identity.repository import TokenRepository
+from hokan.identity.tokens import PersonalTokens
 from hokan.kit.clock import iso
-from hokan.kit.errors import Forbidden
 from hokan.models import ApiToken
-from hokan.principals.principal import Principal, PrincipalKind
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
@@ -43,50 +35,27 @@ def token_json(t: ApiToken) -> dict[str, Any]:
     }
 
 
-def _user(principal: Principal) -> tuple[uuid.UUID, uuid.UUID]:
-    if principal.kind is not PrincipalKind.user or principal.tenant_id is None:
-        raise Forbidden("personal tokens are issued by a logged-in user")
-    return principal.tenant_id, uuid.UUID(principal.id)
-
-
 @router.post("", status_code=201, summary="Issue a personal API token")
-async def create_token(body: TokenIn, principal: Authenticated, runtime: RuntimeDep) -> Response:
+async def create_token(body: TokenIn, work: AuthenticatedWork) -> Response:
     """The token acts for you with at most your own permissions, expires, and dies with your
     account. The secret is returned once."""
-
-    def work() -> dict[str, Any]:
-        tenant_id, user_id = _user(principal)
-        wanted = tokens.validate_scopes(body.scopes)
-        if not set(wanted) <= principal.scopes:
-            raise InsufficientScope("a token cannot hold more than your own permissions")
-        days = body.days or runtime.settings.token_default_days
-        with runtime.db.session(write=True, tenant=tenant_id) as s:
-            issued = tokens.issue(s, tenant_id, body.name, wanted, days, principal, user_id)
-            return {**token_json(issued.token), "token": issued.secret}
-
-    data = await audited(runtime, principal, "token.create", "token", "", work)
-    return JsonResponse(data, status_code=201)
+    personal = work.resolve(PersonalTokens)
+    issued = await work(
+        lambda s: personal.issue(s, work.principal, body.name, body.scopes, days=body.days)
+    )
+    return JsonResponse({**token_json(issued.token), "token": issued.secret}, status_code=201)
 
 
 @router.get("", summary="Your personal API tokens")
-async def list_tokens(principal: Authenticated, runtime: RuntimeDep) -> Response:
-    def work() -> list[dict[str, Any]]:
-        tenant_id, user_id = _user(principal)
-        with runtime.db.session(write=True, tenant=tenant_id) as s:
-            rows = TokenRepository(s).of_user(tenant_id, user_id)
-            audit.record(s, principal, "token.list", "token", "*")
-            return [token_json(t) for t in rows]
-
-    return JsonResponse(await audited(runtime, principal, "token.list", "token", "*", work))
+async def list_tokens(work: AuthenticatedWork) -> Response:
+    personal = work.resolve(PersonalTokens)
+    rows = await work(lambda s: [token_json(t) for t in personal.list_tokens(s, work.principal)])
+    return JsonResponse(rows)
 
 
 @router.delete("/{prefix}", summary="Revoke one of your tokens")
-async def revoke_token(prefix: str, principal: Authenticated, runtime: RuntimeDep) -> Response:
-    def work() -> dict[str, Any]:
-        tenant_id, user_id = _user(principal)
-        with runtime.db.session(write=True, tenant=tenant_id) as s:
-            return token_json(tokens.revoke(s, tenant_id, prefix, principal, user_id))
-
+async def revoke_token(prefix: str, work: AuthenticatedWork) -> Response:
+    personal = work.resolve(PersonalTokens)
     return JsonResponse(
-        await audited(runtime, principal, "token.revoke", "token", prefix[:20], work)
+        await work(lambda s: token_json(personal.revoke(s, work.principal, prefix)))
     )

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hokan.audit import service as audit
-from hokan.audit.calls import audited
-from hokan.edge.context import RuntimeDep
-from hokan.httpkit.auth import Authenticated
+from hokan.httpkit.auth import AuthenticatedWork
 from hokan.tenants.schemas import TenantOut
-from hokan.tenants.service import to_out
+from hokan.tenants.service import TenantService, to_out
 
 router = APIRouter(prefix="/api/v1/tenant", tags=["tenant"])
 
 
 @router.get("", response_model=TenantOut, summary="The calling tenant")
-async def get_own_tenant(principal: Authenticated, runtime: RuntimeDep) -> TenantOut:
+async def get_own_tenant(work: AuthenticatedWork) -> TenantOut:
     """Code, name, product, status, notice contacts and security settings of the
     tenant the credentials belong to."""
-
-    def work() -> TenantOut:
-        with runtime.db.session(write=True, tenant=principal.tenant_id) as s:
-            tenant = runtime.tenants.get_by_id(s, principal.tenant_id)
-            audit.record(s, principal, "tenant.read", "tenant", tenant.code)
-            return to_out(tenant)
-
-    return await audited(runtime, principal, "tenant.read", "tenant", "", work)
+    tenants = work.resolve(TenantService)
+    return await work(lambda s: to_out(tenants.read_own(s, work.principal)))

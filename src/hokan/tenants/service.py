@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
+from hokan.audit.actions import action, succeeded
 from hokan.keyring.service import Keyring
 from hokan.kit.clock import utcnow
 from hokan.models import Tenant, TenantStatus
@@ -90,6 +91,13 @@ class TenantService:
         tenant = TenantRepository(session).get(tenant_id) if tenant_id else None
         if tenant is None:
             raise TenantNotFound
+        return tenant
+
+    @action("tenant.read", "tenant")
+    def read_own(self, session: Session, principal: Principal) -> Tenant:
+        """The caller's own tenant (its profile route)."""
+        tenant = self.get_by_id(session, principal.tenant_id)
+        succeeded(session, principal, target_id=tenant.code)
         return tenant
 
     def all(self, session: Session) -> list[Tenant]:
