@@ -39,7 +39,14 @@ def _setup(rt: Runtime) -> tuple[str, str]:
             SYSTEM,
         )
         user, _ = users.create(
-            s, rt.passwords, tenant, "山田 太郎", "y@example.jp", ["staff_user"], PASSWORD, SYSTEM
+            s,
+            rt.passwords,
+            tenant,
+            name="山田 太郎",
+            email="y@example.jp",
+            roles=["staff_user"],
+            password=PASSWORD,
+            actor=SYSTEM,
         )
         token = tokens.issue(
             s, tenant.id, "bench", scopes=[Scope.records_read], days=30, actor=SYSTEM
@@ -60,7 +67,8 @@ def measure(rt: Runtime, logins: int, auths: int) -> tuple[float, float, float, 
     bare = _rate(logins, lambda: rt.passwords.verify(stored, PASSWORD))
     results: list[sessions.LoginResult] = []
     full = _rate(
-        logins, lambda: results.append(sessions.login(rt.db, rt.passwords, serial, PASSWORD))
+        logins,
+        lambda: results.append(sessions.login(rt.db, rt.passwords, serial, password=PASSWORD)),
     )
     cookie = results[-1].session_token
     by_session = _rate(auths, lambda: sessions.authenticate(rt.db, cookie, "GET", None))

@@ -321,7 +321,11 @@ def test_password_spraying_alarm_bans_the_address(runtime: Runtime) -> None:
         for _ in range(runtime.settings.spraying_serials):
             with pytest.raises(InvalidCredentials):
                 sessions.login(
-                    runtime.db, runtime.passwords, serials.new_serial(), "x" * 12, runtime.spraying
+                    runtime.db,
+                    runtime.passwords,
+                    serials.new_serial(),
+                    password="x" * 12,
+                    spraying=runtime.spraying,
                 )
     finally:
         source_ip_var.reset(token)

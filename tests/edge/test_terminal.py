@@ -159,11 +159,11 @@ def test_a_session_stays_bound_to_the_terminal_it_was_opened_on(
             s,
             edge.runtime.passwords,
             row,
-            "端末 太郎",
-            "t@example.jp",
-            ["staff_user"],
-            password,
-            SYSTEM,
+            name="端末 太郎",
+            email="t@example.jp",
+            roles=["staff_user"],
+            password=password,
+            actor=SYSTEM,
         )
         serial = user.serial
     one, two = (

@@ -29,21 +29,21 @@ def test_inventory_review_and_disable_dormant(
             s,
             runtime.passwords,
             tenant,
-            "管理 花子",
-            "a@example.jp",
-            ["tenant_admin"],
-            PASSWORD,
-            SYSTEM,
+            name="管理 花子",
+            email="a@example.jp",
+            roles=["tenant_admin"],
+            password=PASSWORD,
+            actor=SYSTEM,
         )
         sleeper, _ = users.create(
             s,
             runtime.passwords,
             tenant,
-            "休眠 次郎",
-            "s@example.jp",
-            ["staff_user"],
-            PASSWORD,
-            SYSTEM,
+            name="休眠 次郎",
+            email="s@example.jp",
+            roles=["staff_user"],
+            password=PASSWORD,
+            actor=SYSTEM,
         )
         admin_serial, sleeper_serial = admin.serial, sleeper.serial
     long_ago = utcnow() - timedelta(days=120)

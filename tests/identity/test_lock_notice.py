@@ -60,26 +60,26 @@ def test_lockout_mail_reaches_the_admins(
             s,
             runtime.passwords,
             tenant,
-            "管理 花子",
-            "kanri@acme.example.jp",
-            ["tenant_admin"],
-            "春の小川はさらさら行くよ",
-            SYSTEM,
+            name="管理 花子",
+            email="kanri@acme.example.jp",
+            roles=["tenant_admin"],
+            password="春の小川はさらさら行くよ",
+            actor=SYSTEM,
         )
         victim, _ = users.create(
             s,
             runtime.passwords,
             tenant,
-            "山田 太郎",
-            "yamada@acme.example.jp",
-            ["staff_user"],
-            "春の小川はさらさら行くよ",
-            SYSTEM,
+            name="山田 太郎",
+            email="yamada@acme.example.jp",
+            roles=["staff_user"],
+            password="春の小川はさらさら行くよ",
+            actor=SYSTEM,
         )
         serial = victim.serial
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
-            sessions.login(runtime.db, runtime.passwords, serial, "wrong password!!")
+            sessions.login(runtime.db, runtime.passwords, serial, password="wrong password!!")
     with runtime.db.session(system=True) as s:
         queued = list(s.scalars(select(MailMessage)))
     assert [(m.kind, m.recipients) for m in queued] == [

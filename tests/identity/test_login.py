@@ -41,11 +41,11 @@ def account(runtime: Runtime, make_tenant: Callable[..., TenantHandle]) -> Calla
                 s,
                 runtime.passwords,
                 row,
-                "山田 太郎",
-                "yamada@example.jp",
-                [role],
-                PASSWORD,
-                SYSTEM,
+                name="山田 太郎",
+                email="yamada@example.jp",
+                roles=[role],
+                password=PASSWORD,
+                actor=SYSTEM,
             )
             return Account(user.serial, t)
 
@@ -164,7 +164,7 @@ def test_concurrent_wrong_passwords_count_exactly_n(
     def attempt() -> None:
         barrier.wait()
         with pytest.raises(InvalidCredentials):
-            sessions.login(runtime.db, runtime.passwords, a.serial, "wrong password!!")
+            sessions.login(runtime.db, runtime.passwords, a.serial, password="wrong password!!")
 
     threads = [threading.Thread(target=attempt) for _ in range(50)]
     for th in threads:
@@ -215,7 +215,7 @@ def test_session_timeouts_and_certificate_binding(
     a = account()
     token = cert_fingerprint_var.set("AA:BB")
     try:
-        result = sessions.login(runtime.db, runtime.passwords, a.serial, PASSWORD)
+        result = sessions.login(runtime.db, runtime.passwords, a.serial, password=PASSWORD)
         assert (
             sessions.authenticate(runtime.db, result.session_token, "GET", None).id
             == result.principal.id
@@ -230,7 +230,7 @@ def test_session_timeouts_and_certificate_binding(
             s.execute(update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=31)))
         with pytest.raises(InvalidCredentials.__mro__[1]):  # Unauthenticated: session_expired
             sessions.authenticate(runtime.db, result.session_token, "GET", None)
-        second = sessions.login(runtime.db, runtime.passwords, a.serial, PASSWORD)
+        second = sessions.login(runtime.db, runtime.passwords, a.serial, password=PASSWORD)
         with runtime.db.session(write=True, system=True) as s:  # past the absolute lifetime
             s.execute(
                 update(UserSession)

@@ -28,11 +28,11 @@ def _user(runtime: Runtime, t: TenantHandle, mfa_required: bool = False) -> str:
             s,
             runtime.passwords,
             tenant,
-            "山田 太郎",
-            "y@example.jp",
-            ["tenant_admin"],
-            PASSWORD,
-            SYSTEM,
+            name="山田 太郎",
+            email="y@example.jp",
+            roles=["tenant_admin"],
+            password=PASSWORD,
+            actor=SYSTEM,
         )
         return user.serial
 

@@ -52,11 +52,11 @@ def admin_session(client: TestClient, runtime: Runtime, t: TenantHandle) -> dict
             s,
             runtime.passwords,
             tenant,
-            "管理 太郎",
-            "admin@customer.example",
-            ["tenant_admin"],
-            ADMIN_PASSWORD,
-            SYSTEM,
+            name="管理 太郎",
+            email="admin@customer.example",
+            roles=["tenant_admin"],
+            password=ADMIN_PASSWORD,
+            actor=SYSTEM,
         )
     r = client.post("/api/v1/auth/login", json={"serial": user.serial, "password": ADMIN_PASSWORD})
     assert r.status_code == 200, r.text

@@ -40,11 +40,11 @@ def _user(runtime: Runtime, t: TenantHandle) -> tuple[str, str]:
             s,
             runtime.passwords,
             tenant,
-            "山田 太郎",
-            "y@example.jp",
-            ["staff_user"],
-            PASSWORD,
-            SYSTEM,
+            name="山田 太郎",
+            email="y@example.jp",
+            roles=["staff_user"],
+            password=PASSWORD,
+            actor=SYSTEM,
         )
         return user.serial, str(user.id)
 
@@ -70,7 +70,9 @@ def test_fifty_threads_count_exactly_n_in_redis(
     def attempt() -> None:
         barrier.wait()
         with pytest.raises(InvalidCredentials):
-            sessions.login(runtime.db, runtime.passwords, serial, "wrong password!!", lockout=store)
+            sessions.login(
+                runtime.db, runtime.passwords, serial, password="wrong password!!", lockout=store
+            )
 
     threads = [threading.Thread(target=attempt) for _ in range(50)]
     for th in threads:
@@ -79,11 +81,13 @@ def test_fifty_threads_count_exactly_n_in_redis(
         th.join()
     assert _counted(runtime, user_id) == (5, 1, 45)
     with pytest.raises(InvalidCredentials):  # locked in Redis: the right password is refused too
-        sessions.login(runtime.db, runtime.passwords, serial, PASSWORD, lockout=store)
+        sessions.login(runtime.db, runtime.passwords, serial, password=PASSWORD, lockout=store)
     with runtime.db.session(write=True, system=True) as s:
         users.unlock(s, _tenant_of(runtime, serial), serial, SYSTEM, store)  # type: ignore[arg-type]
     assert (
-        sessions.login(runtime.db, runtime.passwords, serial, PASSWORD, lockout=store).principal.id
+        sessions.login(
+            runtime.db, runtime.passwords, serial, password=PASSWORD, lockout=store
+        ).principal.id
         == user_id
     )
 

@@ -51,7 +51,14 @@ def login_as(
             row = s.get(Tenant, t.id)
             assert row is not None
             user, _ = users.create(
-                s, runtime.passwords, row, "事務 花子", "jimu@example.jp", [role], PASSWORD, SYSTEM
+                s,
+                runtime.passwords,
+                row,
+                name="事務 花子",
+                email="jimu@example.jp",
+                roles=[role],
+                password=PASSWORD,
+                actor=SYSTEM,
             )
             serial = user.serial
         r = client.post("/api/v1/auth/login", json={"serial": serial, "password": PASSWORD})

@@ -31,7 +31,14 @@ def create(
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.get(s, tenant)
         user, generated = users.create(
-            s, rt.passwords, t, name, email, [r.value for r in role], password, operator()
+            s,
+            rt.passwords,
+            t,
+            name=name,
+            email=email,
+            roles=[r.value for r in role],
+            password=password,
+            actor=operator(),
         )
         typer.echo(f"serial: {user.serial}")
         if generated:

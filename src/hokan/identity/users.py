@@ -37,6 +37,7 @@ def create(
     session: Session,
     passwords: Passwords,
     tenant: Tenant,
+    *,
     name: str,
     email: str,
     roles: Iterable[str],

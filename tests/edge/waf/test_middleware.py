@@ -132,9 +132,7 @@ def test_business_data_passes_and_json_attacks_are_refused(
         tenant = rt.tenants.create(
             s, TenantCreate(code="waf-t", name="ワフ株式会社", product=Product.staff), SYSTEM
         )
-        issued = tokens.issue(
-            s, tenant.id, "tests", scopes=ALL_TOKEN_SCOPES, days=30, actor=SYSTEM
-        )
+        issued = tokens.issue(s, tenant.id, "tests", scopes=ALL_TOKEN_SCOPES, days=30, actor=SYSTEM)
     headers = {"Authorization": f"Bearer {issued.secret}"}
     record = {
         "name": "オライリー（O'Reilly）",
