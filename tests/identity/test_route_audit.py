@@ -1,0 +1,424 @@
+"""Every identity, token, grant, operator and tenant route leaves exactly its own audit
+entry (ADR 0014): a success ``(action, "success")``, a refusal ``(action, "denied")``,
+an error ``(action, "error")`` — under the action the service declared, once, and
+never under the unit of work's fallback (``http.<route>``).
+
+Each step compares the entries written by one call, by action name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import select
+
+from hokan.identity import operator_auth, sessions, users
+from hokan.models import AuditEvent, Tenant
+from hokan.principals.principal import SYSTEM
+from hokan.runtime import Runtime
+from tests.conftest import OPERATOR_PASSWORD, OperatorHandle, TenantHandle
+
+PASSWORD = "春の小川はさらさら行くよ"
+OK, DENIED, ERROR = "success", "denied", "error"
+
+
+class Trail:
+    """The audit entries each call adds (every chain, read in the system scope)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.seen = self._ids()
+
+    def _ids(self) -> set[uuid.UUID]:
+        with self.runtime.db.session(system=True) as s:
+            return set(s.scalars(select(AuditEvent.id)))
+
+    def added(self) -> list[tuple[str, str]]:
+        with self.runtime.db.session(system=True) as s:
+            rows = [e for e in s.scalars(select(AuditEvent)) if e.id not in self.seen]
+        self.seen |= {e.id for e in rows}
+        return [(e.action, e.result) for e in rows]
+
+    def expect(
+        self, call: Callable[[], Response], status: int, action: str, result: str
+    ) -> Response:
+        """``call`` answers ``status`` and leaves exactly one entry of ``action``, with ``result``."""
+        self.added()  # whatever set-up wrote
+        r = call()
+        assert r.status_code == status, r.text
+        added = self.added()
+        assert [e for e in added if e[0] == action] == [(action, result)], added
+        assert not [a for a, _ in added if a.startswith("http.")], added  # never the fallback
+        return r
+
+
+@dataclass
+class Tenancy:
+    tenant: TenantHandle
+    admin: dict[str, str]  # a tenant admin's session (cookie and CSRF token)
+    staff: dict[str, str]  # a staff user's session: no user, token or grant administration
+    admin_serial: str
+    staff_serial: str
+
+
+def _user(runtime: Runtime, t: TenantHandle, role: str) -> str:
+    with runtime.db.session(write=True, system=True) as s:
+        tenant = s.get(Tenant, t.id)
+        assert tenant is not None
+        user, _ = users.create(
+            s,
+            runtime.passwords,
+            tenant,
+            name="山田 太郎",
+            email="yamada@example.jp",
+            roles=[role],
+            password=PASSWORD,
+            actor=SYSTEM,
+        )
+        return user.serial
+
+
+def _session(client: TestClient, serial: str, otp: str | None = None) -> dict[str, str]:
+    r = client.post("/api/v1/auth/login", json={"serial": serial, "password": PASSWORD, "otp": otp})
+    assert r.status_code == 200, r.text
+    jar = {
+        "Cookie": f"{sessions.SESSION_COOKIE}={r.cookies[sessions.SESSION_COOKIE]}",
+        "X-CSRF-Token": r.json()["csrf_token"],
+    }
+    client.cookies.clear()
+    return jar
+
+
+@pytest.fixture
+def tenancy(
+    client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> Tenancy:
+    t = make_tenant()
+    admin_serial, staff_serial = _user(runtime, t, "tenant_admin"), _user(runtime, t, "staff_user")
+    admin, staff = _session(client, admin_serial), _session(client, staff_serial)
+    return Tenancy(t, admin, staff, admin_serial, staff_serial)
+
+
+def test_login_and_session_routes(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
+    trail = Trail(runtime)
+    login = "/api/v1/auth/login"
+    trail.expect(
+        lambda: client.post(login, json={"serial": tenancy.staff_serial, "password": PASSWORD}),
+        200,
+        "auth.login",
+        OK,
+    )
+    client.cookies.clear()
+    trail.expect(
+        lambda: client.post(login, json={"serial": tenancy.staff_serial, "password": "wrong!!"}),
+        401,
+        "auth.login",
+        DENIED,
+    )
+    trail.expect(
+        lambda: client.post(login, json={"serial": "not a serial", "password": PASSWORD}),
+        401,
+        "auth.login",
+        DENIED,
+    )
+    logout = "/api/v1/auth/logout"
+    no_csrf = {"Cookie": tenancy.staff["Cookie"]}
+    trail.expect(lambda: client.post(logout, headers=no_csrf), 403, "auth.session", DENIED)
+    trail.expect(lambda: client.post(logout, headers=tenancy.staff), 204, "auth.logout", OK)
+    trail.expect(lambda: client.post(logout, headers=tenancy.staff), 401, "auth.session", DENIED)
+
+
+def test_password_change(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
+    trail = Trail(runtime)
+    url = "/api/v1/auth/password"
+
+    def change(headers: dict[str, str], current: str, new: str) -> Callable[[], Response]:
+        body = {"current_password": current, "new_password": new}
+        return lambda: client.post(url, json=body, headers=headers)
+
+    new = "夏の海はきらきらと光っているよ"
+    token = tenancy.tenant.headers
+    trail.expect(change(token, PASSWORD, new), 403, "auth.password_change", DENIED)
+    trail.expect(change(tenancy.staff, "wrong!!", new), 401, "auth.password_change", DENIED)
+    trail.expect(change(tenancy.staff, PASSWORD, "short"), 422, "auth.password_change", ERROR)
+    trail.expect(change(tenancy.staff, PASSWORD, new), 204, "auth.password_change", OK)
+
+
+def test_second_factor(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
+    trail = Trail(runtime)
+    setup, enable = "/api/v1/auth/totp/setup", "/api/v1/auth/totp/enable"
+    token = tenancy.tenant.headers
+    trail.expect(lambda: client.post(setup, headers=token), 403, "auth.totp_setup", DENIED)
+    trail.expect(
+        lambda: client.post(enable, json={"code": "123456"}, headers=tenancy.staff),
+        409,
+        "auth.totp_enable",
+        ERROR,
+    )
+    r = trail.expect(lambda: client.post(setup, headers=tenancy.staff), 200, "auth.totp_setup", OK)
+    totp = pyotp.TOTP(r.json()["secret"])
+    wrong = "000000" if totp.now() != "000000" else "111111"
+    trail.expect(
+        lambda: client.post(enable, json={"code": wrong}, headers=tenancy.staff),
+        422,
+        "auth.totp_enable",
+        ERROR,
+    )
+    trail.expect(
+        lambda: client.post(enable, json={"code": totp.now()}, headers=tenancy.staff),
+        200,
+        "auth.totp_enable",
+        OK,
+    )
+    trail.expect(
+        lambda: client.post(enable, headers=token, json={"code": "1"}),
+        403,
+        "auth.totp_enable",
+        DENIED,
+    )
+
+
+def test_user_administration(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
+    trail = Trail(runtime)
+    admin, staff = tenancy.admin, tenancy.staff
+    scope = "auth.scope_denied"
+    unlock = f"/api/v1/users/{tenancy.staff_serial}/unlock"
+    review = {"decisions": [], "comment": "四半期の棚卸"}
+    calls: list[tuple[str, str, str, dict[str, object] | None]] = [
+        ("GET", "/api/v1/users", "user.list", None),
+        ("POST", unlock, "auth.unlock", None),
+        ("GET", "/api/v1/accounts/inventory", "accounts.inventory", None),
+        ("POST", "/api/v1/accounts/reviews", "accounts.review", review),
+        ("POST", "/api/v1/accounts/disable-dormant", "accounts.disable_dormant", None),
+    ]
+    for method, url, action, body in calls:
+        status = 201 if action == "accounts.review" else 200
+
+        def call(
+            headers: dict[str, str], m: str = method, u: str = url, b: object = body
+        ) -> Callable[[], Response]:
+            return lambda: client.request(m, u, json=b, headers=headers)
+
+        trail.expect(call(staff), 403, scope, DENIED)
+        trail.expect(call(admin), status, action, OK)
+    trail.expect(
+        lambda: client.post("/api/v1/users/0000000000000000/unlock", headers=admin),
+        404,
+        "auth.unlock",
+        ERROR,
+    )
+
+
+def test_personal_tokens(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
+    trail = Trail(runtime)
+    url, admin, token = "/api/v1/tokens", tenancy.admin, tenancy.tenant.headers
+    body = {"name": "連携", "scopes": ["records:read"], "days": 7}
+    trail.expect(lambda: client.post(url, json=body, headers=token), 403, "token.create", DENIED)
+    trail.expect(
+        lambda: client.post(url, json={**body, "scopes": ["nope"]}, headers=admin),
+        422,
+        "token.create",
+        ERROR,
+    )
+    staff_more = {**body, "scopes": ["users:manage"]}
+    trail.expect(
+        lambda: client.post(url, json=staff_more, headers=tenancy.staff),
+        403,
+        "token.create",
+        DENIED,
+    )
+    r = trail.expect(lambda: client.post(url, json=body, headers=admin), 201, "token.create", OK)
+    prefix = r.json()["prefix"]
+    trail.expect(lambda: client.get(url, headers=token), 403, "token.list", DENIED)
+    trail.expect(lambda: client.get(url, headers=admin), 200, "token.list", OK)
+    trail.expect(
+        lambda: client.delete(f"{url}/{prefix}", headers=token), 403, "token.revoke", DENIED
+    )
+    trail.expect(
+        lambda: client.delete(f"{url}/hk_nothere", headers=admin), 404, "token.revoke", ERROR
+    )
+    trail.expect(lambda: client.delete(f"{url}/{prefix}", headers=admin), 200, "token.revoke", OK)
+
+
+def test_consent_grants(
+    client: TestClient,
+    runtime: Runtime,
+    tenancy: Tenancy,
+    make_operator: Callable[..., OperatorHandle],
+) -> None:
+    op = make_operator()
+    trail = Trail(runtime)
+    url, admin, scope = "/api/v1/consent-grants", tenancy.admin, "auth.scope_denied"
+    body = {
+        "operator_serial": op.serial,
+        "scopes": ["records:read"],
+        "reason": "障害調査",
+        "hours": 2,
+    }
+    trail.expect(lambda: client.post(url, json=body, headers=tenancy.staff), 403, scope, DENIED)
+    both = {**body, "team": "incident_response"}
+    trail.expect(lambda: client.post(url, json=both, headers=admin), 422, "grant.create", ERROR)
+    r = trail.expect(lambda: client.post(url, json=body, headers=admin), 201, "grant.create", OK)
+    grant = r.json()["id"]
+    trail.expect(lambda: client.get(url, headers=tenancy.tenant.headers), 403, scope, DENIED)
+    trail.expect(lambda: client.get(url, headers=admin), 200, "grant.list", OK)
+    trail.expect(lambda: client.delete(f"{url}/{grant}", headers=tenancy.staff), 403, scope, DENIED)
+    trail.expect(
+        lambda: client.delete(f"{url}/{uuid.uuid4()}", headers=admin), 404, "grant.revoke", ERROR
+    )
+    trail.expect(lambda: client.delete(f"{url}/{grant}", headers=admin), 200, "grant.revoke", OK)
+
+
+def test_own_tenant(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
+    trail = Trail(runtime)
+    url = "/api/v1/tenant"
+    trail.expect(lambda: client.get(url, headers=tenancy.tenant.headers), 200, "tenant.read", OK)
+    trail.expect(lambda: client.get(url, headers=tenancy.staff), 200, "tenant.read", OK)
+    bad = {"Authorization": "Bearer hk_aaaaaaaa_" + "a" * 43}
+    trail.expect(lambda: client.get(url, headers=bad), 401, "auth.token", DENIED)
+
+
+def _operator_session(client: TestClient, op: OperatorHandle) -> dict[str, str]:
+    r = client.post(
+        "/api/v1/operator/auth/login",
+        json={"serial": op.serial, "password": OPERATOR_PASSWORD, "otp": op.code()},
+    )
+    assert r.status_code == 200, r.text
+    client.cookies.clear()
+    return {
+        "Cookie": f"{operator_auth.OPERATOR_COOKIE}={r.cookies[operator_auth.OPERATOR_COOKIE]}",
+        "X-CSRF-Token": r.json()["csrf_token"],
+    }
+
+
+def test_operator_login_and_session(
+    ops_client: TestClient, runtime: Runtime, make_operator: Callable[..., OperatorHandle]
+) -> None:
+    op = make_operator()
+    trail = Trail(runtime)
+    url = "/api/v1/operator/auth/login"
+    wrong = {"serial": op.serial, "password": OPERATOR_PASSWORD, "otp": "000000"}
+    if op.code() == "000000":
+        wrong["otp"] = "111111"
+    trail.expect(lambda: ops_client.post(url, json=wrong), 401, "operator.login", DENIED)
+    unknown = {**wrong, "serial": "0000000000000000"}
+    trail.expect(lambda: ops_client.post(url, json=unknown), 401, "operator.login", DENIED)
+    right = {"serial": op.serial, "password": OPERATOR_PASSWORD, "otp": op.code()}
+    r = trail.expect(lambda: ops_client.post(url, json=right), 200, "operator.login", OK)
+    ops_client.cookies.clear()
+    jar = {
+        "Cookie": f"{operator_auth.OPERATOR_COOKIE}={r.cookies[operator_auth.OPERATOR_COOKIE]}",
+        "X-CSRF-Token": r.json()["csrf_token"],
+    }
+    me = ops_client.get("/api/v1/operator/me", headers=jar)
+    assert me.status_code == 200 and not trail.added()  # reads nothing, records nothing
+    logout = "/api/v1/operator/auth/logout"
+    no_csrf = {"Cookie": jar["Cookie"]}
+    trail.expect(
+        lambda: ops_client.post(logout, headers=no_csrf), 403, "auth.operator_session", DENIED
+    )
+    trail.expect(lambda: ops_client.post(logout, headers=jar), 204, "operator.logout", OK)
+    trail.expect(lambda: ops_client.post(logout, headers=jar), 401, "auth.operator_session", DENIED)
+
+
+def test_operator_network_is_refused_under_the_declared_action(
+    settings_factory: Callable[..., object], make_tenant: Callable[..., TenantHandle]
+) -> None:
+    from hokan.app import create_app
+    from hokan.settings import Settings
+
+    settings = settings_factory(operator_cidrs="10.99.0.0/16")
+    assert isinstance(settings, Settings)
+    rt = Runtime(settings)
+    rt.keyring.verify_master(initialise=True)
+    try:
+        trail = Trail(rt)
+        with TestClient(create_app(runtime=rt), client=("127.0.0.1", 50000)) as c:
+            body = {"serial": "0000000000000000", "password": OPERATOR_PASSWORD, "otp": "123456"}
+            trail.expect(
+                lambda: c.post("/api/v1/operator/auth/login", json=body),
+                403,
+                "operator.network_denied",
+                DENIED,
+            )
+    finally:
+        rt.close()
+
+
+def test_operator_administration(
+    ops_client: TestClient,
+    runtime: Runtime,
+    make_operator: Callable[..., OperatorHandle],
+    make_tenant: Callable[..., TenantHandle],
+) -> None:
+    tenant = make_tenant()
+    manager = _operator_session(ops_client, make_operator(roles=("operations_manager",)))
+    responder_op = make_operator()
+    responder = _operator_session(ops_client, responder_op)
+    trail = Trail(runtime)
+    role = "operator.role_denied"
+    person = {"name": "運用 次郎", "email": "jiro@hokan.example"}
+    new = {**person, "roles": ["incident_response"]}
+    temporary = {
+        **person,
+        "tenant": tenant.tenant.code,
+        "request_ref": "REQ-9",
+        "reason": "障害調査",
+        "hours": 4,
+    }
+    post, get, put = ops_client.post, ops_client.get, ops_client.put
+
+    trail.expect(lambda: get("/api/v1/operator/operators", headers=responder), 403, role, DENIED)
+    trail.expect(
+        lambda: get("/api/v1/operator/operators", headers=manager), 200, "operator.list", OK
+    )
+
+    url = "/api/v1/operator/operators"
+    trail.expect(lambda: post(url, json=new, headers=responder), 403, role, DENIED)
+    bad_role = {**new, "roles": ["tenant_admin"]}
+    trail.expect(lambda: post(url, json=bad_role, headers=manager), 422, "operator.create", ERROR)
+    r = trail.expect(lambda: post(url, json=new, headers=manager), 201, "operator.create", OK)
+    serial = r.json()["serial"]
+
+    url = "/api/v1/operator/temporary-accounts"
+    trail.expect(lambda: post(url, json=temporary, headers=responder), 403, role, DENIED)
+    nowhere = {**temporary, "tenant": "no-such-tenant"}
+    trail.expect(
+        lambda: post(url, json=nowhere, headers=manager), 404, "operator.create_temporary", ERROR
+    )
+    trail.expect(
+        lambda: post(url, json=temporary, headers=manager), 201, "operator.create_temporary", OK
+    )
+
+    url = f"/api/v1/operator/operators/{serial}/roles"
+    roles = {"roles": ["operations_support"]}
+    trail.expect(lambda: put(url, json=roles, headers=responder), 403, role, DENIED)
+    trail.expect(
+        lambda: put(
+            "/api/v1/operator/operators/0000000000000000/roles", json=roles, headers=manager
+        ),
+        404,
+        "operator.set_roles",
+        ERROR,
+    )
+    trail.expect(lambda: put(url, json=roles, headers=manager), 200, "operator.set_roles", OK)
+
+    url = f"/api/v1/operator/operators/{serial}/disable"
+    trail.expect(lambda: post(url, headers=responder), 403, role, DENIED)
+    trail.expect(
+        lambda: post("/api/v1/operator/operators/0000000000000000/disable", headers=manager),
+        404,
+        "operator.disable",
+        ERROR,
+    )
+    trail.expect(lambda: post(url, headers=manager), 200, "operator.disable", OK)
+
+    url = "/api/v1/operator/accounts/inventory"
+    trail.expect(lambda: get(url, headers=responder), 403, role, DENIED)
+    trail.expect(lambda: get(url, headers=manager), 200, "accounts.inventory", OK)
