@@ -81,7 +81,9 @@ async def login(body: LoginIn, request: Request, work: AnonymousWork) -> Respons
     logins = work.resolve(Logins)
     checked = await work.host.call(partial(logins.check, body.serial, body.password))
     outcome = await work(lambda s: logins.login(s, work.principal, checked, otp=body.otp))
-    result = await work.host.call(partial(logins.finish, outcome))  # a refusal raises here
+    result = outcome.result
+    if result is None:  # recorded and committed: now the one answer (and a spraying alarm)
+        await work.host.call(partial(logins.refuse, outcome))
     p = result.principal
     try:  # the user's tenant must match the terminal and allow the network (EDGE-1/2)
         await work.host.admit(request, p)

@@ -5,14 +5,14 @@ A login has three steps: :meth:`Logins.check` reads the account and verifies
 the password (Argon2id) before any write transaction opens, so the writer is
 never held for it; the decision (``login``/``operator_login``) runs in the unit
 of work, where every refusal is recorded with its reason and the failure
-count; :meth:`Logins.finish` then raises the one answer for every refusal.
+count; :meth:`Logins.refuse` then raises the one answer every refusal gets.
 A refusal is not a failure of the unit of work: its entries (and the counted
 failure, the lock) must commit, so the route raises only after the commit.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from hokan.identity.lockout import RedisLockout
 from hokan.identity.login_decision import Checked
 from hokan.identity.operator_auth import OperatorLogin
 from hokan.identity.passwords import Passwords
-from hokan.identity.sessions import LoginOutcome, LoginResult
+from hokan.identity.sessions import LoginOutcome
 from hokan.identity.spraying import SprayingDetector
 from hokan.keyring.master import MasterKeyProvider
 from hokan.keyring.service import Keyring
@@ -76,9 +76,9 @@ class Logins:
             spraying=self.spraying,
         )
 
-    def finish(self, outcome: LoginOutcome) -> LoginResult:
-        """After the commit: a spraying alarm goes to the IPS; a refusal is raised."""
-        return sessions.finish(outcome, self.spraying)
+    def refuse(self, outcome: LoginOutcome) -> NoReturn:
+        """After the refusal committed: a spraying alarm goes to the IPS; then raise."""
+        sessions.refuse(outcome, self.spraying)
 
     # -- operators ----------------------------------------------------------------
 
@@ -91,7 +91,7 @@ class Logins:
     def operator_login(
         self, s: Session, principal: Principal, checked: Checked, *, otp: str | None
     ) -> OperatorLogin | None:
-        """None when refused (recorded with its reason); see :meth:`finish_operator`."""
+        """None when refused (recorded with its reason); see :meth:`refuse_operator`."""
         return operator_auth.decide(
             s,
             checked,
@@ -102,7 +102,5 @@ class Logins:
         )
 
     @staticmethod
-    def finish_operator(result: OperatorLogin | None) -> OperatorLogin:
-        if result is None:
-            raise InvalidCredentials
-        return result
+    def refuse_operator() -> NoReturn:
+        raise InvalidCredentials

@@ -102,8 +102,9 @@ async def operator_login(body: OperatorLoginIn, work: AnonymousWork) -> Response
     ``operator_network_denied``."""
     logins = work.resolve(Logins)
     checked = await work.host.call(partial(logins.check_operator, body.serial, body.password))
-    decided = await work(lambda s: logins.operator_login(s, work.principal, checked, otp=body.otp))
-    result = logins.finish_operator(decided)  # a refusal (recorded and committed) raises here
+    result = await work(lambda s: logins.operator_login(s, work.principal, checked, otp=body.otp))
+    if result is None:  # recorded and committed: now the one answer every refusal gets
+        logins.refuse_operator()
     p = result.identity.principal
     response = JsonResponse(
         {

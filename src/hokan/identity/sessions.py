@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Row, and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
@@ -142,7 +142,7 @@ def decide(
         )
         result = None
     else:
-        result = _decide(
+        result = _decide_user(
             s, checked, row, passwords=passwords, otp=otp, keyring=keyring, lockout=lockout
         )
     if result is not None:
@@ -161,13 +161,12 @@ def decide(
     return LoginOutcome(None, tried)
 
 
-def finish(outcome: LoginOutcome, spraying: SprayingDetector | None = None) -> LoginResult:
-    """After the decision committed: hand a spraying alarm to the IPS, raise a refusal."""
-    if outcome.result is None:
-        if outcome.spraying is not None and spraying is not None:
-            spraying.alarm(source_ip_var.get(), outcome.spraying)
-        raise InvalidCredentials
-    return outcome.result
+def refuse(outcome: LoginOutcome, spraying: SprayingDetector | None = None) -> NoReturn:
+    """After a refusal committed: hand a spraying alarm to the IPS, then raise the one
+    answer every refusal gets."""
+    if outcome.spraying is not None and spraying is not None:
+        spraying.alarm(source_ip_var.get(), outcome.spraying)
+    raise InvalidCredentials
 
 
 def login(
@@ -196,7 +195,9 @@ def login(
             lockout=lockout,
             spraying=spraying,
         )
-    return finish(outcome, spraying)
+    if outcome.result is None:
+        refuse(outcome, spraying)
+    return outcome.result
 
 
 def _refusal(row: Row[Any], now: datetime, lockout: RedisLockout | None) -> str | None:
@@ -211,7 +212,7 @@ def _refusal(row: Row[Any], now: datetime, lockout: RedisLockout | None) -> str 
     return None
 
 
-def _decide(
+def _decide_user(
     s: Session,
     checked: Checked,
     row: Row[Any],
