@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from hokan.identity.errors import (
     OperatorNetworkDenied,
     SessionExpired,
 )
-from hokan.identity.login_decision import Attempt, Checked
+from hokan.identity.login_decision import Attempt, Checked, Opened
 from hokan.identity.operators import is_expired, revoke_sessions, totp_secret
 from hokan.identity.passwords import Passwords
 from hokan.identity.sessions import check_binding, count_and_lock
@@ -116,57 +117,67 @@ def decide(
         )
         return None
     now = utcnow()
-    actor = operator_principal(row.id, row.display_name, row.roles)
     attempt = Attempt(
         Operator,
         row.id,
         row.tenant_id,
-        actor,
+        operator_principal(row.id, row.display_name, row.roles),
         row.password_hash,
         action="operator.login",
         target_type="operator",
         lock_action="operator.lock",
         bad_reason="bad_credentials",
     )
-
-    def second_factor() -> bool:  # always required for operators
-        step = mfa.matching_step(totp_secret(master, row), otp or "", row.totp_last_step)
-        return (
-            step is not None
-            and s.execute(
-                update(Operator)
-                .where(Operator.id == row.id, Operator.totp_last_step < step)
-                .values(totp_last_step=step)
-            ).rowcount  # type: ignore[attr-defined]
-            == 1
-        )
-
-    def count_failure() -> None:
-        threshold = settings.operator_lockout_threshold
-        until = now + timedelta(minutes=settings.operator_lockout_minutes)
-        failures, locked_now = count_and_lock(s, Operator, row.id, threshold, until, now)
-        attempt.failed(
-            s,
-            failures,
-            locked_now=locked_now,
-            threshold=threshold,
-            minutes=settings.operator_lockout_minutes,
-            revoke=lambda: revoke_sessions(s, row.id, now),
-        )
-
     opened = login_decision.decide(
         s,
         attempt,
         refused=_refusal(s, row, now),
         password_ok=checked.password_ok,
-        second_factor=second_factor,
-        count_failure=count_failure,
+        second_factor=partial(_second_factor, s, master, row, otp),
+        count_failure=partial(_count_failure, s, attempt, settings, now),
         passwords=passwords,
         password=checked.password,
         now=now,
     )
-    if opened is None:
-        return None
+    return None if opened is None else _open(s, row, attempt, opened, settings, now)
+
+
+def _second_factor(s: Session, master: MasterKeyProvider, row: Operator, otp: str | None) -> bool:
+    """The TOTP code, always required for operators; each time step is used once."""
+    step = mfa.matching_step(totp_secret(master, row), otp or "", row.totp_last_step)
+    return (
+        step is not None
+        and s.execute(
+            update(Operator)
+            .where(Operator.id == row.id, Operator.totp_last_step < step)
+            .values(totp_last_step=step)
+        ).rowcount  # type: ignore[attr-defined]
+        == 1
+    )
+
+
+def _count_failure(s: Session, attempt: Attempt, settings: Settings, now: datetime) -> None:
+    threshold = settings.operator_lockout_threshold
+    until = now + timedelta(minutes=settings.operator_lockout_minutes)
+    failures, locked_now = count_and_lock(s, Operator, attempt.account_id, threshold, until, now)
+    attempt.failed(
+        s,
+        failures,
+        locked_now=locked_now,
+        threshold=threshold,
+        minutes=settings.operator_lockout_minutes,
+        revoke=partial(revoke_sessions, s, attempt.account_id, now),
+    )
+
+
+def _open(
+    s: Session,
+    row: Operator,
+    attempt: Attempt,
+    opened: Opened,
+    settings: Settings,
+    now: datetime,
+) -> OperatorLogin:
     absolute = now + timedelta(hours=settings.operator_session_absolute_hours)
     if row.expires_at is not None:
         absolute = min(absolute, row.expires_at)
@@ -181,7 +192,7 @@ def decide(
             absolute_expires_at=absolute,
         )
     )
-    identity = OperatorIdentity(actor, row.kind, row.tenant_id, row.expires_at)
+    identity = OperatorIdentity(attempt.actor, row.kind, row.tenant_id, row.expires_at)
     return OperatorLogin(identity, opened.session_token, opened.csrf_token, absolute)
 
 

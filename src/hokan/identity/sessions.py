@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, NoReturn
 
 from sqlalchemy import Row, and_, bindparam, case, or_, select, update
@@ -244,30 +245,14 @@ def _decide_user(
     )
     refused = _refusal(row, now, lockout)
     if refused is None and row.locked_until is not None:  # the lock ran out since
-        s.execute(update(User).where(User.id == row.id).values(locked_until=None, failed_count=0))
-        audit.record(
-            s,
-            actor,
-            "auth.unlock",
-            "user",
-            str(row.id),
-            detail={"reason": "expired"},
-            tenant_id=row.tenant_id,
-        )
-
-    def second_factor() -> bool:
-        if not row.totp_enabled:
-            return True
-        user = s.get(User, row.id)
-        return bool(user and keyring and mfa.check(s, keyring, user, otp))
-
+        _lift_expired_lock(s, row, actor)
     opened = login_decision.decide(
         s,
         attempt,
         refused=refused,
         password_ok=checked.password_ok,
-        second_factor=second_factor,
-        count_failure=lambda: _count_failure(s, row, checked.serial, attempt, settings, lockout),
+        second_factor=partial(_second_factor, s, keyring, row, otp),
+        count_failure=partial(_count_failure, s, row, checked.serial, attempt, settings, lockout),
         passwords=passwords,
         password=checked.password,
         now=now,
@@ -290,6 +275,27 @@ def _decide_user(
         )
     )
     return LoginResult(actor, opened.session_token, opened.csrf_token, absolute)
+
+
+def _lift_expired_lock(s: Session, row: Row[Any], actor: Principal) -> None:
+    s.execute(update(User).where(User.id == row.id).values(locked_until=None, failed_count=0))
+    audit.record(
+        s,
+        actor,
+        "auth.unlock",
+        "user",
+        str(row.id),
+        detail={"reason": "expired"},
+        tenant_id=row.tenant_id,
+    )
+
+
+def _second_factor(s: Session, keyring: Keyring | None, row: Row[Any], otp: str | None) -> bool:
+    """The TOTP (or a recovery) code, when the user has turned the second factor on."""
+    if not row.totp_enabled:
+        return True
+    user = s.get(User, row.id)
+    return bool(user and keyring and mfa.check(s, keyring, user, otp))
 
 
 def count_and_lock(
