@@ -16,45 +16,33 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import select
 
 from hokan.identity import operator_auth, sessions, users
-from hokan.models import AuditEvent, Tenant
+from hokan.models import Tenant
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests.conftest import OPERATOR_PASSWORD, OperatorHandle, TenantHandle
+from tests.route_audit import only, trail
 
 PASSWORD = "春の小川はさらさら行くよ"
 OK, DENIED, ERROR = "success", "denied", "error"
 
 
 class Trail:
-    """The audit entries each call adds (every chain, read in the system scope)."""
+    """Each call's audit entries (every chain), checked by action name (tests.route_audit)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.seen = self._ids()
-
-    def _ids(self) -> set[uuid.UUID]:
-        with self.runtime.db.session(system=True) as s:
-            return set(s.scalars(select(AuditEvent.id)))
-
-    def added(self) -> list[tuple[str, str]]:
-        with self.runtime.db.session(system=True) as s:
-            rows = [e for e in s.scalars(select(AuditEvent)) if e.id not in self.seen]
-        self.seen |= {e.id for e in rows}
-        return [(e.action, e.result) for e in rows]
 
     def expect(
         self, call: Callable[[], Response], status: int, action: str, result: str
     ) -> Response:
-        """``call`` answers ``status`` and leaves exactly one entry of ``action``, with ``result``."""
-        self.added()  # whatever set-up wrote
-        r = call()
+        """``call`` answers ``status`` and leaves exactly one entry of ``action``, with
+        ``result``, and none under the unit of work's fallback."""
+        with trail(self.runtime) as found:
+            r = call()
         assert r.status_code == status, r.text
-        added = self.added()
-        assert [e for e in added if e[0] == action] == [(action, result)], added
-        assert not [a for a, _ in added if a.startswith("http.")], added  # never the fallback
+        only(found, action, result)
         return r
 
 
@@ -106,22 +94,22 @@ def tenancy(
 
 
 def test_login_and_session_routes(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
-    trail = Trail(runtime)
+    audit = Trail(runtime)
     login = "/api/v1/auth/login"
-    trail.expect(
+    audit.expect(
         lambda: client.post(login, json={"serial": tenancy.staff_serial, "password": PASSWORD}),
         200,
         "auth.login",
         OK,
     )
     client.cookies.clear()
-    trail.expect(
+    audit.expect(
         lambda: client.post(login, json={"serial": tenancy.staff_serial, "password": "wrong!!"}),
         401,
         "auth.login",
         DENIED,
     )
-    trail.expect(
+    audit.expect(
         lambda: client.post(login, json={"serial": "not a serial", "password": PASSWORD}),
         401,
         "auth.login",
@@ -129,13 +117,13 @@ def test_login_and_session_routes(client: TestClient, runtime: Runtime, tenancy:
     )
     logout = "/api/v1/auth/logout"
     no_csrf = {"Cookie": tenancy.staff["Cookie"]}
-    trail.expect(lambda: client.post(logout, headers=no_csrf), 403, "auth.session", DENIED)
-    trail.expect(lambda: client.post(logout, headers=tenancy.staff), 204, "auth.logout", OK)
-    trail.expect(lambda: client.post(logout, headers=tenancy.staff), 401, "auth.session", DENIED)
+    audit.expect(lambda: client.post(logout, headers=no_csrf), 403, "auth.session", DENIED)
+    audit.expect(lambda: client.post(logout, headers=tenancy.staff), 204, "auth.logout", OK)
+    audit.expect(lambda: client.post(logout, headers=tenancy.staff), 401, "auth.session", DENIED)
 
 
 def test_password_change(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
-    trail = Trail(runtime)
+    audit = Trail(runtime)
     url = "/api/v1/auth/password"
 
     def change(headers: dict[str, str], current: str, new: str) -> Callable[[], Response]:
@@ -144,39 +132,39 @@ def test_password_change(client: TestClient, runtime: Runtime, tenancy: Tenancy)
 
     new = "夏の海はきらきらと光っているよ"
     token = tenancy.tenant.headers
-    trail.expect(change(token, PASSWORD, new), 403, "auth.password_change", DENIED)
-    trail.expect(change(tenancy.staff, "wrong!!", new), 401, "auth.password_change", DENIED)
-    trail.expect(change(tenancy.staff, PASSWORD, "short"), 422, "auth.password_change", ERROR)
-    trail.expect(change(tenancy.staff, PASSWORD, new), 204, "auth.password_change", OK)
+    audit.expect(change(token, PASSWORD, new), 403, "auth.password_change", DENIED)
+    audit.expect(change(tenancy.staff, "wrong!!", new), 401, "auth.password_change", DENIED)
+    audit.expect(change(tenancy.staff, PASSWORD, "short"), 422, "auth.password_change", ERROR)
+    audit.expect(change(tenancy.staff, PASSWORD, new), 204, "auth.password_change", OK)
 
 
 def test_second_factor(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
-    trail = Trail(runtime)
+    audit = Trail(runtime)
     setup, enable = "/api/v1/auth/totp/setup", "/api/v1/auth/totp/enable"
     token = tenancy.tenant.headers
-    trail.expect(lambda: client.post(setup, headers=token), 403, "auth.totp_setup", DENIED)
-    trail.expect(
+    audit.expect(lambda: client.post(setup, headers=token), 403, "auth.totp_setup", DENIED)
+    audit.expect(
         lambda: client.post(enable, json={"code": "123456"}, headers=tenancy.staff),
         409,
         "auth.totp_enable",
         ERROR,
     )
-    r = trail.expect(lambda: client.post(setup, headers=tenancy.staff), 200, "auth.totp_setup", OK)
+    r = audit.expect(lambda: client.post(setup, headers=tenancy.staff), 200, "auth.totp_setup", OK)
     totp = pyotp.TOTP(r.json()["secret"])
     wrong = "000000" if totp.now() != "000000" else "111111"
-    trail.expect(
+    audit.expect(
         lambda: client.post(enable, json={"code": wrong}, headers=tenancy.staff),
         422,
         "auth.totp_enable",
         ERROR,
     )
-    trail.expect(
+    audit.expect(
         lambda: client.post(enable, json={"code": totp.now()}, headers=tenancy.staff),
         200,
         "auth.totp_enable",
         OK,
     )
-    trail.expect(
+    audit.expect(
         lambda: client.post(enable, headers=token, json={"code": "1"}),
         403,
         "auth.totp_enable",
@@ -185,7 +173,7 @@ def test_second_factor(client: TestClient, runtime: Runtime, tenancy: Tenancy) -
 
 
 def test_user_administration(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
-    trail = Trail(runtime)
+    audit = Trail(runtime)
     admin, staff = tenancy.admin, tenancy.staff
     scope = "auth.scope_denied"
     unlock = f"/api/v1/users/{tenancy.staff_serial}/unlock"
@@ -205,9 +193,9 @@ def test_user_administration(client: TestClient, runtime: Runtime, tenancy: Tena
         ) -> Callable[[], Response]:
             return lambda: client.request(m, u, json=b, headers=headers)
 
-        trail.expect(call(staff), 403, scope, DENIED)
-        trail.expect(call(admin), status, action, OK)
-    trail.expect(
+        audit.expect(call(staff), 403, scope, DENIED)
+        audit.expect(call(admin), status, action, OK)
+    audit.expect(
         lambda: client.post("/api/v1/users/0000000000000000/unlock", headers=admin),
         404,
         "auth.unlock",
@@ -216,34 +204,34 @@ def test_user_administration(client: TestClient, runtime: Runtime, tenancy: Tena
 
 
 def test_personal_tokens(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
-    trail = Trail(runtime)
+    audit = Trail(runtime)
     url, admin, token = "/api/v1/tokens", tenancy.admin, tenancy.tenant.headers
     body = {"name": "連携", "scopes": ["records:read"], "days": 7}
-    trail.expect(lambda: client.post(url, json=body, headers=token), 403, "token.create", DENIED)
-    trail.expect(
+    audit.expect(lambda: client.post(url, json=body, headers=token), 403, "token.create", DENIED)
+    audit.expect(
         lambda: client.post(url, json={**body, "scopes": ["nope"]}, headers=admin),
         422,
         "token.create",
         ERROR,
     )
     staff_more = {**body, "scopes": ["users:manage"]}
-    trail.expect(
+    audit.expect(
         lambda: client.post(url, json=staff_more, headers=tenancy.staff),
         403,
         "token.create",
         DENIED,
     )
-    r = trail.expect(lambda: client.post(url, json=body, headers=admin), 201, "token.create", OK)
+    r = audit.expect(lambda: client.post(url, json=body, headers=admin), 201, "token.create", OK)
     prefix = r.json()["prefix"]
-    trail.expect(lambda: client.get(url, headers=token), 403, "token.list", DENIED)
-    trail.expect(lambda: client.get(url, headers=admin), 200, "token.list", OK)
-    trail.expect(
+    audit.expect(lambda: client.get(url, headers=token), 403, "token.list", DENIED)
+    audit.expect(lambda: client.get(url, headers=admin), 200, "token.list", OK)
+    audit.expect(
         lambda: client.delete(f"{url}/{prefix}", headers=token), 403, "token.revoke", DENIED
     )
-    trail.expect(
+    audit.expect(
         lambda: client.delete(f"{url}/hk_nothere", headers=admin), 404, "token.revoke", ERROR
     )
-    trail.expect(lambda: client.delete(f"{url}/{prefix}", headers=admin), 200, "token.revoke", OK)
+    audit.expect(lambda: client.delete(f"{url}/{prefix}", headers=admin), 200, "token.revoke", OK)
 
 
 def test_consent_grants(
@@ -253,7 +241,7 @@ def test_consent_grants(
     make_operator: Callable[..., OperatorHandle],
 ) -> None:
     op = make_operator()
-    trail = Trail(runtime)
+    audit = Trail(runtime)
     url, admin, scope = "/api/v1/consent-grants", tenancy.admin, "auth.scope_denied"
     body = {
         "operator_serial": op.serial,
@@ -261,27 +249,27 @@ def test_consent_grants(
         "reason": "障害調査",
         "hours": 2,
     }
-    trail.expect(lambda: client.post(url, json=body, headers=tenancy.staff), 403, scope, DENIED)
+    audit.expect(lambda: client.post(url, json=body, headers=tenancy.staff), 403, scope, DENIED)
     both = {**body, "team": "incident_response"}
-    trail.expect(lambda: client.post(url, json=both, headers=admin), 422, "grant.create", ERROR)
-    r = trail.expect(lambda: client.post(url, json=body, headers=admin), 201, "grant.create", OK)
+    audit.expect(lambda: client.post(url, json=both, headers=admin), 422, "grant.create", ERROR)
+    r = audit.expect(lambda: client.post(url, json=body, headers=admin), 201, "grant.create", OK)
     grant = r.json()["id"]
-    trail.expect(lambda: client.get(url, headers=tenancy.tenant.headers), 403, scope, DENIED)
-    trail.expect(lambda: client.get(url, headers=admin), 200, "grant.list", OK)
-    trail.expect(lambda: client.delete(f"{url}/{grant}", headers=tenancy.staff), 403, scope, DENIED)
-    trail.expect(
+    audit.expect(lambda: client.get(url, headers=tenancy.tenant.headers), 403, scope, DENIED)
+    audit.expect(lambda: client.get(url, headers=admin), 200, "grant.list", OK)
+    audit.expect(lambda: client.delete(f"{url}/{grant}", headers=tenancy.staff), 403, scope, DENIED)
+    audit.expect(
         lambda: client.delete(f"{url}/{uuid.uuid4()}", headers=admin), 404, "grant.revoke", ERROR
     )
-    trail.expect(lambda: client.delete(f"{url}/{grant}", headers=admin), 200, "grant.revoke", OK)
+    audit.expect(lambda: client.delete(f"{url}/{grant}", headers=admin), 200, "grant.revoke", OK)
 
 
 def test_own_tenant(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
-    trail = Trail(runtime)
+    audit = Trail(runtime)
     url = "/api/v1/tenant"
-    trail.expect(lambda: client.get(url, headers=tenancy.tenant.headers), 200, "tenant.read", OK)
-    trail.expect(lambda: client.get(url, headers=tenancy.staff), 200, "tenant.read", OK)
+    audit.expect(lambda: client.get(url, headers=tenancy.tenant.headers), 200, "tenant.read", OK)
+    audit.expect(lambda: client.get(url, headers=tenancy.staff), 200, "tenant.read", OK)
     bad = {"Authorization": "Bearer hk_aaaaaaaa_" + "a" * 43}
-    trail.expect(lambda: client.get(url, headers=bad), 401, "auth.token", DENIED)
+    audit.expect(lambda: client.get(url, headers=bad), 401, "auth.token", DENIED)
 
 
 def _operator_session(client: TestClient, op: OperatorHandle) -> dict[str, str]:
@@ -301,30 +289,31 @@ def test_operator_login_and_session(
     ops_client: TestClient, runtime: Runtime, make_operator: Callable[..., OperatorHandle]
 ) -> None:
     op = make_operator()
-    trail = Trail(runtime)
+    audit = Trail(runtime)
     url = "/api/v1/operator/auth/login"
     wrong = {"serial": op.serial, "password": OPERATOR_PASSWORD, "otp": "000000"}
     if op.code() == "000000":
         wrong["otp"] = "111111"
-    trail.expect(lambda: ops_client.post(url, json=wrong), 401, "operator.login", DENIED)
+    audit.expect(lambda: ops_client.post(url, json=wrong), 401, "operator.login", DENIED)
     unknown = {**wrong, "serial": "0000000000000000"}
-    trail.expect(lambda: ops_client.post(url, json=unknown), 401, "operator.login", DENIED)
+    audit.expect(lambda: ops_client.post(url, json=unknown), 401, "operator.login", DENIED)
     right = {"serial": op.serial, "password": OPERATOR_PASSWORD, "otp": op.code()}
-    r = trail.expect(lambda: ops_client.post(url, json=right), 200, "operator.login", OK)
+    r = audit.expect(lambda: ops_client.post(url, json=right), 200, "operator.login", OK)
     ops_client.cookies.clear()
     jar = {
         "Cookie": f"{operator_auth.OPERATOR_COOKIE}={r.cookies[operator_auth.OPERATOR_COOKIE]}",
         "X-CSRF-Token": r.json()["csrf_token"],
     }
-    me = ops_client.get("/api/v1/operator/me", headers=jar)
-    assert me.status_code == 200 and not trail.added()  # reads nothing, records nothing
+    with trail(runtime) as found:
+        me = ops_client.get("/api/v1/operator/me", headers=jar)
+    assert me.status_code == 200 and found == {}  # reads nothing, records nothing
     logout = "/api/v1/operator/auth/logout"
     no_csrf = {"Cookie": jar["Cookie"]}
-    trail.expect(
+    audit.expect(
         lambda: ops_client.post(logout, headers=no_csrf), 403, "auth.operator_session", DENIED
     )
-    trail.expect(lambda: ops_client.post(logout, headers=jar), 204, "operator.logout", OK)
-    trail.expect(lambda: ops_client.post(logout, headers=jar), 401, "auth.operator_session", DENIED)
+    audit.expect(lambda: ops_client.post(logout, headers=jar), 204, "operator.logout", OK)
+    audit.expect(lambda: ops_client.post(logout, headers=jar), 401, "auth.operator_session", DENIED)
 
 
 def test_operator_network_is_refused_under_the_declared_action(
@@ -338,10 +327,10 @@ def test_operator_network_is_refused_under_the_declared_action(
     rt = Runtime(settings)
     rt.keyring.verify_master(initialise=True)
     try:
-        trail = Trail(rt)
+        audit = Trail(rt)
         with TestClient(create_app(runtime=rt), client=("127.0.0.1", 50000)) as c:
             body = {"serial": "0000000000000000", "password": OPERATOR_PASSWORD, "otp": "123456"}
-            trail.expect(
+            audit.expect(
                 lambda: c.post("/api/v1/operator/auth/login", json=body),
                 403,
                 "operator.network_denied",
@@ -361,7 +350,7 @@ def test_operator_administration(
     manager = _operator_session(ops_client, make_operator(roles=("operations_manager",)))
     responder_op = make_operator()
     responder = _operator_session(ops_client, responder_op)
-    trail = Trail(runtime)
+    audit = Trail(runtime)
     role = "operator.role_denied"
     person = {"name": "運用 次郎", "email": "jiro@hokan.example"}
     new = {**person, "roles": ["incident_response"]}
@@ -374,32 +363,32 @@ def test_operator_administration(
     }
     post, get, put = ops_client.post, ops_client.get, ops_client.put
 
-    trail.expect(lambda: get("/api/v1/operator/operators", headers=responder), 403, role, DENIED)
-    trail.expect(
+    audit.expect(lambda: get("/api/v1/operator/operators", headers=responder), 403, role, DENIED)
+    audit.expect(
         lambda: get("/api/v1/operator/operators", headers=manager), 200, "operator.list", OK
     )
 
     url = "/api/v1/operator/operators"
-    trail.expect(lambda: post(url, json=new, headers=responder), 403, role, DENIED)
+    audit.expect(lambda: post(url, json=new, headers=responder), 403, role, DENIED)
     bad_role = {**new, "roles": ["tenant_admin"]}
-    trail.expect(lambda: post(url, json=bad_role, headers=manager), 422, "operator.create", ERROR)
-    r = trail.expect(lambda: post(url, json=new, headers=manager), 201, "operator.create", OK)
+    audit.expect(lambda: post(url, json=bad_role, headers=manager), 422, "operator.create", ERROR)
+    r = audit.expect(lambda: post(url, json=new, headers=manager), 201, "operator.create", OK)
     serial = r.json()["serial"]
 
     url = "/api/v1/operator/temporary-accounts"
-    trail.expect(lambda: post(url, json=temporary, headers=responder), 403, role, DENIED)
+    audit.expect(lambda: post(url, json=temporary, headers=responder), 403, role, DENIED)
     nowhere = {**temporary, "tenant": "no-such-tenant"}
-    trail.expect(
+    audit.expect(
         lambda: post(url, json=nowhere, headers=manager), 404, "operator.create_temporary", ERROR
     )
-    trail.expect(
+    audit.expect(
         lambda: post(url, json=temporary, headers=manager), 201, "operator.create_temporary", OK
     )
 
     url = f"/api/v1/operator/operators/{serial}/roles"
     roles = {"roles": ["operations_support"]}
-    trail.expect(lambda: put(url, json=roles, headers=responder), 403, role, DENIED)
-    trail.expect(
+    audit.expect(lambda: put(url, json=roles, headers=responder), 403, role, DENIED)
+    audit.expect(
         lambda: put(
             "/api/v1/operator/operators/0000000000000000/roles", json=roles, headers=manager
         ),
@@ -407,18 +396,18 @@ def test_operator_administration(
         "operator.set_roles",
         ERROR,
     )
-    trail.expect(lambda: put(url, json=roles, headers=manager), 200, "operator.set_roles", OK)
+    audit.expect(lambda: put(url, json=roles, headers=manager), 200, "operator.set_roles", OK)
 
     url = f"/api/v1/operator/operators/{serial}/disable"
-    trail.expect(lambda: post(url, headers=responder), 403, role, DENIED)
-    trail.expect(
+    audit.expect(lambda: post(url, headers=responder), 403, role, DENIED)
+    audit.expect(
         lambda: post("/api/v1/operator/operators/0000000000000000/disable", headers=manager),
         404,
         "operator.disable",
         ERROR,
     )
-    trail.expect(lambda: post(url, headers=manager), 200, "operator.disable", OK)
+    audit.expect(lambda: post(url, headers=manager), 200, "operator.disable", OK)
 
     url = "/api/v1/operator/accounts/inventory"
-    trail.expect(lambda: get(url, headers=responder), 403, role, DENIED)
-    trail.expect(lambda: get(url, headers=manager), 200, "accounts.inventory", OK)
+    audit.expect(lambda: get(url, headers=responder), 403, role, DENIED)
+    audit.expect(lambda: get(url, headers=manager), 200, "accounts.inventory", OK)
