@@ -38,13 +38,22 @@ async def _probe(name: str, probe: Callable[[], object]) -> str:
         return "unreachable"
 
 
+async def _redis(runtime: Runtime) -> str:
+    """``ok``, ``unreachable`` or ``not_configured`` (ADR 0012: logins refuse, the IPS
+    counts in memory while Redis is down — the instance stays in service)."""
+    client = runtime.redis
+    if client is None:
+        return "not_configured"
+    return await _probe("redis", client.ping)
+
+
 @router.get("/readyz", summary="Readiness")
 async def readyz(request: Request) -> JsonResponse:
     """The system database, the keyring database and the master key are usable (else 503).
 
     ``components`` reports what only some functions need — the vault's fragment
     stores (``ok``, ``degraded`` with fewer than all but at least k, ``unavailable``)
-    and the blob store — without taking the whole instance out of service.
+    the blob store and Redis — without taking the whole instance out of service.
     """
     runtime: Runtime = request.app.state.runtime  # the probes need the whole runtime
     checks: dict[str, str] = {}
@@ -63,6 +72,7 @@ async def readyz(request: Request) -> JsonResponse:
         else ("degraded" if reachable >= runtime.settings.vault_k else "unavailable"),
         "vault_stores_reachable": f"{reachable}/{stores.n}",
         "blob_store": await _probe("blob_store", lambda: runtime.blobs.exists(_PROBE_KEY)),
+        "redis": await _redis(runtime),
     }
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse(

@@ -38,6 +38,7 @@ from hokan.keyring.service import Keyring
 from hokan.kit import crypto
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
+from hokan.kit.errors import DependencyUnavailable
 from hokan.models import Operator, Tenant, TenantStatus, User, UserSession, UserStatus
 from hokan.principals.principal import ANONYMOUS, Principal, PrincipalKind
 from hokan.principals.roles import permissions_of
@@ -119,26 +120,26 @@ def login(
     # Always one Argon2id verification, found or not, so timing tells nothing.
     password_ok = passwords.verify(row.password_hash if row else None, password)
     now = utcnow()
-    with db.session(write=True, system=True) as s:
-        if row is None:
-            reason = "unknown_serial" if serials.is_valid(serial) else "malformed_serial"
+    try:
+        result = _check(
+            db, passwords, row, serial, password, password_ok, now, lockout, otp, keyring
+        )
+        tried = None
+        if result is None and spraying is not None:
+            tried = spraying.failure(source_ip_var.get(), serial)
+    except DependencyUnavailable:  # the counters fail closed: refused, and on the record
+        with db.session(write=True, system=True) as s:
             audit.record(
                 s,
                 ANONYMOUS,
                 "auth.login",
                 "user",
-                serial[:16],
-                result=audit.DENIED,
-                detail={"reason": reason},
+                str(row.id) if row is not None else serial[:16],
+                result=audit.ERROR,
+                detail={"reason": "dependency_unavailable"},
             )
-            result: LoginResult | None = None
-        else:
-            if password_ok and row.totp_enabled:  # the second factor counts like the password
-                user = s.get(User, row.id)
-                password_ok = bool(user and keyring and mfa.check(s, keyring, user, otp))
-            result = _decide(s, passwords, row, serial, password, password_ok, now, lockout)
+        raise
     if result is None:
-        tried = spraying.failure(source_ip_var.get(), serial) if spraying else None
         if tried is not None:
             with db.session(write=True, system=True) as s:
                 audit.record(
@@ -154,6 +155,38 @@ def login(
                 spraying.alarm(source_ip_var.get(), tried)
         raise InvalidCredentials
     return result
+
+
+def _check(
+    db: Database,
+    passwords: Passwords,
+    row: Row[Any] | None,
+    serial: str,
+    password: str,
+    password_ok: bool,
+    now: datetime,
+    lockout: RedisLockout | None,
+    otp: str | None,
+    keyring: Keyring | None,
+) -> LoginResult | None:
+    """Decide one attempt in one transaction: a session, or None (denied, and audited)."""
+    with db.session(write=True, system=True) as s:
+        if row is None:
+            reason = "unknown_serial" if serials.is_valid(serial) else "malformed_serial"
+            audit.record(
+                s,
+                ANONYMOUS,
+                "auth.login",
+                "user",
+                serial[:16],
+                result=audit.DENIED,
+                detail={"reason": reason},
+            )
+            return None
+        if password_ok and row.totp_enabled:  # the second factor counts like the password
+            user = s.get(User, row.id)
+            password_ok = bool(user and keyring and mfa.check(s, keyring, user, otp))
+        return _decide(s, passwords, row, serial, password, password_ok, now, lockout)
 
 
 def _decide(
