@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 
 import redis
+from botocore.exceptions import BotoCoreError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -39,6 +40,8 @@ def _dependency_of(exc: BaseException) -> str | None:
         return "redis"
     if isinstance(exc, OperationalError | InterfaceError):
         return "database"
+    if isinstance(exc, BotoCoreError):  # no answer from S3 (a ClientError is an answer)
+        return "blob_store"
     return None
 
 
