@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
@@ -64,7 +65,7 @@ async def readyz(request: Request) -> JsonResponse:
     ):
         checks[name] = await _probe(name, probe)
     stores = runtime.vault_stores
-    up = [await _probe(f"vault_store_{i}", db.ping) for i, db in enumerate(stores.dbs, 1)]
+    up = [await _probe(f"vault_store_{i + 1}", partial(stores.probe, i)) for i in range(stores.n)]
     reachable = up.count("ok")
     components = {
         "vault_stores": "ok"

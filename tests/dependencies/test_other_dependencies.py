@@ -46,7 +46,9 @@ def test_postgresql_down_is_a_named_503_not_a_500(
 
 
 def test_s3_unreachable_is_named_blob_store() -> None:
-    assert _dependency_of(EndpointConnectionError(endpoint_url="http://127.0.0.1:1")) == "blob_store"
+    assert (
+        _dependency_of(EndpointConnectionError(endpoint_url="http://127.0.0.1:1")) == "blob_store"
+    )
 
 
 @pytest.fixture

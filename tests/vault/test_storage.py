@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, select, text, update
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from hokan.cli import app as cli_app
@@ -54,7 +55,7 @@ def _lose(runtime: Runtime, backend: str, idx: int) -> None:
     store = runtime.vault_stores.dbs[idx]
     if backend == "sqlite":
         store.dispose()
-        path = Path(store.engine.url.database or "")
+        path = Path(make_url(runtime.vault_stores.urls[idx]).database or "")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:

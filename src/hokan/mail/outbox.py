@@ -20,8 +20,8 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hokan.kit.clock import utcnow
 from hokan.kit import dependencies
+from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
 from hokan.models import MailMessage
 from hokan.settings import Settings

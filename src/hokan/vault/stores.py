@@ -94,6 +94,7 @@ class FragmentStores:
                     busy_timeout_ms=busy_timeout_ms,
                     secure_delete=True,  # removed fragments are overwritten in SQLite files
                     wal_autocheckpoint=AUTOCHECKPOINT_PAGES,  # see hokan.vault.wal
+                    create=False,  # a lost file stays lost: only init/migrate/repair create
                 )
             )
             for url in self.urls
@@ -102,6 +103,15 @@ class FragmentStores:
     @property
     def n(self) -> int:
         return len(self.dbs)
+
+    def probe(self, idx: int) -> None:
+        """Raise unless store ``idx`` answers *and* holds the fragment table.
+
+        A reachable but empty database (a recreated file, a wiped schema) is not
+        a working store: every read from it would come back empty.
+        """
+        with self.dbs[idx].reader() as conn:
+            conn.execute(select(VaultFragment.entry_id).limit(1)).all()
 
     def dispose(self) -> None:
         self._checkpoints.close()
