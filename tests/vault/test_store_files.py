@@ -82,3 +82,61 @@ def test_repair_moves_a_broken_store_file_aside_and_rebuilds_it(
     for url in (REVEAL.format(num_id), f"/api/v1/vault/entries/{doc_id}/download"):
         r = client.post(url, json={"purpose": "tax"}, headers=clerk_token.headers)
         assert r.status_code == 200
+
+
+def test_swapped_store_files_are_caught_by_their_identity(
+    sqlite_only: None, client: TestClient, runtime: Runtime
+) -> None:
+    for db in runtime.vault_stores.dbs:
+        db.dispose()
+    one, two = _path(runtime, 0), _path(runtime, 1)
+    with sqlite3.connect(one) as conn:  # everything into the main files first
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with sqlite3.connect(two) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    aside = one.with_name("swap")
+    one.rename(aside)
+    two.rename(one)
+    aside.rename(two)
+    components = client.get("/readyz").json()["components"]
+    assert components["vault_stores"] == "unavailable"  # 1 of 3 is where it belongs; k = 2
+    assert components["vault_store_states"] == {"1": "wrong_store", "2": "wrong_store", "3": "ok"}
+
+
+def test_a_store_from_another_installation_is_caught(
+    sqlite_only: None, client: TestClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    from hokan.vault.stores import FragmentStores
+
+    other = [f"sqlite:///{tmp_path / f'other-{i}.db'}" for i in (1, 2, 3)]
+    foreign = FragmentStores(other, pool_size=1, busy_timeout_ms=5000)
+    foreign.migrate()  # another 'hokan init': its own set id
+    foreign.dispose()
+    runtime.vault_stores.dbs[2].dispose()
+    _path(runtime, 2).unlink()
+    Path(make_url(other[2]).database or "").rename(_path(runtime, 2))
+    components = client.get("/readyz").json()["components"]
+    assert components["vault_store_states"]["3"] == "wrong_store"
+    assert components["vault_stores"] == "degraded"
+
+
+def test_existing_stores_without_an_identity_are_adopted_on_upgrade(
+    sqlite_only: None, client: TestClient, runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    """A data dir from before store identities: at 0001, fragments in place."""
+    from hokan import migrations
+
+    num_id, _ = _register_both(client, clerk_token, valid_number(), PNG)
+    for db in runtime.vault_stores.dbs:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE vault_store_identity")
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001_vault'")
+    assert client.get("/readyz").json()["components"]["vault_stores"] == "unavailable"
+    assert runtime.vault_stores.migrate() == [1, 2, 3]  # what 'hokan db upgrade' runs
+    for db in runtime.vault_stores.dbs:
+        assert migrations.current("vault", db.engine) == "0002_vault"
+    components = client.get("/readyz").json()["components"]
+    assert components["vault_stores"] == "ok"
+    assert runtime.vault_stores.migrate() == []  # once: the ids stay
+    r = client.post(REVEAL.format(num_id), json={"purpose": "tax"}, headers=clerk_token.headers)
+    assert r.status_code == 200

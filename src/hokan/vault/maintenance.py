@@ -186,6 +186,7 @@ def repair(db: Database, stores: FragmentStores) -> HealthReport:
     """Rebuild what is missing or corrupt, remove old orphans, then report afresh."""
     for idx, store in enumerate(stores.dbs):
         _restore_store(stores.urls[idx], store)
+    stores.identify()  # a rebuilt store is given its place in the set
     report, catalogue, good, orphans = _survey(db, stores)
     repaired = removed = 0
     for eid, placement in catalogue.items():
