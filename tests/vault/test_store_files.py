@@ -3,16 +3,20 @@ operator's back, reported by /readyz, and rebuilt by ``hokan vault repair``."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
+from hokan.cli import app as cli_app
 from hokan.runtime import Runtime
+from hokan.settings import Settings
 from hokan.vault import maintenance
-from tests.conftest import TenantHandle
+from tests.conftest import MASTER_KEY, TenantHandle
 from tests.vault.conftest import PNG, valid_number
 from tests.vault.test_storage import REVEAL, _register_both
 
@@ -140,3 +144,35 @@ def test_existing_stores_without_an_identity_are_adopted_on_upgrade(
     assert runtime.vault_stores.migrate() == []  # once: the ids stay
     r = client.post(REVEAL.format(num_id), json={"purpose": "tax"}, headers=clerk_token.headers)
     assert r.status_code == 200
+
+
+def test_cli_repair_fixes_a_garbage_store_file(
+    sqlite_only: None,
+    client: TestClient,
+    runtime: Runtime,
+    settings: Settings,
+    clerk_token: TenantHandle,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _register_both(client, clerk_token, valid_number(), PNG)
+    runtime.vault_stores.dbs[2].dispose()
+    path = _path(runtime, 2)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"\x00garbage" * 512)
+    env = {k: None for k in os.environ if k.startswith("HOKAN_")} | {
+        "HOKAN_DATA_DIR": str(settings.data_dir),
+        "HOKAN_DATABASE_URL": settings.resolved_database_url,
+        "HOKAN_KEYRING_DATABASE_URL": settings.resolved_keyring_url,
+        "HOKAN_MASTER_KEY": MASTER_KEY,
+        "HOKAN_LOG_LEVEL": "WARNING",
+    }
+    check = CliRunner().invoke(cli_app, ["vault", "check"], env=env)
+    assert check.exit_code == 1
+    assert "store 3: NEEDS REPAIR" in check.output and "hokan vault repair" in check.output
+    repair = CliRunner().invoke(cli_app, ["vault", "repair"], env=env)
+    assert repair.exit_code == 0, repair.output
+    assert "repaired 2 fragments" in repair.output
+    assert CliRunner().invoke(cli_app, ["vault", "check"], env=env).exit_code == 0
