@@ -176,3 +176,17 @@ def test_cli_repair_fixes_a_garbage_store_file(
     assert repair.exit_code == 0, repair.output
     assert "repaired 2 fragments" in repair.output
     assert CliRunner().invoke(cli_app, ["vault", "check"], env=env).exit_code == 0
+
+
+def test_a_store_file_deleted_under_open_connections_is_seen_and_checked_as_lost(
+    sqlite_only: None, client: TestClient, runtime: Runtime
+) -> None:
+    """Pooled connections keep a deleted file alive; /readyz and check look at the disk."""
+    assert client.get("/readyz").json()["components"]["vault_stores"] == "ok"  # pool warm
+    for idx in (0, 1):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{_path(runtime, idx)}{suffix}").unlink(missing_ok=True)
+    components = client.get("/readyz").json()["components"]
+    assert components["vault_stores_reachable"] == "1/3"
+    report = maintenance.check(runtime.db, runtime.vault_stores)  # no entries at all
+    assert not report.healthy and [s.lost for s in report.stores] == [True, True, False]

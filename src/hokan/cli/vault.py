@@ -46,6 +46,8 @@ def _show(report: HealthReport, as_json: bool) -> None:
             )
             continue
         state = "ok" if s.healthy else "NEEDS REPAIR"
+        if s.lost:
+            state += " (store file or schema lost / ストアのファイルまたはスキーマがありません)"
         typer.echo(
             f"store {s.store}: {state}  good {s.ok}  missing {s.missing}  corrupt {s.corrupt}"
             f"  orphans {s.orphans}"

@@ -42,10 +42,13 @@ class StoreReport:
     missing: int = 0
     corrupt: int = 0
     orphans: int = 0
+    lost: bool = False  # answers, but its file or schema is gone: repair recreates it
 
     @property
     def healthy(self) -> bool:
-        return self.reachable and not (self.missing or self.corrupt or self.orphans)
+        return (
+            self.reachable and not self.lost and not (self.missing or self.corrupt or self.orphans)
+        )
 
 
 @dataclass
@@ -117,6 +120,7 @@ def _survey(
             if not _reachable_but_empty(stores.dbs[idx], stores.urls[idx]):
                 sr.reachable = False
                 continue
+            sr.lost = True
         sr.missing = sum(1 for eid, p in catalogue.items() if idx < p.n and eid not in seen)
     report.unrecoverable = sum(1 for eid, p in catalogue.items() if len(good[eid]) < p.k)
     return report, catalogue, good, orphans

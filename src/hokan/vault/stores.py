@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hokan.kit.clock import utcnow
@@ -127,6 +128,13 @@ class FragmentStores:
             db.dispose()  # no pooled connection from before the upgrade
         return self.identify() if revision == "head" else []
 
+    def _fresh(self, idx: int) -> None:
+        """Look at a SQLite store's file as it is on disk now, not through pooled
+        connections to a file that has since been deleted or replaced."""
+        url = make_url(self.urls[idx])
+        if url.get_backend_name() == "sqlite":
+            self.dbs[idx].engine.dispose()
+
     def _identity(self, idx: int) -> VaultStoreIdentity | None:
         with self.dbs[idx].session() as s:
             row = s.get(VaultStoreIdentity, 1)
@@ -151,7 +159,7 @@ class FragmentStores:
                     s.add(VaultStoreIdentity(id=1, set_id=set_id, store_index=idx + 1))
                 written.append(idx + 1)
         if written and known:
-            log.warning(
+            log.info(
                 "vault stores adopted",
                 extra={"fields": {"stores": written, "set_id": str(set_id)}},
             )
@@ -165,6 +173,7 @@ class FragmentStores:
         identities: list[VaultStoreIdentity | None] = []
         for idx in range(self.n):
             try:
+                self._fresh(idx)
                 with self.dbs[idx].reader() as conn:
                     conn.execute(select(VaultFragment.entry_id).limit(1)).all()
                 row = self._identity(idx)
