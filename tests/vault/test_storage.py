@@ -251,7 +251,8 @@ def test_cli_check_repair_and_purge_show_no_contents(
     )
     _lose(runtime, backend, 1)
     code, out = hokan("vault", "check")
-    assert code == 1 and "store 2: NEEDS REPAIR  good 0  missing 2" in out
+    assert code == 1 and "store 2: NEEDS REPAIR" in out  # (file lost: says so on SQLite)
+    assert "good 0  missing 2" in out and "hokan vault repair" in out
     code, out = hokan("vault", "repair")
     assert code == 0 and "repaired 2 fragments" in out
     assert hokan("vault", "purge-due") == (0, "deleted 0 entries\n")
