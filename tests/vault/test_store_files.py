@@ -190,3 +190,18 @@ def test_a_store_file_deleted_under_open_connections_is_seen_and_checked_as_lost
     assert components["vault_stores_reachable"] == "1/3"
     report = maintenance.check(runtime.db, runtime.vault_stores)  # no entries at all
     assert not report.healthy and [s.lost for s in report.stores] == [True, True, False]
+
+
+def test_a_store_holding_another_places_identity_is_wrong_on_every_backend(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """The same check on PostgreSQL: a store database pointed at the wrong place."""
+    from sqlalchemy import update
+
+    from hokan.models import VaultStoreIdentity
+
+    with runtime.vault_stores.dbs[0].session(write=True) as s:
+        s.execute(update(VaultStoreIdentity).values(store_index=2))
+    components = client.get("/readyz").json()["components"]
+    assert components["vault_stores"] == "degraded"
+    assert components["vault_store_states"] == {"1": "wrong_store", "2": "ok", "3": "ok"}
