@@ -74,3 +74,33 @@ def test_smtp_down_keeps_the_mail_and_says_so_once(
         rows = s.scalars(select(MailMessage)).all()
     assert len(rows) == 3 and all(r.sent_at is None for r in rows)  # kept for the next run
     assert sum(r.attempts for r in rows) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "dependency"),
+    [("scanner", "scanner"), ("vault", "vault_stores"), ("audit", "database")],
+)
+def test_refusals_for_a_dependency_name_it_in_the_log(
+    error: str, dependency: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """clamd, the vault stores, the audit trail's database: the 503 says which, in the log."""
+    from fastapi import FastAPI
+
+    from hokan.httpkit import errors
+    from hokan.kit.errors import AuditWriteFailed
+    from hokan.scanning.scanner import ScannerUnavailable
+    from hokan.vault.errors import VaultUnavailable
+
+    raised = {"scanner": ScannerUnavailable, "vault": VaultUnavailable, "audit": AuditWriteFailed}
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/x")
+    def fail() -> None:
+        raise raised[error]()
+
+    before = dependencies.failures[(dependency, "refused")]
+    with TestClient(app) as c, caplog.at_level(logging.ERROR, "hokan.errors"):
+        assert c.get("/x").status_code == 503
+    assert [getattr(r, "fields", {}).get("dependency") for r in caplog.records] == [dependency]
+    assert dependencies.failures[(dependency, "refused")] == before + 1

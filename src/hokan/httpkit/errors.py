@@ -49,8 +49,10 @@ async def hokan_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, HokanError)
     if exc.status >= 500:
         fields: dict[str, object] = {"code": exc.code, "status": exc.status}
-        if isinstance(exc, DependencyUnavailable):
+        if exc.dependency is not None:  # one line naming what is down (ADR 0012)
             fields["dependency"] = exc.dependency
+            if not isinstance(exc, DependencyUnavailable):  # that one was counted where raised
+                dependencies.count(exc.dependency, "refused")
         with request_id(request.scope.get(REQUEST_ID_SCOPE_KEY)):
             log.error("error", extra={"fields": fields})
     lang = preferred_language(request.headers.get("accept-language"))

@@ -21,12 +21,16 @@ _lock = threading.Lock()
 
 def failed(dependency: str, exc: BaseException, outcome: str, op: str = "") -> None:
     """Count a failure of ``dependency`` and log it (the exception's type only)."""
-    with _lock:
-        failures[(dependency, outcome)] += 1
+    count(dependency, outcome)
     fields = {"dependency": dependency, "outcome": outcome, "exc_type": type(exc).__name__}
     if op:
         fields["op"] = op
     log.warning("dependency unavailable", extra={"fields": fields})
+
+
+def count(dependency: str, outcome: str) -> None:
+    with _lock:
+        failures[(dependency, outcome)] += 1
 
 
 def recovered(dependency: str) -> None:
