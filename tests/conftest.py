@@ -31,6 +31,7 @@ from hokan.principals.principal import ALL_TOKEN_SCOPES, SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.tenants.schemas import TenantCreate
+from hokan.vault.stores import FragmentStores
 
 PG_URL = os.environ.get("HOKAN_TEST_DATABASE_URL", "")
 MASTER_KEY = crypto.b64encode_key(crypto.random_key())
@@ -145,6 +146,17 @@ def settings_factory(
             shutil.copy(sqlite_template / name, data_dir / name)
         system_url = f"sqlite:///{data_dir / 'hokan.db'}"
         keyring_url = f"sqlite:///{data_dir / 'keyring.db'}"
+
+    store_urls = (
+        vault_urls.split(",")
+        if vault_urls
+        else [
+            f"sqlite:///{data_dir / 'vault' / f'store-{i}.db'}" for i in range(1, VAULT_STORES + 1)
+        ]
+    )
+    identified = FragmentStores(store_urls, pool_size=1, busy_timeout_ms=5000)
+    identified.identify()  # as 'hokan init' does: each store knows its place
+    identified.dispose()
 
     def make(**overrides: object) -> Settings:
         values: dict[str, object] = {

@@ -38,13 +38,22 @@ async def _probe(name: str, probe: Callable[[], object]) -> str:
         return "unreachable"
 
 
+async def _redis(runtime: Runtime) -> str:
+    """``ok``, ``unreachable`` or ``not_configured`` (ADR 0012: logins refuse, the IPS
+    counts in memory while Redis is down — the instance stays in service)."""
+    client = runtime.redis
+    if client is None:
+        return "not_configured"
+    return await _probe("redis", client.ping)
+
+
 @router.get("/readyz", summary="Readiness")
 async def readyz(request: Request) -> JsonResponse:
     """The system database, the keyring database and the master key are usable (else 503).
 
     ``components`` reports what only some functions need — the vault's fragment
     stores (``ok``, ``degraded`` with fewer than all but at least k, ``unavailable``)
-    and the blob store — without taking the whole instance out of service.
+    the blob store and Redis — without taking the whole instance out of service.
     """
     runtime: Runtime = request.app.state.runtime  # the probes need the whole runtime
     checks: dict[str, str] = {}
@@ -55,15 +64,18 @@ async def readyz(request: Request) -> JsonResponse:
     ):
         checks[name] = await _probe(name, probe)
     stores = runtime.vault_stores
-    up = [await _probe(f"vault_store_{i}", db.ping) for i, db in enumerate(stores.dbs, 1)]
-    reachable = up.count("ok")
-    components = {
+    states = await to_thread.run_sync(stores.states)  # schema and store identity, not a ping
+    reachable = states.count("ok")
+    components: dict[str, object] = {
         "vault_stores": "ok"
         if reachable == stores.n
         else ("degraded" if reachable >= runtime.settings.vault_k else "unavailable"),
         "vault_stores_reachable": f"{reachable}/{stores.n}",
         "blob_store": await _probe("blob_store", lambda: runtime.blobs.exists(_PROBE_KEY)),
+        "redis": await _redis(runtime),
     }
+    if reachable < stores.n:  # which store is what, for the operator
+        components["vault_store_states"] = {str(i): st for i, st in enumerate(states, 1)}
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks, "components": components},

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any, TypeVar
 
+import redis
 from anyio import to_thread
 from starlette.requests import Request
 
@@ -21,7 +22,7 @@ from hokan.certificates.ca import CertificateAuthority
 from hokan.certificates.service import TerminalCertificates
 from hokan.edge import authentication
 from hokan.edge.admission import TenantNetworks
-from hokan.edge.ips import Ips, IpsStore, MemoryIpsStore, RedisIpsStore
+from hokan.edge.ips import FallbackIpsStore, Ips, IpsStore, MemoryIpsStore, RedisIpsStore
 from hokan.edge.refusals import RefusalLog
 from hokan.edge.waf.service import Waf
 from hokan.identity.accounts import Accounts
@@ -105,6 +106,14 @@ class Runtime:
         )
         detector.on_alarm = lambda ip, serials: self.ips.spraying(ip, serials)  # EDGE-4 ban
         return detector
+
+    @cached_property
+    def redis(self) -> redis.Redis | None:
+        """A client for probing Redis (``/readyz``); None without ``HOKAN_REDIS_URL``."""
+        url = self.settings.redis_url
+        return (
+            redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
+        )
 
     @cached_property
     def records(self) -> RecordService:
@@ -218,7 +227,8 @@ class Runtime:
         """Rate limits and bans, in Redis when ``HOKAN_REDIS_URL`` is set (EDGE-4)."""
         url = self.settings.redis_url
         prefix = self.settings.ips_redis_prefix
-        store: IpsStore = RedisIpsStore(url, prefix) if url else MemoryIpsStore()
+        # Redis down degrades to this process's counters (ADR 0012), never a 500.
+        store: IpsStore = FallbackIpsStore(RedisIpsStore(url, prefix)) if url else MemoryIpsStore()
         return Ips(self.settings, store, self.db)
 
     @cached_property

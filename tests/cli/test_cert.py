@@ -117,8 +117,11 @@ def test_serve_tls_requires_a_terminal_certificate(cli: Cli, tmp_path: Path) -> 
                 time.sleep(0.1)
         assert r.status_code == 200 and r.json()["code"] == "acme"
         bare = ssl.create_default_context(cafile=str(ca_file))
-        with pytest.raises(httpx.TransportError):
-            httpx.get(f"{url}/healthz", verify=bare)
+        # No certificate: an answer the client can show, not a dropped connection.
+        r = httpx.get(
+            f"{url}/api/v1/tenant", verify=bare, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert (r.status_code, r.json()["error"]) == (403, "certificate_required")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -44,6 +44,7 @@ def test_healthz_and_readyz(client: TestClient) -> None:
         "vault_stores": "ok",
         "vault_stores_reachable": "3/3",
         "blob_store": "ok",
+        "redis": "not_configured",
     }
 
 

@@ -5,6 +5,7 @@ tenant's and a valid one."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -262,14 +263,25 @@ def test_nginx_front_admits_only_valid_terminals_of_the_callers_tenant(
 
 
 def test_hokan_serve_tls_admits_only_valid_terminals_of_the_callers_tenant(
-    tls_server: str, mtls_pki: Pki, runtime: Runtime
+    tls_server: str, mtls_pki: Pki, runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     p, url = mtls_pki, tls_server
     a, b = p.a.headers, p.b.headers
-    # No certificate, another CA's, an expired one, one in the CRL: the handshake fails.
-    for cert in (None, p.foreign, p.expired, p.revoked_early):
-        with pytest.raises(httpx.TransportError):
-            _get(p, url, cert, a)
+    # No certificate, or a revoked one: an answer the client can show (issue 12 item 5),
+    # as behind nginx -- not an empty reply.
+    for code, cert in (("certificate_required", None), ("certificate_revoked", p.revoked_early)):
+        r = _get(p, url, cert, a)
+        assert (r.status_code, r.json()["error"]) == (403, code), code
+    # Another CA's or an expired one: the handshake fails, logged and counted.
+    before = sum(edge_tls.handshake_refusals.values())
+    edge_tls._last_logged.clear()  # one line per reason per minute: start this test afresh
+    with caplog.at_level(logging.WARNING, "hokan.tls"):
+        for cert in (p.foreign, p.expired):
+            with pytest.raises(httpx.TransportError):
+                _get(p, url, cert, a)
+    assert sum(edge_tls.handshake_refusals.values()) >= before + 2
+    reasons = {str(getattr(r, "fields", {}).get("reason")) for r in caplog.records}
+    assert any("expired" in x for x in reasons), reasons
     ok = _get(p, url, p.valid, a)
     assert ok.status_code == 200 and ok.json()["id"] == str(p.a.id)
     _other_tenants_terminal_is_refused(p, url)

@@ -66,6 +66,7 @@ def test_every_store_is_at_head_without_drift_and_holds_only_fragments(runtime: 
         assert set(inspect(store.engine).get_table_names()) == {
             "alembic_version",
             "vault_fragments",
+            "vault_store_identity",  # which store this is: no data
         }
     system = set(inspect(runtime.db.engine).get_table_names())
     assert "vault_fragments" not in system and {"vault_entries", "vault_deletions"} <= system

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, select, text, update
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from hokan.cli import app as cli_app
@@ -54,7 +55,7 @@ def _lose(runtime: Runtime, backend: str, idx: int) -> None:
     store = runtime.vault_stores.dbs[idx]
     if backend == "sqlite":
         store.dispose()
-        path = Path(store.engine.url.database or "")
+        path = Path(make_url(runtime.vault_stores.urls[idx]).database or "")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
@@ -250,7 +251,8 @@ def test_cli_check_repair_and_purge_show_no_contents(
     )
     _lose(runtime, backend, 1)
     code, out = hokan("vault", "check")
-    assert code == 1 and "store 2: NEEDS REPAIR  good 0  missing 2" in out
+    assert code == 1 and "store 2: NEEDS REPAIR" in out  # (file lost: says so on SQLite)
+    assert "good 0  missing 2" in out and "hokan vault repair" in out
     code, out = hokan("vault", "repair")
     assert code == 0 and "repaired 2 fragments" in out
     assert hokan("vault", "purge-due") == (0, "deleted 0 entries\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,10 +11,15 @@ from typing import NoReturn
 
 import typer
 
-from hokan.kit.errors import HokanError
+from hokan.kit.errors import DependencyUnavailable, HokanError
 from hokan.principals.principal import Principal, PrincipalKind
 from hokan.runtime import Runtime
 from hokan.settings import Settings, SettingsError, load_settings
+
+_DEPENDENCY_HINTS = {
+    "redis": "Redis (HOKAN_REDIS_URL) is unreachable / Redis に接続できません",
+    "database": "the database is unreachable / データベースに接続できません",
+}
 
 
 def operator() -> Principal:
@@ -37,9 +43,14 @@ def settings_or_exit() -> Settings:
 @contextmanager
 def runtime() -> Iterator[Runtime]:
     """A runtime for one command; domain errors become ``error: code: message``, exit 1."""
+    # A dependency that is down is said once, by the error line below, not also by a
+    # stray warning (without configured logging, Python would print it to stderr).
+    logging.getLogger("hokan.dependencies").addHandler(logging.NullHandler())
     rt = Runtime(settings_or_exit())
     try:
         yield rt
+    except DependencyUnavailable as exc:  # one line naming what is down, not a traceback
+        fail(f"{exc.code}: {_DEPENDENCY_HINTS.get(exc.dependency, exc.dependency)}")
     except HokanError as exc:
         fail(f"{exc.code}: {exc.detail or exc.message_en}")
     finally:

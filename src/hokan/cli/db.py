@@ -16,8 +16,9 @@ def upgrade(revision: str = typer.Argument("head")) -> None:
     with runtime() as rt:
         migrations.upgrade("system", rt.db.engine, revision)
         migrations.upgrade("keyring", rt.keyring_db.engine, revision)
-        for store in rt.vault_stores.dbs:
-            migrations.upgrade("vault", store.engine, revision)
+        adopted = rt.vault_stores.migrate(revision)  # identities written where missing
+        if adopted:
+            typer.echo(f"vault stores identified: {', '.join(map(str, adopted))}")
         typer.echo(
             f"system: {migrations.current('system', rt.db.engine)}; "
             f"keyring: {migrations.current('keyring', rt.keyring_db.engine)}"

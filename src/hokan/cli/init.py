@@ -31,8 +31,7 @@ def init(
             typer.echo("back it up apart from the data: without it nothing can be decrypted")
         migrations.upgrade("system", rt.db.engine)
         migrations.upgrade("keyring", rt.keyring_db.engine)
-        for store in rt.vault_stores.dbs:
-            migrations.upgrade("vault", store.engine)
+        rt.vault_stores.migrate()  # creates the stores and writes their identities
         rt.keyring.verify_master(initialise=True)
         typer.echo(f"databases ready in {s.data_dir}")
         if demo:

@@ -40,9 +40,14 @@ def _show(report: HealthReport, as_json: bool) -> None:
     typer.echo(f"entries: {report.entries}")
     for s in report.stores:
         if not s.reachable:
-            typer.echo(f"store {s.store}: UNREACHABLE")
+            typer.echo(
+                f"store {s.store}: UNREACHABLE  (its server does not answer: bring it back,"
+                " then run 'hokan vault repair' / サーバーを復旧してから repair を実行)"
+            )
             continue
         state = "ok" if s.healthy else "NEEDS REPAIR"
+        if s.lost:
+            state += " (store file or schema lost / ストアのファイルまたはスキーマがありません)"
         typer.echo(
             f"store {s.store}: {state}  good {s.ok}  missing {s.missing}  corrupt {s.corrupt}"
             f"  orphans {s.orphans}"
@@ -51,6 +56,8 @@ def _show(report: HealthReport, as_json: bool) -> None:
         typer.echo(
             f"repaired {report.repaired} fragments, removed {report.orphans_removed} orphans"
         )
+    if any(s.reachable and not s.healthy for s in report.stores) and not report.repaired:
+        typer.echo("run 'hokan vault repair' to rebuild / 'hokan vault repair' で修復できます")
     if report.unrecoverable:
         typer.echo(
             f"UNRECOVERABLE: {report.unrecoverable} entries have fewer than k good fragments"

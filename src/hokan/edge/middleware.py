@@ -10,7 +10,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hokan.audit.context import source_ip_var
-from hokan.kit.logging import request_id_var
+from hokan.kit.logging import REQUEST_ID_SCOPE_KEY, request_id_var
 
 log = logging.getLogger("hokan.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -33,6 +33,7 @@ class RequestContextMiddleware:
                 break
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else secrets.token_hex(8)
         token = request_id_var.set(request_id)
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
         client = scope.get("client")
         ip_token = source_ip_var.set(client[0] if client else "")
         started = time.perf_counter()

@@ -127,6 +127,8 @@ class TerminalIdentityMiddleware:
             scope["headers"] = [(n, v) for n, v in headers if n not in _CERT_HEADERS]
         if chain:
             return str(chain[0]).encode(), True
+        if tls.get("client_cert_required"):
+            return None, False  # our own TLS layer: no header speaks for a certificate
         if not forwarded.get(CERT_HEADER) or not self.trusted:
             return None, False
         client = scope.get("client")
@@ -135,6 +137,11 @@ class TerminalIdentityMiddleware:
             return None, False  # a forged header from a caller that is not our front
         pem = unquote(forwarded[CERT_HEADER].decode("latin-1")).encode()
         return pem, forwarded.get(VERIFY_HEADER) == b"SUCCESS"
+
+    def _required(self, scope: Scope) -> bool:
+        """Required by settings, or by our own TLS layer (``hokan serve --tls``)."""
+        tls = (scope.get("extensions") or {}).get("tls") or {}
+        return self.required or bool(tls.get("client_cert_required"))
 
     async def identify(self, pem: bytes, verified: bool) -> Terminal:
         fp, ours = self.parsed.get(pem)
@@ -158,7 +165,7 @@ class TerminalIdentityMiddleware:
         try:
             if pem is not None:
                 terminal = await self.identify(pem, verified)
-            elif self.required and scope["path"] not in EXEMPT_PATHS:
+            elif self._required(scope) and scope["path"] not in EXEMPT_PATHS:
                 raise CertificateRequired
         except HokanError as exc:
             # Admission has not run yet (it comes next): key the refusal on the real client.

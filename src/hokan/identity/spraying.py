@@ -4,7 +4,9 @@ Each failed login is recorded per source IP; when one address has failed with
 ``threshold`` different serials within ``window`` seconds, an
 ``auth.spraying_suspected`` security event is audited (once per window) for the
 IPS to act on. Counts live in this process, or in Redis (``HOKAN_REDIS_URL``)
-so that every process counts together.
+so that every process counts together; when Redis does not answer, a failed
+login is refused with 503 ``dependency_unavailable`` rather than left uncounted
+(ADR 0012).
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
+import redis
+
+from hokan.identity.lockout import fail_closed
 
 
 class SprayingDetector:
@@ -67,8 +73,6 @@ class RedisSprayingDetector(SprayingDetector):
     """The same detector with its counts in Redis, shared by every ``hokan serve`` process."""
 
     def __init__(self, url: str, threshold: int, window_seconds: float) -> None:
-        import redis
-
         super().__init__(threshold, window_seconds)
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._spray = self.client.register_script(_SPRAY)
@@ -79,5 +83,5 @@ class RedisSprayingDetector(SprayingDetector):
         now_ms = int((time.time() if now is None else now) * 1000)
         keys = [f"hokan:spray:{source_ip}", f"hokan:spray:flag:{source_ip}"]
         args: list[int | str] = [now_ms, int(self.window * 1000), self.threshold, serial]
-        distinct = int(self._spray(keys=keys, args=args))
+        distinct = int(fail_closed("spraying", lambda: self._spray(keys=keys, args=args)))
         return distinct or None

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from sqlalchemy import (
     JSON,
@@ -128,6 +129,11 @@ def _sqlite_setup(
         conn.connection.driver_connection.execute(_BEGIN_IMMEDIATE if write else _BEGIN_DEFERRED)
 
 
+def sqlite_existing_only(path: str) -> str:
+    """A SQLite URL that opens ``path`` read-write and never creates it."""
+    return f"sqlite:///file:{quote(path)}?mode=rw&uri=true"
+
+
 def make_engine(
     url: str,
     *,
@@ -135,11 +141,17 @@ def make_engine(
     busy_timeout_ms: int = 10_000,
     secure_delete: bool = False,
     wal_autocheckpoint: int | None = None,
+    create: bool = True,
 ) -> Engine:
+    """An engine for ``url``. ``create=False``: a SQLite file that is missing stays
+    missing (opened ``mode=rw``) instead of being silently created empty."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            elif not parsed.query.get("uri"):
+                url = sqlite_existing_only(parsed.database)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},

@@ -16,6 +16,8 @@ class HokanError(Exception):
     code: ClassVar[str] = "internal_error"
     message_ja: ClassVar[str] = "内部エラーが発生しました。"
     message_en: ClassVar[str] = "An internal error occurred."
+    # The external dependency whose failure this error reports, for the log (ADR 0012).
+    dependency: str | None = None
     # A refusal whose evidence must outlive it (malware kept in quarantine): the
     # unit of work commits what the work wrote, then audits and raises the error.
     keeps_work: ClassVar[bool] = False
@@ -120,3 +122,27 @@ class AuditWriteFailed(HokanError):
     code = "audit_unavailable"
     message_ja = "監査ログを記録できないため、操作を実行しませんでした。"
     message_en = "The operation was not performed because it could not be audited."
+    dependency = "database"
+
+
+class DependencyUnavailable(HokanError):
+    """An external dependency this operation cannot do without did not answer.
+
+    Raised where failing open would be unsafe (ADR 0012): the login lockout and
+    password-spraying counters refuse rather than allow unlimited guessing. The
+    dependency's name goes to the log, not to the caller.
+    """
+
+    status = 503
+    code = "dependency_unavailable"
+    message_ja = (
+        "依存するサービスに接続できないため、処理できません。しばらくしてから再度お試しください。"
+    )
+    message_en = "A service this operation depends on is unreachable; try again shortly."
+
+    dependency: str
+
+    def __init__(self, dependency: str, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.dependency = dependency
+        self.headers["Retry-After"] = "30"

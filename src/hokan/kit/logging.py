@@ -6,15 +6,33 @@ nothing logs payloads, tokens, keys or My Numbers.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# The ASGI scope key the request id is also kept under: an error that escapes the
+# middleware is logged after the context variable has been reset.
+REQUEST_ID_SCOPE_KEY = "hokan.request_id"
+
+
+@contextlib.contextmanager
+def request_id(value: str | None) -> Iterator[None]:
+    """Log with ``value`` as the request id for a while (when it is known)."""
+    if not value:
+        yield
+        return
+    token = request_id_var.set(value)
+    try:
+        yield
+    finally:
+        request_id_var.reset(token)
 
 
 class JsonFormatter(logging.Formatter):

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hokan.kit import dependencies
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
 from hokan.models import MailMessage
@@ -99,6 +100,11 @@ def deliver(db: Database, settings: Settings) -> int:
                     )
             except (OSError, smtplib.SMTPException) as exc:
                 row.last_error = type(exc).__name__
+                if settings.smtp_url and isinstance(exc, OSError):
+                    # The server is down: say so once, keep the rest for the next run
+                    # instead of waiting out a timeout per message (ADR 0012).
+                    dependencies.failed("smtp", exc, "degraded", "mail.deliver")
+                    break
                 continue
             row.sent_at = utcnow()
             row.last_error = None

@@ -25,7 +25,7 @@ from hokan.models.user_session import UserSession
 from hokan.models.vault_deletion import VaultDeletion
 from hokan.models.vault_entry import DeletionReason, VaultEntry, VaultEntryKind
 from hokan.models.vault_entry_key import VaultEntryKey
-from hokan.models.vault_fragment import VaultFragment
+from hokan.models.vault_fragment import VaultFragment, VaultStoreIdentity
 
 __all__ = [
     "AccountReview",
@@ -65,4 +65,5 @@ __all__ = [
     "VaultEntryKey",
     "VaultEntryKind",
     "VaultFragment",
+    "VaultStoreIdentity",
 ]

@@ -29,3 +29,19 @@ class VaultFragment(VaultStoreBase):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     tag: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VaultStoreIdentity(VaultStoreBase):
+    """Which store this database is: written once, by ``hokan init`` / ``db upgrade``.
+
+    ``set_id`` is shared by the n stores of one installation and ``store_index`` is
+    this store's place among them (1-based), so ``/readyz`` tells a swapped file,
+    another installation's file or an empty database from the store it replaced.
+    """
+
+    __tablename__ = "vault_store_identity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: one row
+    set_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    store_index: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

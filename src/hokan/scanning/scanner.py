@@ -58,6 +58,7 @@ class ScannerUnavailable(ServiceUnavailable):
     code = "scanner_unavailable"
     message_ja = "ウイルス検査を実行できないため、ファイルを受け付けられません。"
     message_en = "The malware scanner is unavailable; the file cannot be accepted."
+    dependency = "scanner"
 
 
 @dataclass(frozen=True, slots=True)

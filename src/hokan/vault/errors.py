@@ -85,6 +85,7 @@ class VaultUnavailable(ServiceUnavailable):
     code = "vault_unavailable"
     message_ja = "保管庫の断片ストアが足りないため、この操作は現在できません。"
     message_en = "Too few vault fragment stores are available for this operation."
+    dependency = "vault_stores"
 
 
 class VaultEntryShredded(HokanError):

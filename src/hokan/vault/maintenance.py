@@ -10,21 +10,28 @@ it, so it needs no keyring — and removes orphans older than a grace period
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import uuid
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import inspect, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hokan import migrations
 from hokan.kit.clock import utcnow
-from hokan.kit.db import Database
+from hokan.kit.db import Database, make_engine
 from hokan.models import VaultDeletion, VaultEntry, VaultFragment
 from hokan.vault import erasure
 from hokan.vault.stores import FragmentStores, Placement
 
 ORPHAN_GRACE = timedelta(hours=1)
+log = logging.getLogger("hokan.vault")
 
 
 @dataclass
@@ -35,10 +42,13 @@ class StoreReport:
     missing: int = 0
     corrupt: int = 0
     orphans: int = 0
+    lost: bool = False  # answers, but its file or schema is gone: repair recreates it
 
     @property
     def healthy(self) -> bool:
-        return self.reachable and not (self.missing or self.corrupt or self.orphans)
+        return (
+            self.reachable and not self.lost and not (self.missing or self.corrupt or self.orphans)
+        )
 
 
 @dataclass
@@ -107,19 +117,67 @@ def _survey(
                 else:
                     sr.corrupt += 1
         except SQLAlchemyError:
-            if not _reachable_but_empty(stores.dbs[idx]):
+            if not _reachable_but_empty(stores.dbs[idx], stores.urls[idx]):
                 sr.reachable = False
                 continue
+            sr.lost = True
         sr.missing = sum(1 for eid, p in catalogue.items() if idx < p.n and eid not in seen)
     report.unrecoverable = sum(1 for eid, p in catalogue.items() if len(good[eid]) < p.k)
     return report, catalogue, good, orphans
 
 
-def _reachable_but_empty(store: Database) -> bool:
-    """A store that answers but has no fragment table (a lost file, a recreated database)."""
+def _reachable_but_empty(store: Database, url: str) -> bool:
+    """A store that answers but has no fragment table (a lost file, a recreated database),
+    or a local SQLite file that is gone or unreadable: all of these ``repair`` rebuilds."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        path = Path(parsed.database)
+        if not path.exists() or not _sqlite_readable(path):
+            return True
     try:
         return not inspect(store.engine).has_table(VaultFragment.__tablename__)
     except SQLAlchemyError:
+        return False
+
+
+def _restore_store(url: str, store: Database) -> None:
+    """Give a lost, emptied or unreadable store a fresh schema, for repair to refill.
+
+    A SQLite file that is missing is created; one that is not a database (garbage,
+    truncated) is moved aside as ``<name>.broken-<time>`` first, never deleted. A
+    server database that is unreachable is left for the survey to report.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        path = Path(parsed.database)
+        if path.exists() and not _sqlite_readable(path):
+            aside = path.with_name(f"{path.name}.broken-{utcnow():%Y%m%dT%H%M%S}")
+            for suffix in ("-wal", "-shm"):  # a journal of the broken file must not replay
+                journal = path.with_name(path.name + suffix)
+                if journal.exists():
+                    journal.rename(aside.with_name(aside.name + suffix))
+            path.rename(aside)
+            log.warning(
+                "unreadable vault store moved aside",
+                extra={"fields": {"store": path.name, "moved_to": aside.name}},
+            )
+        store.engine.dispose()  # no pooled connection to the old file survives
+        engine = make_engine(url)  # the one place besides init that may create a store
+        try:
+            migrations.upgrade("vault", engine)
+        finally:
+            engine.dispose()
+        return
+    # A recreated server database gets its schema back (unreachable: the survey says so).
+    with suppress(Exception):
+        migrations.upgrade("vault", store.engine)
+
+
+def _sqlite_readable(path: Path) -> bool:
+    try:
+        with closing(sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)) as conn:
+            return bool(conn.execute("PRAGMA quick_check").fetchone() == ("ok",))
+    except sqlite3.DatabaseError:
         return False
 
 
@@ -130,11 +188,9 @@ def check(db: Database, stores: FragmentStores) -> HealthReport:
 
 def repair(db: Database, stores: FragmentStores) -> HealthReport:
     """Rebuild what is missing or corrupt, remove old orphans, then report afresh."""
-    for store in stores.dbs:
-        try:  # a lost SQLite file or a recreated database gets its schema back
-            migrations.upgrade("vault", store.engine)
-        except Exception:  # noqa: S112  (unreachable: reported by the survey below)
-            continue
+    for idx, store in enumerate(stores.dbs):
+        _restore_store(stores.urls[idx], store)
+    stores.identify()  # a rebuilt store is given its place in the set
     report, catalogue, good, orphans = _survey(db, stores)
     repaired = removed = 0
     for eid, placement in catalogue.items():

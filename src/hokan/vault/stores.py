@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,12 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database, make_engine
 from hokan.kit.prepared import PreparedInsert
-from hokan.models import VaultFragment
+from hokan.models import VaultFragment, VaultStoreIdentity
 from hokan.vault import repository
 from hokan.vault.errors import VaultUnavailable
 from hokan.vault.wal import AUTOCHECKPOINT_PAGES, BackgroundCheckpointer
@@ -94,6 +96,7 @@ class FragmentStores:
                     busy_timeout_ms=busy_timeout_ms,
                     secure_delete=True,  # removed fragments are overwritten in SQLite files
                     wal_autocheckpoint=AUTOCHECKPOINT_PAGES,  # see hokan.vault.wal
+                    create=False,  # a lost file stays lost: only init/migrate/repair create
                 )
             )
             for url in self.urls
@@ -102,6 +105,103 @@ class FragmentStores:
     @property
     def n(self) -> int:
         return len(self.dbs)
+
+    # -- identity and health (ADR 0012) ----------------------------------------
+
+    def migrate(self, revision: str = "head") -> list[int]:
+        """Create or upgrade every store, then write each one's identity where missing.
+
+        The one place besides ``repair`` where a store may be created (the stores'
+        own engines never create a file). Stores of a data dir made before store
+        identities existed are adopted: given the id of the set they are found in.
+        Returns the stores (1-based) that got their identity now.
+        """
+        from hokan import migrations
+
+        for url in self.urls:
+            engine = make_engine(url)
+            try:
+                migrations.upgrade("vault", engine, revision)
+            finally:
+                engine.dispose()
+        for db in self.dbs:
+            db.dispose()  # no pooled connection from before the upgrade
+        return self.identify() if revision == "head" else []
+
+    def _fresh(self, idx: int) -> None:
+        """Look at a SQLite store's file as it is on disk now, not through pooled
+        connections to a file that has since been deleted or replaced."""
+        url = make_url(self.urls[idx])
+        if url.get_backend_name() == "sqlite":
+            self.dbs[idx].engine.dispose()
+
+    def _identity(self, idx: int) -> VaultStoreIdentity | None:
+        with self.dbs[idx].session() as s:
+            row = s.get(VaultStoreIdentity, 1)
+            if row is not None:
+                s.expunge(row)
+            return row
+
+    def identify(self) -> list[int]:
+        """Write the identity of every store that has none; the stores (1-based) written."""
+        found: list[VaultStoreIdentity | Exception | None] = []
+        for idx in range(self.n):
+            try:
+                found.append(self._identity(idx))
+            except SQLAlchemyError as exc:  # unreachable: identified when it is back
+                found.append(exc)
+        known = Counter(row.set_id for row in found if isinstance(row, VaultStoreIdentity))
+        set_id = known.most_common(1)[0][0] if known else uuid.uuid4()
+        written = []
+        for idx, row in enumerate(found):
+            if row is None:
+                with self.dbs[idx].session(write=True) as s:
+                    s.add(VaultStoreIdentity(id=1, set_id=set_id, store_index=idx + 1))
+                written.append(idx + 1)
+        if written and known:
+            log.info(
+                "vault stores adopted",
+                extra={"fields": {"stores": written, "set_id": str(set_id)}},
+            )
+        return written
+
+    def states(self) -> list[str]:
+        """Each store's state: ``ok``; ``unavailable`` (unreachable, or no fragment table:
+        a lost or emptied database); ``no_identity`` (run ``hokan db upgrade``); or
+        ``wrong_store`` (another store's or another installation's database)."""
+        states: list[str] = []
+        identities: list[VaultStoreIdentity | None] = []
+        for idx in range(self.n):
+            try:
+                self._fresh(idx)
+                with self.dbs[idx].reader() as conn:
+                    conn.execute(select(VaultFragment.entry_id).limit(1)).all()
+                row = self._identity(idx)
+            except SQLAlchemyError as exc:
+                self._unavailable(idx, "probe", exc)
+                states.append("unavailable")
+                identities.append(None)
+                continue
+            identities.append(row)
+            if row is None:
+                states.append("no_identity")
+            elif row.store_index != idx + 1:
+                states.append("wrong_store")
+            else:
+                states.append("ok")
+        sets = Counter(row.set_id for row in identities if row is not None)
+        if sets:
+            [(expected, _)] = sets.most_common(1)
+            for idx, row in enumerate(identities):
+                if row is not None and row.set_id != expected:
+                    states[idx] = "wrong_store"
+        for idx, state in enumerate(states):
+            if state in ("no_identity", "wrong_store"):
+                log.warning(
+                    "vault fragment store is not the expected store",
+                    extra={"fields": {"store": idx + 1, "state": state}},
+                )
+        return states
 
     def dispose(self) -> None:
         self._checkpoints.close()

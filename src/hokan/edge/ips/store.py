@@ -7,16 +7,28 @@ window. That is O(1) per key and close to an exact log of timestamps.
 Bans escalate: an offender's n-th ban within the memory period lasts
 ``base × 2^(n-1)``, capped. Each Redis operation is one Lua script, so two
 processes never both count an offence or both announce a ban.
+
+When Redis does not answer, :class:`FallbackIpsStore` keeps the limits in this
+process's memory (each process limits on its own, as on the embedded default)
+and retries Redis every few seconds: a rate limiter must not take the whole
+service down with it (ADR 0012). Listing and lifting bans are operator actions
+on the shared state, and refuse with 503 instead.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import redis
+
+from hokan.kit import dependencies
+from hokan.kit.errors import DependencyUnavailable
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,3 +233,79 @@ class RedisIpsStore:
             pipe.delete(key)  # a fresh start, or the old flood re-bans at once
         deleted = pipe.execute()[0]
         return bool(deleted)
+
+
+class FallbackIpsStore:
+    """Redis while it answers; this process's memory while it does not (ADR 0012)."""
+
+    RETRY_SECONDS = 5.0  # how long to count in memory before asking Redis again
+
+    def __init__(
+        self,
+        primary: RedisIpsStore,
+        fallback: MemoryIpsStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback or MemoryIpsStore()
+        self.clock = clock
+        self.degraded = False
+        self.fallback_decisions = 0  # decisions taken in memory (for metrics)
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
+
+    def _either(self, op: str, shared: Callable[[], T], local: Callable[[], T]) -> T:
+        now = self.clock()
+        if now >= self._retry_at:
+            try:
+                result = shared()
+            except redis.RedisError as exc:
+                with self._lock:
+                    self._retry_at = now + self.RETRY_SECONDS
+                    self.degraded = True
+                dependencies.failed("redis", exc, "degraded", f"ips.{op}")
+            else:
+                if self.degraded:
+                    self.degraded = False
+                    dependencies.recovered("redis")
+                return result
+        self.fallback_decisions += 1
+        return local()
+
+    def hit(self, keys: Sequence[str], window: float, now: float) -> list[int]:
+        return self._either(
+            "hit",
+            lambda: self.primary.hit(keys, window, now),
+            lambda: self.fallback.hit(keys, window, now),
+        )
+
+    def banned(self, subject: str, now: float) -> Ban | None:
+        return self._either(
+            "banned",
+            lambda: self.primary.banned(subject, now),
+            lambda: self.fallback.banned(subject, now),
+        )
+
+    def ban(
+        self, subject: str, reason: str, base: float, cap: float, memory: float, now: float
+    ) -> BanOutcome:
+        return self._either(
+            "ban",
+            lambda: self.primary.ban(subject, reason, base, cap, memory, now),
+            lambda: self.fallback.ban(subject, reason, base, cap, memory, now),
+        )
+
+    def bans(self, now: float) -> list[Ban]:
+        return _shared("ips.bans", lambda: self.primary.bans(now))
+
+    def lift(self, subject: str) -> bool:
+        local = self.fallback.lift(subject)
+        return _shared("ips.lift", lambda: self.primary.lift(subject)) or local
+
+
+def _shared(op: str, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except redis.RedisError as exc:
+        dependencies.failed("redis", exc, "refused", op)
+        raise DependencyUnavailable("redis") from None
