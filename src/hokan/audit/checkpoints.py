@@ -113,13 +113,14 @@ def check_span(
     mac_key: bytes,
     *,
     adopt: bool = False,
+    authenticated_before: bool = False,
 ) -> Refusal | None:
     """Check the entries after a signed point ``start`` up to ``end`` (seq, hash) before
     signing ``end``: continuous, linked, hashed and authenticated. Entries without a
     MAC (written before ADR 0011) pass only with ``adopt`` and only before the first
-    authenticated one."""
+    authenticated one (``authenticated_before``: the entry at ``start`` had a MAC)."""
     seq, prev = start
-    seen_mac = False
+    seen_mac = authenticated_before
     for entry in entries:
         if entry["seq"] != seq + 1 or entry["prev_hash"] != prev:
             return Refusal(
@@ -193,7 +194,14 @@ def make(
                 )
                 continue
             span = repository.entries(conn, head.chain, after=start[0])
-            refusal = check_span(span, start, (head.seq, head.head_hash), mac_key, adopt=adopt)
+            refusal = check_span(
+                span,
+                start,
+                (head.seq, head.head_hash),
+                mac_key,
+                adopt=adopt,
+                authenticated_before=repository.has_mac(conn, head.chain, start[0]),
+            )
             if refusal is not None:
                 made.append(Made(head.chain, head.seq, refusal.en, refusal.ja))
                 continue

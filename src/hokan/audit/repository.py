@@ -164,3 +164,9 @@ def entries(
         if len(rows) < batch:
             return
         after = rows[-1]["seq"]
+
+
+def has_mac(conn: Connection, chain: str, seq: int) -> bool:
+    """Whether entry ``seq`` of the chain carries a MAC (False if absent or archived)."""
+    stmt = select(AuditEvent.entry_mac).where(AuditEvent.chain == chain, AuditEvent.seq == seq)
+    return conn.execute(stmt).scalar() is not None
