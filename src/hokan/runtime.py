@@ -14,6 +14,7 @@ import redis
 from anyio import to_thread
 from starlette.requests import Request
 
+from hokan.audit import mac as audit_mac
 from hokan.audit import service as audit
 from hokan.audit.findings import InternalAudit
 from hokan.audit.log import AuditLog
@@ -58,7 +59,7 @@ class Runtime:
     @cached_property
     def db(self) -> Database:
         s = self.settings
-        return Database(
+        db = Database(
             make_engine(
                 s.resolved_database_url,
                 pool_size=s.db_pool_size,
@@ -66,6 +67,9 @@ class Runtime:
             ),
             row_level_security=True,
         )
+        # Audit entries written here are authenticated with the keyring's key (ADR 0011).
+        audit_mac.register(db.engine, lambda: self.keyring.audit_mac_key())
+        return db
 
     @cached_property
     def keyring_db(self) -> Database:

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     audit_archive_after_days: int = Field(
         default=0, ge=0, description="Archive audit entries older than this; 0 keeps them all"
     )
+    audit_checkpoint_seconds: int = Field(
+        default=300,
+        ge=5,
+        le=86_400,
+        description="How often 'hokan serve' signs audit chain heads (ADR 0011)",
+    )
 
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)

@@ -37,7 +37,7 @@ def test_bundle_verifies_offline_and_holds_only_its_tenant(
     report = bundle.verify(data, checkpoints.public_key_pem(runtime.keyring))
     assert report.ok, report.problems
     assert report.entries == 7  # tenant + token creation, 4 writes, 1 read
-    assert report.checkpoints == 1
+    assert report.checkpoints == 2  # the one signed before, and one signed at export
     assert str(b.id).encode() not in data
     assert b.tenant.code.encode() not in data
     assert b"staff/b0" not in data

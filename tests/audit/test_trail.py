@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from hokan.app import create_app
@@ -22,7 +22,7 @@ from hokan.models import AuditEvent
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
-from tests.conftest import PgDatabases, TenantHandle
+from tests.conftest import TenantHandle
 
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/api/v1/auth/login"}
 
@@ -38,29 +38,6 @@ def _events(runtime: Runtime, chain: str | None = None) -> list[AuditEvent]:
 def _count(runtime: Runtime) -> int:
     with runtime.db.session(system=True) as s:
         return int(s.scalar(select(func.count()).select_from(AuditEvent)) or 0)
-
-
-@pytest.fixture
-def owner_engine(
-    runtime: Runtime, backend: str, request: pytest.FixtureRequest
-) -> Iterator[Engine]:
-    """A connection with the rights of whoever owns the files or the database: an attacker."""
-    if backend == "postgresql":
-        pg: PgDatabases = request.getfixturevalue("pg_databases")
-        engine = create_engine(pg.admin_system_url)
-        with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
-        yield engine
-        with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
-        engine.dispose()
-    else:
-        engine = create_engine(runtime.settings.resolved_database_url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP TRIGGER audit_events_no_update"))
-            conn.execute(text("DROP TRIGGER audit_events_no_delete"))
-        yield engine
-        engine.dispose()
 
 
 def test_every_route_leaves_an_entry(

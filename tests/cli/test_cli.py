@@ -30,6 +30,9 @@ def cli(
         "HOKAN_DATABASE_URL": settings.resolved_database_url,
         "HOKAN_KEYRING_DATABASE_URL": settings.resolved_keyring_url,
         "HOKAN_LOG_LEVEL": "WARNING",
+        "LANG": "en_US.UTF-8",  # the audit commands speak Japanese unless asked otherwise
+        "LC_ALL": "",
+        "LC_MESSAGES": "",
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOKAN_")} | hokan_env
 

@@ -263,6 +263,10 @@ def test_cli_lists_and_lifts_bans(settings: Settings) -> None:
             "HOKAN_DATA_DIR": str(settings.data_dir),
             "HOKAN_DATABASE_URL": settings.resolved_database_url,
             "HOKAN_KEYRING_DATABASE_URL": settings.resolved_keyring_url,
+            # Audit entries are authenticated with a keyring key (ADR 0011).
+            "HOKAN_MASTER_KEY": settings.master_key.get_secret_value()
+            if settings.master_key
+            else "",
         }
         result = CliRunner().invoke(app, list(args), env={**env, **(extra_env or {})})
         assert not check or result.exit_code == 0, result.stderr

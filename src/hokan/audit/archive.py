@@ -47,10 +47,12 @@ class Archived:
 
 
 def exported_entry(row: Any) -> dict[str, Any]:
-    """An entry in canonical form plus its hash: the line format of segments and bundles."""
+    """An entry in canonical form plus its hash and MAC: the line format of segments and
+    bundles (``entry_mac`` is null on entries written before ADR 0011)."""
     return {
         **{name: canonical_value(row[name]) for name in FIELDS},
         "entry_hash": row["entry_hash"],
+        "entry_mac": row.get("entry_mac"),
     }
 
 

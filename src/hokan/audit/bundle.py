@@ -2,8 +2,11 @@
 
 A bundle is one JSON document: the tenant's whole chain (entries in their
 canonical form, with their hashes), the signed checkpoints of that chain, and
-the PEM public key. ``hokan audit verify --bundle FILE`` checks it offline, with
-no database and nothing of any other tenant. Auditors should check it against
+the PEM public key. Export signs a checkpoint over the last exported entry
+(ADR 0011), so a bundle whose tail was cut is caught even if no checkpoint was
+signed before; verification fails when the tail is covered by no signature.
+``hokan audit verify --bundle FILE`` checks it offline, with no database and
+nothing of any other tenant. Auditors should check it against
 the public key they obtained from the operator (``--public-key``), not only the
 copy inside the bundle.
 """
@@ -44,19 +47,27 @@ def export(
 def export_from(
     conn: Connection, keyring: Keyring, tenant_id: uuid.UUID, archive_dir: Path | None = None
 ) -> bytes:
-    """The bundle, read through ``conn`` (a unit of work's connection)."""
+    """The bundle, read through ``conn`` (a unit of work's connection), with a checkpoint
+    signed now over the last exported entry (ADR 0011).
+
+    The export checkpoint is signed only when the exported chain verifies (links,
+    hashes, MACs, checkpoints); otherwise the bundle carries no signature over its
+    tail and its own verification says so. It goes into the bundle only: the read
+    stays free of any write transaction.
+    """
     chain = chain_of(tenant_id)
+    key = keyring.audit_signing_key()
     entries = [exported_entry(row) for row in chain_entries(conn, chain, archive_dir)]
-    cps = [
-        {
-            "seq": cp.seq,
-            "head_hash": cp.head_hash,
-            "created_at": canonical_value(cp.created_at),
-            "key_id": cp.key_id,
-            "signature": cp.signature,
-        }
-        for cp in repository.checkpoints(conn, chain)
-    ]
+    cps: list[Any] = list(repository.checkpoints(conn, chain))
+    check = VerifyReport()
+    verify_chain(
+        check, chain, entries, cps, key.public_key(), None, mac_key=keyring.audit_mac_key()
+    )
+    if check.ok and entries and max((cp.seq for cp in cps), default=0) < entries[-1]["seq"]:
+        row = checkpoints.sign(key, chain, entries[-1]["seq"], entries[-1]["entry_hash"])
+        cps.append(SimpleNamespace(**row))
+    for entry in entries:  # the MAC needs the secret key: an offline verifier cannot use it
+        entry.pop("entry_mac", None)
     bundle = {
         "format": FORMAT,
         "chain": chain,
@@ -64,7 +75,16 @@ def export_from(
         "exported_at": iso(utcnow()),
         "public_key_pem": checkpoints.public_key_pem(keyring),
         "entries": entries,
-        "checkpoints": cps,
+        "checkpoints": [
+            {
+                "seq": cp.seq,
+                "head_hash": cp.head_hash,
+                "created_at": canonical_value(cp.created_at),
+                "key_id": cp.key_id,
+                "signature": cp.signature,
+            }
+            for cp in cps
+        ],
     }
     return orjson.dumps(bundle, option=orjson.OPT_INDENT_2)
 
@@ -97,8 +117,12 @@ def verify(data: bytes, public_key_pem: str | None = None) -> VerifyReport:
         entries: list[dict[str, Any]] = bundle["entries"]
         if any(e.get("chain") != chain for e in entries):
             raise ValueError("entries of another chain")
-        verify_chain(report, chain, entries, cps, key, None)
+        if not entries:
+            raise ValueError("the bundle holds no entries")
+        verify_chain(report, chain, entries, cps, key, None, require_signed_tail=True)
     except (ValueError, KeyError, TypeError) as exc:
-        report.problems.append(Problem("bundle", 0, "", f"unreadable bundle: {exc}"))
+        report.problems.append(
+            Problem("bundle", 0, "", f"unreadable bundle: {exc}", f"読めないバンドルです: {exc}")
+        )
     report.seconds = time.perf_counter() - started
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import Connection, Row, RowMapping, bindparam, insert, select, u
 from sqlalchemy.exc import IntegrityError
 
 from hokan.audit.canonical import GENESIS
-from hokan.models import AuditChain, AuditCheckpoint, AuditEvent
+from hokan.models import AuditChain, AuditCheckpoint, AuditEvent, AuditSegment, Tenant
 
 _HEAD_FOR_UPDATE = (
     select(AuditChain.seq, AuditChain.head_hash)
@@ -66,10 +67,42 @@ def append(conn: Connection, entry: dict[str, Any], now: datetime) -> None:
 
 
 def chains(conn: Connection, chain: str | None = None) -> list[Row[Any]]:
-    stmt = select(AuditChain.chain, AuditChain.seq, AuditChain.head_hash).order_by(AuditChain.chain)
+    stmt = select(
+        AuditChain.chain, AuditChain.seq, AuditChain.head_hash, AuditChain.tenant_id
+    ).order_by(AuditChain.chain)
     if chain is not None:
         stmt = stmt.where(AuditChain.chain == chain)
     return list(conn.execute(stmt))
+
+
+@dataclass
+class ChainSources:
+    """Where a chain is named: its head row, entries, checkpoints, segments, tenant."""
+
+    head: bool = False
+    entries: bool = False
+    checkpoints: bool = False
+    tenant_code: str = ""
+    anchor: Any = None  # its checkpoint copy in the blob store, if any
+
+
+def chain_sources(conn: Connection) -> dict[str, ChainSources]:
+    """Every chain any table names (so a chain dropped from one table is still verified)."""
+    found: dict[str, ChainSources] = {}
+
+    def at(chain: str) -> ChainSources:
+        return found.setdefault(str(chain), ChainSources())
+
+    for (chain,) in conn.execute(select(AuditChain.chain)):
+        at(chain).head = True
+    for table in (AuditEvent, AuditSegment):
+        for (chain,) in conn.execute(select(table.chain).distinct()):
+            at(chain).entries = True
+    for (chain,) in conn.execute(select(AuditCheckpoint.chain).distinct()):
+        at(chain).checkpoints = True
+    for tenant_id, code in conn.execute(select(Tenant.id, Tenant.code)):
+        at(str(tenant_id)).tenant_code = code
+    return found
 
 
 def checkpoints(conn: Connection, chain: str) -> list[Row[Any]]:
@@ -112,9 +145,10 @@ def page(
     return list(conn.execute(stmt.order_by(AuditEvent.seq).limit(limit)))
 
 
-def entries(conn: Connection, chain: str, batch: int = 2000) -> Iterator[RowMapping]:
-    """Every entry of a chain in stored sequence order, read in batches."""
-    after = 0
+def entries(
+    conn: Connection, chain: str, batch: int = 2000, *, after: int = 0
+) -> Iterator[RowMapping]:
+    """The chain's entries after ``after`` in stored sequence order, read in batches."""
     while True:
         rows = (
             conn.execute(
@@ -130,3 +164,9 @@ def entries(conn: Connection, chain: str, batch: int = 2000) -> Iterator[RowMapp
         if len(rows) < batch:
             return
         after = rows[-1]["seq"]
+
+
+def has_mac(conn: Connection, chain: str, seq: int) -> bool:
+    """Whether entry ``seq`` of the chain carries a MAC (False if absent or archived)."""
+    stmt = select(AuditEvent.entry_mac).where(AuditEvent.chain == chain, AuditEvent.seq == seq)
+    return conn.execute(stmt).scalar() is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,18 +18,44 @@ from hokan.models import FindingStatus
 app = typer.Typer(help="Audit trail.", no_args_is_help=True)
 
 
+def _lang() -> str:
+    """Japanese unless the locale asks for English (LC_ALL, LC_MESSAGES, LANG)."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "en" if value.lower().startswith(("en", "c", "posix")) else "ja"
+    return "ja"
+
+
+def _t(ja: str, en: str) -> str:
+    return en if _lang() == "en" else ja
+
+
 def _report(report: audit.VerifyReport) -> None:
     mb_per_s = report.bytes / 1_048_576 / max(report.seconds, 1e-9)
+    rate = f"{report.entries_per_second:,.0f} entries/s, {mb_per_s:.1f} MB/s"
     typer.echo(
-        f"{report.chains} chains, {report.entries} entries, {report.checkpoints} signed "
-        f"checkpoints verified in {report.seconds:.2f} s "
-        f"({report.entries_per_second:,.0f} entries/s, {mb_per_s:.1f} MB/s)"
+        _t(
+            f"{report.chains} チェーン、{report.entries} エントリ、署名済みチェックポイント "
+            f"{report.checkpoints} 件を {report.seconds:.2f} 秒で検証 ({rate})",
+            f"{report.chains} chains, {report.entries} entries, {report.checkpoints} signed "
+            f"checkpoints verified in {report.seconds:.2f} s ({rate})",
+        )
     )
+    lang = _lang()
+    for n in report.notes:
+        typer.echo(_t(f"注意: チェーン {n.chain}: ", f"note: chain {n.chain}: ") + n.text(lang))
     for p in report.problems:
-        typer.echo(f"BROKEN chain {p.chain} at entry {p.seq} ({p.entry_id or '-'}): {p.reason}")
+        typer.echo(
+            _t(
+                f"BROKEN チェーン {p.chain} のエントリ {p.seq} ({p.entry_id or '-'}): ",
+                f"BROKEN chain {p.chain} at entry {p.seq} ({p.entry_id or '-'}): ",
+            )
+            + p.text(lang)
+        )
     if not report.ok:
         raise typer.Exit(1)
-    typer.echo("ok: every chain is intact")
+    typer.echo(_t("ok: すべてのチェーンは完全です", "ok: every chain is intact"))
 
 
 @app.command("verify")
@@ -41,11 +68,17 @@ def verify(
         None, help="PEM public key to trust (default: the one inside the bundle)"
     ),
 ) -> None:
-    """Recompute the hash chains; name the first bad entry of each broken chain (exit 1)."""
+    """Recompute the hash chains, MACs and signed checkpoints; name the first bad entry of
+    each broken chain (exit 1)."""
     if bundle_file is not None:
         pem = public_key.read_text() if public_key else None
         if pem is None:
-            typer.echo("note: trusting the public key inside the bundle (pass --public-key)")
+            typer.echo(
+                _t(
+                    "注意: バンドル内の公開鍵を信頼しています (--public-key を指定してください)",
+                    "note: trusting the public key inside the bundle (pass --public-key)",
+                )
+            )
         _report(bundle.verify(bundle_file.read_bytes(), pem))
         return
     with runtime() as rt:
@@ -54,17 +87,54 @@ def verify(
             with rt.db.session(system=True) as s:
                 chain = audit.chain_of(rt.tenants.get(s, tenant).id)
         key = rt.keyring.audit_signing_key().public_key()
-        _report(audit.verify(rt.db, chain, key, rt.settings.resolved_audit_archive_dir))
+        _report(
+            audit.verify(
+                rt.db,
+                chain,
+                key,
+                rt.settings.resolved_audit_archive_dir,
+                mac_key=rt.keyring.audit_mac_key(),
+                blobs=rt.blobs,
+            )
+        )
 
 
 @app.command("checkpoint")
-def checkpoint() -> None:
-    """Sign the head of every chain that grew since its last checkpoint (run at least daily)."""
+def checkpoint(
+    adopt_unauthenticated: bool = typer.Option(
+        False,
+        "--adopt-unauthenticated",
+        help="Also sign chains whose entries predate entry MACs (ADR 0011); check them first",
+    ),
+) -> None:
+    """Sign the head of every chain that grew since its last checkpoint, after checking
+    its new entries; copy the checkpoints to the blob store. `hokan serve` does this every
+    HOKAN_AUDIT_CHECKPOINT_SECONDS."""
     with runtime() as rt:
-        made = checkpoints.make(rt.db, rt.keyring)
+        made = checkpoints.make(rt.db, rt.keyring, rt.blobs, adopt=adopt_unauthenticated)
+        refused = [m for m in made if m.refused]
         for m in made:
-            typer.echo(f"checkpoint {m.chain} at entry {m.seq}")
-        typer.echo(f"{len(made)} checkpoints signed")
+            if not m.refused:
+                typer.echo(
+                    _t(
+                        f"チェックポイント {m.chain} エントリ {m.seq}",
+                        f"checkpoint {m.chain} at entry {m.seq}",
+                    )
+                )
+        signed = len(made) - len(refused)
+        typer.echo(
+            _t(f"{signed} 件のチェックポイントに署名しました", f"{signed} checkpoints signed")
+        )
+        for m in refused:
+            typer.echo(
+                _t(
+                    f"error: チェーン {m.chain} に署名しません: {m.refused_ja}",
+                    f"error: chain {m.chain} not signed: {m.refused}",
+                ),
+                err=True,
+            )
+        if refused:
+            raise typer.Exit(1)
 
 
 @app.command("public-key")
@@ -105,7 +175,7 @@ def archive_cmd(
                 2,
             )
         # Sign the heads first, so the archived run is covered by a checkpoint.
-        checkpoints.make(rt.db, rt.keyring)
+        checkpoints.make(rt.db, rt.keyring, rt.blobs)
         before = utcnow() - timedelta(days=days)
         done = archive.archive(rt.db, rt.settings.resolved_audit_archive_dir, before)
         for a in done:

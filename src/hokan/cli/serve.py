@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -9,12 +10,14 @@ import typer
 import uvicorn
 
 from hokan import migrations
+from hokan.audit import checkpoints as audit_checkpoints
 from hokan.certificates import service as certificates
 from hokan.cli._common import fail, runtime
 from hokan.edge import tls as edge_tls
 from hokan.edge.ips.protocol import GuardedHttpToolsProtocol
 from hokan.kit.db import Database
 from hokan.runtime import Runtime
+from hokan.settings import Settings
 
 
 def serve(
@@ -51,7 +54,30 @@ def serve(
     }
     if files is not None:
         options.update(edge_tls.uvicorn_options(**files))
-    uvicorn.run("hokan.app:app_factory", **options)
+    stop = start_checkpointer(settings)
+    try:
+        uvicorn.run("hokan.app:app_factory", **options)
+    finally:
+        stop.set()
+
+
+def start_checkpointer(settings: Settings) -> threading.Event:
+    """Sign audit chain heads every HOKAN_AUDIT_CHECKPOINT_SECONDS on a daemon thread
+    (ADR 0011; a worker process will take this over). Set the returned event to stop."""
+    rt = Runtime(settings)
+    stop = threading.Event()
+
+    def job() -> None:
+        audit_checkpoints.run_once(rt.db, rt.keyring, rt.blobs)
+
+    thread = threading.Thread(
+        target=audit_checkpoints.run_every,
+        args=(settings.audit_checkpoint_seconds, job, stop),
+        name="hokan-audit-checkpoints",
+        daemon=True,
+    )
+    thread.start()
+    return stop
 
 
 def tls_files(rt: Runtime) -> dict[str, Path]:

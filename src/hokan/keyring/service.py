@@ -40,6 +40,7 @@ VAULT = "vault"  # made on a tenant's first vault use; wraps per-entry keys (MYN
 PURPOSES = (RECORDS,)
 _CHECK_NAME = "master_check"
 _AUDIT_KEY_NAME = "audit_signing_key"
+_AUDIT_MAC_NAME = "audit_mac_key"
 _CHECK_PLAINTEXT = b"hokan master key check v1"
 
 
@@ -129,6 +130,34 @@ class Keyring:
             except crypto.DecryptionError:
                 raise MasterKeyMismatch("the audit signing key does not open") from None
         return Ed25519PrivateKey.from_private_bytes(raw)
+
+    def audit_mac_key(self) -> bytes:
+        """The 256-bit HMAC key that authenticates every audit entry (ADR 0011), made on first use.
+
+        It lives here, wrapped by the master key, so whoever can write the system
+        database alone cannot compute a valid entry MAC.
+        """
+        associated = crypto.aad("audit-mac-key", {})
+        for _ in range(2):
+            try:
+                with self.db.session(write=True) as s:
+                    row = s.get(KeyringMeta, _AUDIT_MAC_NAME)
+                    if row is None:
+                        key = crypto.random_key()
+                        s.add(
+                            KeyringMeta(
+                                name=_AUDIT_MAC_NAME, value=self.master.wrap(key, associated)
+                            )
+                        )
+                        return key
+                    wrapped = row.value
+            except IntegrityError:  # another process made it first: read theirs
+                continue
+            try:
+                return self.master.unwrap(wrapped, associated)
+            except crypto.DecryptionError:
+                raise MasterKeyMismatch("the audit MAC key does not open") from None
+        raise MasterKeyMismatch("the audit MAC key could not be read")
 
     # -- tenant keys ------------------------------------------------------
 

@@ -13,9 +13,10 @@ from hokan.kit.db import Base, PortableJSON, UTCDateTime
 class AuditEvent(Base):
     """One entry of the append-only operation log (AUD-1), hash-chained (AUD-2).
 
-    ``chain`` is the tenant id, or ``system`` for operator and system events;
-    ``seq`` counts from 1 within a chain and ``entry_hash`` commits to the
-    previous entry's hash. Database triggers refuse UPDATE and DELETE.
+        ``chain`` is the tenant id, or ``system`` for operator and system events;
+        ``seq`` counts from 1 within a chain and ``entry_hash`` commits to the
+        previous entry's hash; ``entry_mac`` authenticates it under a key held in the
+    keyring database. Database triggers refuse UPDATE and DELETE.
     """
 
     __tablename__ = "audit_events"
@@ -43,3 +44,6 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(PortableJSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC of entry_hash under the keyring's audit MAC key (ADR 0011); NULL on
+    # entries written before it existed.
+    entry_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
