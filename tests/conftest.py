@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -229,21 +230,54 @@ class LiveServer:
     runtime: Runtime
 
 
-def wait_ready(url: str, seconds: float = 20) -> bool:
-    """Poll ``url`` until it answers 200 or the time is up."""
+# Readiness deadline for servers the tests start: generous, because a loaded CI
+# machine (the suite at -n 6 on two cores) can take many seconds to import and
+# migrate; polling returns as soon as the server answers, so it costs nothing.
+READY_SECONDS = float(os.environ.get("HOKAN_TEST_READY_SECONDS", "120"))
+
+
+def wait_until(ready: Callable[[], bool], seconds: float | None = None, proc: Any = None) -> bool:
+    """Poll ``ready`` until true, the deadline passes, or ``proc`` (a Popen) has exited.
+
+    The one readiness wait of the suite: never a fixed sleep.
+    """
     import time
 
+    deadline = time.monotonic() + (READY_SECONDS if seconds is None else seconds)
+    pause = 0.02
+    while time.monotonic() < deadline:
+        if ready():
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+    return ready()
+
+
+def wait_ready(url: str, seconds: float | None = None, proc: Any = None) -> bool:
+    """Poll ``url`` (a server's ``/readyz``) until it answers 200."""
     import httpx
 
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return True
+            return httpx.get(url, timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    return False
+            return False
+
+    return wait_until(answers, seconds, proc)
+
+
+def wait_port(port: int, seconds: float | None = None, proc: Any = None) -> bool:
+    """Poll until something accepts connections on loopback ``port`` (a TLS-only front)."""
+    import socket
+
+    def accepts() -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(2)
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    return wait_until(accepts, seconds, proc)
 
 
 @pytest.fixture
@@ -264,8 +298,8 @@ def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    if not wait_ready(f"{url}/healthz"):
-        pytest.fail("live server did not start")
+    if not wait_ready(f"{url}/readyz"):
+        pytest.fail("live server did not become ready")
     yield LiveServer(url, runtime)
     server.should_exit = True
     thread.join(timeout=10)
@@ -380,8 +414,8 @@ def hokan_serve(
         if pids is not None:
             pids.append(procs[-1].pid)
     try:
-        for url in urls:
-            assert wait_ready(f"{url}/readyz"), "a server did not start"
+        for url, proc in zip(urls, procs, strict=True):
+            assert wait_ready(f"{url}/readyz", proc=proc), "a server did not become ready"
         yield urls
     finally:
         for proc in procs:

@@ -154,7 +154,7 @@ def test_serve_answers_http(
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        if not wait_ready(f"{url}/readyz"):
+        if not wait_ready(f"{url}/readyz", proc=proc):
             pytest.fail("hokan serve did not become ready: " + log_path.read_text())
         headers = {"Authorization": f"Bearer {token}"}
         r = httpx.put(

@@ -102,9 +102,7 @@ def test_bad_values_name_the_rule(cli: Cli) -> None:
     assert r.returncode == 2 and "general_manager" in r.stderr
 
 
-def test_cert_issue_never_writes_a_key_into_the_current_directory(
-    cli: Cli, tmp_path: Path
-) -> None:
+def test_cert_issue_never_writes_a_key_into_the_current_directory(cli: Cli, tmp_path: Path) -> None:
     cli("init", "--demo")
     cli("cert", "ca", "init")
     out = cli("cert", "issue", "--tenant", "demo", "--terminal", "pc-1").stdout

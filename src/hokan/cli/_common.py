@@ -192,7 +192,9 @@ def role_option(roles: frozenset[Any], default: Any, help: str) -> Any:
 
     def parse(value: str) -> str:
         if value not in names:
-            raise typer.BadParameter(say(f"{', '.join(names)} のいずれか", f"one of {', '.join(names)}"))
+            raise typer.BadParameter(
+                say(f"{', '.join(names)} のいずれか", f"one of {', '.join(names)}")
+            )
         return value
 
     return typer.Option(

@@ -27,7 +27,8 @@ _RULES = {
     ),
     "name": ("--name は 1〜200 文字です", "--name takes 1-200 characters"),
     "contacts": (
-        "--contact-email はメールアドレス (例: name@example.co.jp)、--contact-name は 1〜100 文字です",
+        "--contact-email はメールアドレス (例: name@example.co.jp)、"
+        "--contact-name は 1〜100 文字です",
         "--contact-email takes an e-mail address (e.g. name@example.co.jp), "
         "--contact-name 1-100 characters",
     ),

@@ -30,9 +30,7 @@ def create(
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.get(s, tenant)
-        user, generated = users.create(
-            s, rt.passwords, t, name, email, role, password, operator()
-        )
+        user, generated = users.create(s, rt.passwords, t, name, email, role, password, operator())
         typer.echo(f"serial: {user.serial}")
         if generated:
             typer.echo(f"initial password (shown once): {generated}")

@@ -7,7 +7,6 @@ import json
 import typer
 
 from hokan.cli._common import group
-
 from hokan.edge.waf.engine import Inspector, verdict
 from hokan.settings import load_settings
 

@@ -91,7 +91,7 @@ class InvalidEmail(InvalidPayload):
 
 
 def check_email(email: str) -> str:
-    """``email`` if it looks like an address (the tenant contacts' rule), else :class:`InvalidEmail`."""
+    """``email`` if it looks like an address (the contacts' rule); else :class:`InvalidEmail`."""
     if len(email) > 254 or not re.match(EMAIL_PATTERN, email):
         raise InvalidEmail()
     return email
