@@ -1,7 +1,10 @@
 """Test fixtures: every backend-dependent test runs on SQLite and on PostgreSQL.
 
-PostgreSQL runs when ``HOKAN_TEST_DATABASE_URL`` is set (CI sets it). If it is
-set but unreachable the tests fail; they never silently skip. Each pytest-xdist
+PostgreSQL runs when ``HOKAN_TEST_DATABASE_URL`` is set (CI sets it) or, when it
+is unset, a local PostgreSQL answers at 127.0.0.1:5432 (user postgres, database
+test); Redis likewise (``HOKAN_TEST_REDIS_URL``, 127.0.0.1:6379). If a variable is
+set but the service unreachable the tests fail; the run always ends with a line
+saying what was skipped and why. Each pytest-xdist
 worker gets its own PostgreSQL databases (system, keyring and three vault
 fragment stores), migrated once and emptied between tests.
 """
@@ -33,7 +36,68 @@ from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.tenants.schemas import TenantCreate
 
-PG_URL = os.environ.get("HOKAN_TEST_DATABASE_URL", "")
+LOCAL_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _local_service(var: str, url: str) -> str:
+    """``var``, or the local service at ``url`` when ``var`` is unset and it answers.
+
+    So ``make test`` on a machine running PostgreSQL and Redis runs their tests
+    too instead of skipping them. ``HOKAN_TEST_DETECT=0`` turns this off; under CI
+    the variables are set explicitly (.ci/run) and an unreachable service fails.
+    Found services are put in the environment for xdist workers and subprocesses.
+    """
+    if os.environ.get(var) or os.environ.get("HOKAN_TEST_DETECT", "1") == "0":
+        return os.environ.get(var, "")
+    try:
+        if url.startswith("redis"):
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+        else:
+            engine = create_engine(url, connect_args={"connect_timeout": 1})
+            with engine.connect():
+                pass
+            engine.dispose()
+    except Exception:
+        return ""
+    os.environ[var] = url
+    return url
+
+
+PG_URL = _local_service("HOKAN_TEST_DATABASE_URL", LOCAL_PG_URL)
+_local_service("HOKAN_TEST_REDIS_URL", LOCAL_REDIS_URL)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any) -> Iterator[None]:
+    """Always close with what was skipped and why (skips must never go unnoticed).
+
+    The outermost wrapper: the line comes after pytest's own short summary.
+    """
+    from collections import Counter
+
+    yield
+
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    services = (
+        f"PostgreSQL: {'yes' if os.environ.get('HOKAN_TEST_DATABASE_URL') else 'NO'}, "
+        f"Redis: {'yes' if os.environ.get('HOKAN_TEST_REDIS_URL') else 'NO'}"
+    )
+    if not reasons:
+        terminalreporter.write_line(f"hokan: nothing skipped ({services})")
+        return
+    parts = "; ".join(f"{n} × {reason}" for reason, n in reasons.most_common())
+    terminalreporter.write_line(
+        f"hokan: {sum(reasons.values())} tests SKIPPED ({services}): {parts}", yellow=True
+    )
+
+
 MASTER_KEY = crypto.b64encode_key(crypto.random_key())
 BACKENDS = ["sqlite", "postgresql"]
 VAULT_STORES = 3  # fragment stores per test (the default n)
