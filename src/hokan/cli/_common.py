@@ -113,7 +113,7 @@ def describe(exc: BaseException) -> tuple[str, str, int] | None:
 class HokanGroup(TyperGroup):
     """The root group: every command's ordinary errors become one line and an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
