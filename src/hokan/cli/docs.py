@@ -96,8 +96,8 @@ def render(text: str) -> str:
         pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
         if not pattern.search(text):
             raise SystemExit(f"README lacks the markers {begin} … {end}")
-        body = make()
-        text = pattern.sub(lambda _: f"{begin}\n{body}\n{end}", text)
+        replacement = f"{begin}\n{make()}\n{end}"
+        text = pattern.sub(lambda _, r=replacement: r, text)  # type: ignore[misc]
     return text
 
 
