@@ -1,7 +1,10 @@
 """Test fixtures: every backend-dependent test runs on SQLite and on PostgreSQL.
 
-PostgreSQL runs when ``HOKAN_TEST_DATABASE_URL`` is set (CI sets it). If it is
-set but unreachable the tests fail; they never silently skip. Each pytest-xdist
+PostgreSQL runs when ``HOKAN_TEST_DATABASE_URL`` is set (CI sets it) or, when it
+is unset, a local PostgreSQL answers at 127.0.0.1:5432 (user postgres, database
+test); Redis likewise (``HOKAN_TEST_REDIS_URL``, 127.0.0.1:6379). If a variable is
+set but the service unreachable the tests fail; the run always ends with a line
+saying what was skipped and why. Each pytest-xdist
 worker gets its own PostgreSQL databases (system, keyring and three vault
 fragment stores), migrated once and emptied between tests.
 """
@@ -15,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -33,7 +37,68 @@ from hokan.settings import Settings
 from hokan.tenants.schemas import TenantCreate
 from hokan.vault.stores import FragmentStores
 
-PG_URL = os.environ.get("HOKAN_TEST_DATABASE_URL", "")
+LOCAL_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _local_service(var: str, url: str) -> str:
+    """``var``, or the local service at ``url`` when ``var`` is unset and it answers.
+
+    So ``make test`` on a machine running PostgreSQL and Redis runs their tests
+    too instead of skipping them. ``HOKAN_TEST_DETECT=0`` turns this off; under CI
+    the variables are set explicitly (.ci/run) and an unreachable service fails.
+    Found services are put in the environment for xdist workers and subprocesses.
+    """
+    if os.environ.get(var) or os.environ.get("HOKAN_TEST_DETECT", "1") == "0":
+        return os.environ.get(var, "")
+    try:
+        if url.startswith("redis"):
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+        else:
+            engine = create_engine(url, connect_args={"connect_timeout": 1})
+            with engine.connect():
+                pass
+            engine.dispose()
+    except Exception:
+        return ""
+    os.environ[var] = url
+    return url
+
+
+PG_URL = _local_service("HOKAN_TEST_DATABASE_URL", LOCAL_PG_URL)
+_local_service("HOKAN_TEST_REDIS_URL", LOCAL_REDIS_URL)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any) -> Iterator[None]:
+    """Always close with what was skipped and why (skips must never go unnoticed).
+
+    The outermost wrapper: the line comes after pytest's own short summary.
+    """
+    from collections import Counter
+
+    yield
+
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    services = (
+        f"PostgreSQL: {'yes' if os.environ.get('HOKAN_TEST_DATABASE_URL') else 'NO'}, "
+        f"Redis: {'yes' if os.environ.get('HOKAN_TEST_REDIS_URL') else 'NO'}"
+    )
+    if not reasons:
+        terminalreporter.write_line(f"hokan: nothing skipped ({services})")
+        return
+    parts = "; ".join(f"{n} × {reason}" for reason, n in reasons.most_common())
+    terminalreporter.write_line(
+        f"hokan: {sum(reasons.values())} tests SKIPPED ({services}): {parts}", yellow=True
+    )
+
+
 MASTER_KEY = crypto.b64encode_key(crypto.random_key())
 BACKENDS = ["sqlite", "postgresql"]
 VAULT_STORES = 3  # fragment stores per test (the default n)
@@ -241,21 +306,54 @@ class LiveServer:
     runtime: Runtime
 
 
-def wait_ready(url: str, seconds: float = 20) -> bool:
-    """Poll ``url`` until it answers 200 or the time is up."""
+# Readiness deadline for servers the tests start: generous, because a loaded CI
+# machine (the suite at -n 6 on two cores) can take many seconds to import and
+# migrate; polling returns as soon as the server answers, so it costs nothing.
+READY_SECONDS = float(os.environ.get("HOKAN_TEST_READY_SECONDS", "120"))
+
+
+def wait_until(ready: Callable[[], bool], seconds: float | None = None, proc: Any = None) -> bool:
+    """Poll ``ready`` until true, the deadline passes, or ``proc`` (a Popen) has exited.
+
+    The one readiness wait of the suite: never a fixed sleep.
+    """
     import time
 
+    deadline = time.monotonic() + (READY_SECONDS if seconds is None else seconds)
+    pause = 0.02
+    while time.monotonic() < deadline:
+        if ready():
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+    return ready()
+
+
+def wait_ready(url: str, seconds: float | None = None, proc: Any = None) -> bool:
+    """Poll ``url`` (a server's ``/readyz``) until it answers 200."""
     import httpx
 
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return True
+            return httpx.get(url, timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    return False
+            return False
+
+    return wait_until(answers, seconds, proc)
+
+
+def wait_port(port: int, seconds: float | None = None, proc: Any = None) -> bool:
+    """Poll until something accepts connections on loopback ``port`` (a TLS-only front)."""
+    import socket
+
+    def accepts() -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(2)
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    return wait_until(accepts, seconds, proc)
 
 
 @pytest.fixture
@@ -276,8 +374,8 @@ def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    if not wait_ready(f"{url}/healthz"):
-        pytest.fail("live server did not start")
+    if not wait_ready(f"{url}/readyz"):
+        pytest.fail("live server did not become ready")
     yield LiveServer(url, runtime)
     server.should_exit = True
     thread.join(timeout=10)
@@ -392,8 +490,8 @@ def hokan_serve(
         if pids is not None:
             pids.append(procs[-1].pid)
     try:
-        for url in urls:
-            assert wait_ready(f"{url}/readyz"), "a server did not start"
+        for url, proc in zip(urls, procs, strict=True):
+            assert wait_ready(f"{url}/readyz", proc=proc), "a server did not become ready"
         yield urls
     finally:
         for proc in procs:

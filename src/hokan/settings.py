@@ -56,19 +56,34 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    env: Environment = Environment.development
+    env: Environment = Field(
+        default=Environment.development,
+        description="development, test or production (production enforces the strict checks)",
+    )
     data_dir: Path = Field(default=Path("var"), description="Data directory (embedded default)")
 
     # Databases. Empty means the embedded default: SQLite files in data_dir.
     database_url: str = Field(default="", description="System database URL")
     keyring_database_url: str = Field(default="", description="Keyring database URL (KEY-2)")
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    db_pool_size: int = Field(
+        default=10, ge=1, le=200, description="Database connection pool size per process"
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=10_000, ge=0, description="How long SQLite waits for a lock before failing (ms)"
+    )
 
     # Master key (KEY-1): an explicit source is required in production.
     master_key: SecretStr | None = Field(default=None, description="base64 32-byte master key")
-    master_key_file: Path | None = None
-    key_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+    master_key_file: Path | None = Field(
+        default=None,
+        description="File holding the base64 master key (default DATA_DIR/keys/master.key)",
+    )
+    key_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="How long unwrapped tenant keys stay cached in memory",
+    )
 
     audit_archive_dir: Path | None = Field(
         default=None,
@@ -84,14 +99,23 @@ class Settings(BaseSettings):
         description="How often 'hokan serve' signs audit chain heads (ADR 0011)",
     )
 
-    argon2_time_cost: int = Field(default=3, ge=1, le=20)
-    argon2_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)
-    argon2_parallelism: int = Field(default=4, ge=1, le=16)
+    argon2_time_cost: int = Field(
+        default=3, ge=1, le=20, description="Argon2id passes for password hashes"
+    )
+    argon2_memory_kib: int = Field(
+        default=65_536, ge=8_192, le=4_194_304, description="Argon2id memory per hash (KiB)"
+    )
+    argon2_parallelism: int = Field(default=4, ge=1, le=16, description="Argon2id lanes per hash")
 
     spraying_serials: int = Field(
         default=10, ge=2, le=10_000, description="Serials one IP may fail with before an alert"
     )
-    spraying_window_seconds: int = Field(default=600, ge=10, le=86_400)
+    spraying_window_seconds: int = Field(
+        default=600,
+        ge=10,
+        le=86_400,
+        description="Window for counting the serials one IP fails with",
+    )
 
     # Operators and their governance (OPS-1..4, AUD-4).
     operator_cidrs: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
@@ -103,26 +127,55 @@ class Settings(BaseSettings):
         pattern=HOURS_PATTERN,
         description="Permitted operator working hours in JST (HH:MM-HH:MM), for the daily audit",
     )
-    operator_session_idle_minutes: int = Field(default=15, ge=1, le=240)
-    operator_session_absolute_hours: int = Field(default=8, ge=1, le=24)
-    operator_lockout_threshold: int = Field(default=5, ge=1, le=100)
-    operator_lockout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    operator_session_idle_minutes: int = Field(
+        default=15, ge=1, le=240, description="Operator session ends after this much inactivity"
+    )
+    operator_session_absolute_hours: int = Field(
+        default=8,
+        ge=1,
+        le=24,
+        description="Operator session ends this long after login, whatever happens",
+    )
+    operator_lockout_threshold: int = Field(
+        default=5, ge=1, le=100, description="Failed operator logins before the account locks"
+    )
+    operator_lockout_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How long a locked operator account stays locked",
+    )
     audit_bulk_threshold: int = Field(
         default=500, ge=1, description="Reads/exports of customer data by one actor in a day"
     )
-    audit_anomaly_factor: float = Field(default=5.0, ge=1.5, le=1000)
-    audit_anomaly_min_events: int = Field(default=200, ge=1)
+    audit_anomaly_factor: float = Field(
+        default=5.0,
+        ge=1.5,
+        le=1000,
+        description="Daily audit flags an actor this many times above its usual volume",
+    )
+    audit_anomaly_min_events: int = Field(
+        default=200, ge=1, description="Fewest events in a day before the anomaly check applies"
+    )
 
     smtp_url: str = Field(
         default="", description="smtp://host:port, smtp+starttls://user:pass@host:587 or smtps://…"
     )
-    mail_from: str = Field(default="Hokan <noreply@hokan.invalid>", max_length=200)
+    mail_from: str = Field(
+        default="Hokan <noreply@hokan.invalid>",
+        max_length=200,
+        description="From address of notices",
+    )
 
-    redis_url: str = ""
+    redis_url: str = Field(
+        default="",
+        description="redis://… shared by every 'hokan serve': login failures, password "
+        "spraying, IPS rates and bans; empty: each process's own memory",
+    )
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
-    workers: int = Field(default=1, ge=1, le=64)
+    host: str = Field(default="127.0.0.1", description="Bind address of 'hokan serve'")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port of 'hokan serve'")
+    workers: int = Field(default=1, ge=1, le=64, description="Worker processes of 'hokan serve'")
     blocking: BlockingMode = Field(
         default=BlockingMode.auto,
         description="Where database work runs: inline on the event loop or in threads",
@@ -131,11 +184,21 @@ class Settings(BaseSettings):
         default=8, ge=1, le=256, description="Threads per process for blocking work (DB, crypto)"
     )
 
-    max_record_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
-    max_schema_bytes: int = Field(default=262_144, ge=1024, le=16 * 1_048_576)
-    page_size_default: int = Field(default=50, ge=1, le=1000)
-    page_size_max: int = Field(default=500, ge=1, le=10_000)
-    token_default_days: int = Field(default=90, ge=1, le=3650)
+    max_record_bytes: int = Field(
+        default=1_048_576, ge=1024, le=64 * 1_048_576, description="Largest record body"
+    )
+    max_schema_bytes: int = Field(
+        default=262_144, ge=1024, le=16 * 1_048_576, description="Largest collection schema"
+    )
+    page_size_default: int = Field(
+        default=50, ge=1, le=1000, description="Records per page when the client names none"
+    )
+    page_size_max: int = Field(
+        default=500, ge=1, le=10_000, description="Most records per page a client may ask for"
+    )
+    token_default_days: int = Field(
+        default=90, ge=1, le=3650, description="Validity of a new API token when none is given"
+    )
 
     # My Number vault (MYN-1, MYN-3, MYN-7): n fragment stores apart from every other database.
     vault_store_urls: str = Field(
@@ -147,7 +210,12 @@ class Settings(BaseSettings):
     )
     vault_k: int = Field(default=2, ge=1, le=16, description="Fragments needed to rebuild")
     vault_dir: Path | None = Field(default=None, description="Default DATA_DIR/vault")
-    vault_max_document_bytes: int = Field(default=10 * 1_048_576, ge=1024, le=100 * 1_048_576)
+    vault_max_document_bytes: int = Field(
+        default=10 * 1_048_576,
+        ge=1024,
+        le=100 * 1_048_576,
+        description="Largest My Number document image",
+    )
 
     @model_validator(mode="after")
     def _check_vault(self) -> Settings:
@@ -231,34 +299,62 @@ class Settings(BaseSettings):
         default="", description="file:///path or s3://bucket/prefix; empty: DATA_DIR/blobs"
     )
     blob_s3_endpoint_url: str = Field(default="", description="S3-compatible endpoint URL")
-    blob_s3_region: str = "ap-northeast-1"
-    blob_s3_access_key_id: str = ""
-    blob_s3_secret_access_key: SecretStr | None = None
-    attachment_max_bytes: int = Field(default=26_214_400, ge=1024, le=5 * 1024**3)
-    attachments_per_record: int = Field(default=100, ge=1, le=10_000)
+    blob_s3_region: str = Field(default="ap-northeast-1", description="S3 region")
+    blob_s3_access_key_id: str = Field(
+        default="", description="S3 access key id (empty: the SDK's default credentials)"
+    )
+    blob_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret access key"
+    )
+    attachment_max_bytes: int = Field(
+        default=26_214_400, ge=1024, le=5 * 1024**3, description="Largest attachment"
+    )
+    attachments_per_record: int = Field(
+        default=100, ge=1, le=10_000, description="Most attachments on one record"
+    )
     security_notify_emails: str = Field(
         default="", description="Comma-separated operator addresses told of bans and malware"
     )
     clamd_address: str = Field(
         default="", description="ClamAV daemon: host:port or unix:/path; empty: built-in scanner"
     )
-    clamd_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
-    ips_enabled: bool = True
+    clamd_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Longest wait for the ClamAV daemon's verdict"
+    )
+    ips_enabled: bool = Field(
+        default=True, description="Rate limits, flood and attack bans (EDGE-4)"
+    )
     ips_ip_requests: int = Field(default=600, ge=1, description="Requests per IP per window")
-    ips_account_requests: int = Field(default=1200, ge=1)
-    ips_tenant_requests: int = Field(default=6000, ge=1)
-    ips_window_seconds: int = Field(default=60, ge=1, le=3600)
+    ips_account_requests: int = Field(
+        default=1200, ge=1, description="Requests per account per window"
+    )
+    ips_tenant_requests: int = Field(
+        default=6000, ge=1, description="Requests per tenant per window"
+    )
+    ips_window_seconds: int = Field(
+        default=60, ge=1, le=3600, description="Window of the request limits"
+    )
     ips_flood_factor: int = Field(
         default=3, ge=1, le=100, description="Ban an IP going this many times over its limit"
     )
     ips_attack_blocks: int = Field(
         default=20, ge=1, description="WAF blocks from one address that lead to a ban"
     )
-    ips_attack_window_seconds: int = Field(default=600, ge=10, le=86_400)
-    ips_ban_seconds: int = Field(default=600, ge=1, le=86_400 * 30)
-    ips_ban_max_seconds: int = Field(default=86_400, ge=1, le=86_400 * 365)
-    ips_max_concurrent_per_ip: int = Field(default=32, ge=1, le=10_000)
-    ips_header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    ips_attack_window_seconds: int = Field(
+        default=600, ge=10, le=86_400, description="Window for counting WAF blocks towards a ban"
+    )
+    ips_ban_seconds: int = Field(
+        default=600, ge=1, le=86_400 * 30, description="First ban length; repeat offences double it"
+    )
+    ips_ban_max_seconds: int = Field(
+        default=86_400, ge=1, le=86_400 * 365, description="Longest ban"
+    )
+    ips_max_concurrent_per_ip: int = Field(
+        default=32, ge=1, le=10_000, description="Open requests one address may have at once"
+    )
+    ips_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=600, description="Longest wait for a request's headers (slowloris)"
+    )
     ips_body_timeout_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="Longest wait for the next body chunk"
     )
@@ -290,8 +386,14 @@ class Settings(BaseSettings):
         description="Bodies up to this size are inspected; larger ones pass uninspected",
     )
 
-    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
-    log_format: LogFormat = LogFormat.json
+    log_level: str = Field(
+        default="INFO",
+        pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$",
+        description="DEBUG, INFO, WARNING, ERROR or CRITICAL",
+    )
+    log_format: LogFormat = Field(
+        default=LogFormat.json, description="json (one object a line) or text"
+    )
 
     @field_validator("operator_cidrs", mode="before")
     @classmethod

@@ -8,7 +8,6 @@ import re
 import socket
 import ssl
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from hokan.certificates.ca import pem_pair
 from tests.cli.test_cli import HOKAN, cli  # noqa: F401  (the fixture)
+from tests.conftest import wait_port
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -104,17 +104,11 @@ def test_serve_tls_requires_a_terminal_certificate(cli: Cli, tmp_path: Path) -> 
         ctx = ssl.create_default_context(cafile=str(ca_file))
         ctx.load_cert_chain(str(tmp_path / "c.pem"), str(tmp_path / "c.key"))
         url = f"https://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                r = httpx.get(
-                    f"{url}/api/v1/tenant", verify=ctx, headers={"Authorization": f"Bearer {token}"}
-                )
-                break
-            except httpx.ConnectError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("hokan serve --tls did not start: " + log_path.read_text())
-                time.sleep(0.1)
+        if not wait_port(port, proc=proc):
+            pytest.fail("hokan serve --tls did not start: " + log_path.read_text())
+        r = httpx.get(
+            f"{url}/api/v1/tenant", verify=ctx, headers={"Authorization": f"Bearer {token}"}
+        )
         assert r.status_code == 200 and r.json()["code"] == "acme"
         bare = ssl.create_default_context(cafile=str(ca_file))
         # No certificate: an answer the client can show, not a dropped connection.

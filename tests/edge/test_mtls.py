@@ -12,7 +12,6 @@ import socket
 import ssl
 import subprocess
 import threading
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from hokan.models import AuditEvent
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests import pki
-from tests.conftest import LiveServer, TenantHandle
+from tests.conftest import LiveServer, TenantHandle, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -42,16 +41,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _wait_port(port: int, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
 
 
 @dataclass
@@ -167,7 +156,7 @@ def nginx_front(mtls_pki: Pki, live_server: LiveServer, tmp_path: Path) -> Itera
     assert check.returncode == 0, check.stderr.decode()
     proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(work)], stderr=subprocess.PIPE)
     try:
-        if not _wait_port(port):
+        if not wait_port(port):
             pytest.fail(f"nginx did not start: {(work / 'error.log').read_text()[-2000:]}")
         yield f"https://127.0.0.1:{port}"
     finally:
@@ -194,7 +183,7 @@ def tls_server(mtls_pki: Pki, runtime: Runtime) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    if not _wait_port(port):
+    if not wait_port(port):
         pytest.fail("TLS server did not start")
     yield f"https://127.0.0.1:{port}"
     server.should_exit = True

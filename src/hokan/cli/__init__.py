@@ -20,6 +20,7 @@ from hokan.cli import (
     vault,
     waf,
 )
+from hokan.cli._common import HokanGroup
 
 app = typer.Typer(
     name="hokan",
@@ -27,6 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=HokanGroup,  # every command's ordinary errors: one line, non-zero exit
 )
 app.command("init")(init.init)
 app.command("serve")(serve.serve)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from hokan.cli._common import echo_json, operator, runtime
+from hokan.cli._common import echo_json, group, operator, runtime
 from hokan.identity import inventory
 
-app = typer.Typer(help="Account inventory.", no_args_is_help=True)
+app = group("Account inventory.")
 
 
 @app.command("inventory")

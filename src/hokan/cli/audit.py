@@ -11,11 +11,11 @@ import typer
 
 from hokan.audit import archive, bundle, checkpoints, findings
 from hokan.audit import service as audit
-from hokan.cli._common import echo_json, fail, operator, runtime
+from hokan.cli._common import echo_json, fail, group, operator, runtime, writable_file
 from hokan.kit.clock import utcnow
 from hokan.models import FindingStatus
 
-app = typer.Typer(help="Audit trail.", no_args_is_help=True)
+app = group("Audit trail.")
 
 
 def _lang() -> str:
@@ -71,6 +71,7 @@ def verify(
     """Recompute the hash chains, MACs and signed checkpoints; name the first bad entry of
     each broken chain (exit 1)."""
     if bundle_file is not None:
+        data = bundle_file.read_bytes()  # a missing file or a directory: one line (HokanGroup)
         pem = public_key.read_text() if public_key else None
         if pem is None:
             typer.echo(
@@ -79,7 +80,7 @@ def verify(
                     "note: trusting the public key inside the bundle (pass --public-key)",
                 )
             )
-        _report(bundle.verify(bundle_file.read_bytes(), pem))
+        _report(bundle.verify(data, pem))
         return
     with runtime() as rt:
         chain = None
@@ -154,6 +155,7 @@ def export(
         with rt.db.session(system=True) as s:
             tenant_id = rt.tenants.get(s, tenant).id
         archive_dir = rt.settings.resolved_audit_archive_dir
+        writable_file(out)  # before the work, not after it
         out.write_bytes(bundle.export(rt.db, rt.keyring, tenant_id, archive_dir))
         with rt.db.session(write=True, system=True) as s:
             audit.record(s, operator(), "audit.export_bundle", "audit_log", "", tenant_id=tenant_id)
@@ -192,7 +194,7 @@ def daily(
     try:
         when = date.fromisoformat(day) if day else findings.yesterday_jst()
     except ValueError:
-        fail("--date must be YYYY-MM-DD", 2)
+        fail("--date must be YYYY-MM-DD", 2, ja="--date は YYYY-MM-DD で指定してください")
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         echo_json(findings.run_daily(s, rt.settings, when, operator()).as_json())
 
@@ -203,7 +205,10 @@ def findings_(
     day: str = typer.Option(None, "--date", help="Only this JST day (YYYY-MM-DD)"),
 ) -> None:
     """List internal-audit findings."""
-    when = date.fromisoformat(day) if day else None
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        fail("--date must be YYYY-MM-DD", 2, ja="--date は YYYY-MM-DD で指定してください")
     with runtime() as rt, rt.db.session(system=True) as s:
         status = FindingStatus.open if open_only else None
         echo_json([findings.finding_json(f) for f in findings.list_findings(s, status, when)])

@@ -11,11 +11,17 @@ import typer
 from hokan.audit import service as audit
 from hokan.certificates import service
 from hokan.certificates.ca import fingerprint, pem_pair
-from hokan.cli._common import echo_json, fail, operator, runtime
+from hokan.cli._common import echo_json, fail, group, operator, runtime, writable_file
 
-app = typer.Typer(help="Terminal (client) certificates and their CA.", no_args_is_help=True)
-ca_app = typer.Typer(help="Hokan's client-certificate CA.", no_args_is_help=True)
+app = group("Terminal (client) certificates and their CA.")
+ca_app = group("Hokan's client-certificate CA.")
 app.add_typer(ca_app, name="ca")
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -63,7 +69,9 @@ def issue(
     ),
     terminal: str = typer.Option(..., help="Terminal name, e.g. 'reception-pc-1'"),
     days: int = typer.Option(365, min=1, max=1825, help="Validity in days"),
-    out: Path | None = typer.Option(None, help="PKCS#12 file (default TENANT-SERIAL.p12)"),
+    out: Path | None = typer.Option(
+        None, help="PKCS#12 file (default DATA_DIR/terminal-certs/OWNER-SERIAL.p12, 0600)"
+    ),
     password_stdin: bool = typer.Option(False, help="Read the bundle password from stdin"),
     legacy: bool = typer.Option(False, help="3DES/SHA-1 bundle for Windows before 10 1709"),
 ) -> None:
@@ -71,6 +79,8 @@ def issue(
     staff); writes a password-protected PKCS#12 bundle (0600)."""
     if (tenant is None) == (not operator_terminal):
         fail("give exactly one of --tenant T and --operator")
+    if out is not None:
+        writable_file(out)  # before the certificate is issued and audited
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password is not None and len(password) < 12:
         fail("the bundle password must have at least 12 characters")
@@ -81,7 +91,11 @@ def issue(
         )
         cert = issued.certificate
         owner = row.code if row else service.OPERATIONS
-        target = out or Path(f"{owner}-{cert.serial[:8].lower()}.p12")
+        # Never the current directory: a private key lands only where it was asked to,
+        # or inside the data directory (0700), which holds keys already.
+        target = out or _private_dir(rt.settings.data_dir / "terminal-certs") / (
+            f"{owner}-{cert.serial[:8].lower()}.p12"
+        )
         _write_private(target, issued.pkcs12)
         typer.echo(f"issued {cert.serial} for {owner} / {cert.terminal} → {target}")
         typer.echo(f"fingerprint {cert.fingerprint}, valid until {cert.not_after:%Y-%m-%d}")
@@ -144,12 +158,12 @@ def server(
     days: int = typer.Option(397, min=1, max=825),
 ) -> None:
     """A server certificate from Hokan's CA for 'hokan serve --tls' (small installs)."""
+    out_dir.mkdir(parents=True, exist_ok=True)  # before the certificate is issued and audited
     with runtime() as rt:
         cert, key = rt.ca.issue_server(name, days)
         with rt.db.session(write=True, system=True) as s:
             audit.record(s, operator(), "certificate.server_issue", "server", name[0])
     cert_pem, key_pem = pem_pair(cert, key)
-    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "server.pem").write_bytes(cert_pem)
     _write_private(out_dir / "server.key", key_pem)
     typer.echo(f"wrote {out_dir / 'server.pem'} and {out_dir / 'server.key'}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from hokan import migrations
-from hokan.cli._common import runtime
+from hokan.cli._common import group, runtime
 
-app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app = group("Database migrations.")
 
 
 @app.command("upgrade")

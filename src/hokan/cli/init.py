@@ -21,7 +21,7 @@ def init(
     ),
 ) -> None:
     """Prepare a data directory and databases (safe to run again)."""
-    with runtime() as rt:
+    with runtime(create=True) as rt:
         s = rt.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(s.data_dir, 0o700)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from hokan.cli._common import echo_json, fail, operator, runtime
+from hokan.cli._common import echo_json, fail, group, operator, runtime
 from hokan.edge.ips.service import ban_json
 
-app = typer.Typer(help="Intrusion prevention: bans.", no_args_is_help=True)
+app = group("Intrusion prevention: bans.")
 
 
 def _shared(settings_redis_url: str) -> None:

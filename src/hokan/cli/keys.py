@@ -7,7 +7,7 @@ import uuid
 import typer
 
 from hokan.audit import service as audit
-from hokan.cli._common import fail, operator, runtime
+from hokan.cli._common import fail, group, operator, runtime
 from hokan.models import TenantStatus
 from hokan.records.tasks import rewrap_tenant
 from hokan.runtime import Runtime
@@ -21,7 +21,7 @@ def _audit(rt: Runtime, action: str, tenant_id: uuid.UUID, detail: dict[str, int
         )
 
 
-app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+app = group("Encryption keys.")
 
 
 @app.command("list")

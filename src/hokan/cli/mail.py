@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from hokan import mail
-from hokan.cli._common import runtime
+from hokan.cli._common import group, runtime
 
-app = typer.Typer(help="Outgoing mail.", no_args_is_help=True)
+app = group("Outgoing mail.")
 
 
 @app.command("deliver")

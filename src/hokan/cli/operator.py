@@ -12,14 +12,14 @@ from datetime import timedelta
 
 import typer
 
-from hokan.cli._common import echo_json, operator, runtime
+from hokan.cli._common import echo_json, group, operator, role_option, runtime
 from hokan.identity import operators
 from hokan.identity.operator_api import operator_json
 from hokan.identity.operators import NewOperator
 from hokan.models import OperatorStatus
 from hokan.principals.roles import OPERATOR_ROLES, Role
 
-app = typer.Typer(help="Operator accounts (Hokan's own staff).", no_args_is_help=True)
+app = group("Operator accounts (Hokan's own staff).")
 
 
 def _password(password_stdin: bool) -> str | None:
@@ -38,8 +38,8 @@ def _shown_once(new: NewOperator) -> None:
 @app.command("create")
 def create(
     name: str = typer.Option(..., help="Display name"),
-    email: str = typer.Option(..., help="E-mail"),
-    role: list[Role] = typer.Option(..., help="Operator role (repeatable)"),
+    email: str = typer.Option(..., help="E-mail (name@example.co.jp)"),
+    role: list[str] = role_option(OPERATOR_ROLES, ..., "Operator role (repeatable)"),
     hours: str = typer.Option("", help="Permitted working hours in JST, HH:MM-HH:MM"),
     password_stdin: bool = typer.Option(False, "--password-stdin"),
 ) -> None:
@@ -51,7 +51,7 @@ def create(
             rt.master_key,
             name=name,
             email=email,
-            roles=[r.value for r in role],
+            roles=list(role),
             password=_password(password_stdin),
             actor=operator(),
             permitted_hours=hours,
@@ -66,8 +66,10 @@ def create_temporary(
     reason: str = typer.Option(..., help="Why the investigation needs access"),
     hours: float = typer.Option(8.0, help="Validity in hours, strictly under 24"),
     name: str = typer.Option(..., help="Display name of the investigating operator"),
-    email: str = typer.Option(..., help="E-mail"),
-    role: list[Role] = typer.Option([Role.incident_response], help="Role (repeatable)"),
+    email: str = typer.Option(..., help="E-mail (name@example.co.jp)"),
+    role: list[str] = role_option(
+        operators.TEMPORARY_ROLES, [Role.incident_response.value], "Role (repeatable)"
+    ),
     password_stdin: bool = typer.Option(False, "--password-stdin"),
 ) -> None:
     """Issue a temporary investigation account (OPS-2): one tenant, one request, under 24 h."""
@@ -78,7 +80,7 @@ def create_temporary(
             rt.master_key,
             name=name,
             email=email,
-            roles=[r.value for r in role],
+            roles=list(role),
             password=_password(password_stdin),
             actor=operator(),
             temporary_for=rt.tenants.get(s, tenant),
@@ -115,11 +117,11 @@ def enable(serial: str) -> None:
 @app.command("set-roles")
 def set_roles(
     serial: str,
-    role: list[Role] = typer.Option(..., help=f"One of {', '.join(sorted(OPERATOR_ROLES))}"),
+    role: list[str] = role_option(OPERATOR_ROLES, ..., "Operator role (repeatable)"),
 ) -> None:
     """Replace an operator's roles (a privileged action, reviewed in the daily audit)."""
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
-        operators.set_roles(s, serial, [r.value for r in role], operator())
+        operators.set_roles(s, serial, role, operator())
         typer.echo("roles set")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from hokan.cli._common import echo_json, fail, operator, runtime
+from hokan.cli._common import echo_json, fail, group, operator, runtime
 from hokan.identity import tokens
 from hokan.identity.repository import TokenRepository
 from hokan.kit.clock import iso, to_jst
@@ -14,17 +14,44 @@ from hokan.principals.principal import DEFAULT_TOKEN_SCOPES
 from hokan.tenants.schemas import Contact, TenantCreate, TenantSettings
 from hokan.tenants.service import to_out
 
-app = typer.Typer(help="Tenants (customer companies).", no_args_is_help=True)
-token_app = typer.Typer(help="Tenant API tokens.", no_args_is_help=True)
+app = group("Tenants (customer companies).")
+token_app = group("Tenant API tokens.")
 app.add_typer(token_app, name="token")
+
+
+# What each field must be, said the way a person would check it.
+_RULES = {
+    "code": (
+        "--code は 2〜32 文字の英小文字・数字・ハイフン (先頭はハイフン以外) です",
+        "--code takes 2-32 characters of a-z, 0-9 and '-', not starting with '-'",
+    ),
+    "name": ("--name は 1〜200 文字です", "--name takes 1-200 characters"),
+    "contacts": (
+        "--contact-email はメールアドレス (例: name@example.co.jp)、"
+        "--contact-name は 1〜100 文字です",
+        "--contact-email takes an e-mail address (e.g. name@example.co.jp), "
+        "--contact-name 1-100 characters",
+    ),
+}
+
+
+def _rules(exc: ValidationError) -> tuple[str, str]:
+    fields = sorted({str(e["loc"][0]) for e in exc.errors()})
+    ja = [_RULES.get(f, (f"{f}: 値が正しくありません", ""))[0] for f in fields]
+    en = [_RULES.get(f, ("", f"{f}: invalid value"))[1] for f in fields]
+    return "; ".join(ja), "; ".join(en)
 
 
 @app.command("create")
 def create(
-    code: str = typer.Option(..., help="Short unique code, e.g. 'acme' ([a-z0-9-])"),
+    code: str = typer.Option(
+        ..., help="Short unique code: 2-32 of a-z, 0-9 and '-', not starting with '-' (e.g. acme)"
+    ),
     name: str = typer.Option(..., help="Company name (会社名)"),
     product: Product = typer.Option(..., help="staff or guard"),
-    contact_email: list[str] = typer.Option([], help="Notice contact e-mail (repeatable)"),
+    contact_email: list[str] = typer.Option(
+        [], help="Notice contact e-mail, name@example.co.jp (repeatable)"
+    ),
     contact_name: str = typer.Option("担当者", help="Name for the contacts"),
 ) -> None:
     """Create a tenant and its encryption keys."""
@@ -36,8 +63,8 @@ def create(
             contacts=[Contact(name=contact_name, email=e) for e in contact_email],
         )
     except ValidationError as exc:
-        fields = sorted({str(e["loc"][0]) for e in exc.errors()})
-        fail(f"invalid_tenant: check {', '.join(fields)}")
+        ja, en = _rules(exc)
+        fail(f"invalid_tenant: {en}", 2, ja=f"invalid_tenant: {ja}")
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         tenant = rt.tenants.create(s, data, operator())
         typer.echo(f"created tenant {tenant.code} ({tenant.id})")

@@ -6,21 +6,21 @@ import sys
 
 import typer
 
-from hokan.cli._common import echo_json, operator, runtime
+from hokan.cli._common import echo_json, group, operator, role_option, runtime
 from hokan.identity import users
 from hokan.kit.clock import iso, utcnow
 from hokan.models import UserStatus
-from hokan.principals.roles import Role
+from hokan.principals.roles import TENANT_ROLES, Role
 
-app = typer.Typer(help="Tenant users.", no_args_is_help=True)
+app = group("Tenant users.")
 
 
 @app.command("create")
 def create(
     tenant: str = typer.Option(..., help="Tenant code or id"),
     name: str = typer.Option(..., help="Display name (氏名)"),
-    email: str = typer.Option(..., help="E-mail for notices (lockouts …)"),
-    role: list[Role] = typer.Option([Role.staff_user], help="Role (repeatable)"),
+    email: str = typer.Option(..., help="E-mail for notices (lockouts …), name@example.co.jp"),
+    role: list[str] = role_option(TENANT_ROLES, [Role.staff_user.value], "Role (repeatable)"),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input"
     ),
@@ -36,7 +36,7 @@ def create(
             t,
             name=name,
             email=email,
-            roles=[r.value for r in role],
+            roles=list(role),
             password=password,
             actor=operator(),
         )

@@ -11,12 +11,12 @@ from collections.abc import Callable
 import typer
 
 from hokan.audit import service as audit
-from hokan.cli._common import echo_json, operator, runtime
+from hokan.cli._common import echo_json, group, operator, runtime
 from hokan.runtime import Runtime
 from hokan.vault import maintenance, tasks
 from hokan.vault.maintenance import HealthReport
 
-app = typer.Typer(help="My Number vault maintenance (never shows contents).", no_args_is_help=True)
+app = group("My Number vault maintenance (never shows contents).")
 
 
 def _audit(rt: Runtime, action: str, detail: dict[str, int | bool]) -> None:

@@ -6,10 +6,11 @@ import json
 
 import typer
 
+from hokan.cli._common import group
 from hokan.edge.waf.engine import Inspector, verdict
 from hokan.settings import load_settings
 
-app = typer.Typer(help="Web application firewall.", no_args_is_help=True)
+app = group("Web application firewall.")
 
 
 @app.command("check")

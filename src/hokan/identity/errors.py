@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from hokan.kit.errors import Forbidden, InvalidPayload, NotFound, Unauthenticated
 
 # Defined with the principal vocabulary; re-exported for identity's callers.
@@ -7,6 +9,7 @@ from hokan.principals.errors import InsufficientScope as InsufficientScope
 from hokan.principals.errors import InvalidRole as InvalidRole
 from hokan.principals.errors import MissingCredentials as MissingCredentials
 from hokan.principals.errors import OperatorRoleRequired as OperatorRoleRequired
+from hokan.tenants.schemas import EMAIL_PATTERN
 
 
 class InvalidToken(Unauthenticated):
@@ -79,6 +82,19 @@ class ConsentRequired(Forbidden):
     code = "consent_required"
     message_ja = "お客様の承諾 (有効なアクセス許可) がないため、お客様環境にはアクセスできません。"
     message_en = "Operator access to this tenant needs an active consent grant from the tenant."
+
+
+class InvalidEmail(InvalidPayload):
+    code = "invalid_email"
+    message_ja = "メールアドレスの形式が正しくありません (例: name@example.co.jp)。"
+    message_en = "The e-mail address is not valid (e.g. name@example.co.jp)."
+
+
+def check_email(email: str) -> str:
+    """``email`` if it looks like an address (the contacts' rule); else :class:`InvalidEmail`."""
+    if len(email) > 254 or not re.match(EMAIL_PATTERN, email):
+        raise InvalidEmail()
+    return email
 
 
 class InvalidValidity(InvalidPayload):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from hokan import mail
 from hokan.audit import service as audit
 from hokan.identity import serials
-from hokan.identity.errors import InvalidValidity, OperatorNotFound
+from hokan.identity.errors import InvalidValidity, OperatorNotFound, check_email
 from hokan.identity.mfa import ISSUER
 from hokan.identity.passwords import Passwords, check_policy
 from hokan.keyring.master import MasterKeyProvider
@@ -101,6 +101,7 @@ def create(
 ) -> NewOperator:
     """Create an operator, or a temporary investigation account when ``temporary_for`` is set."""
     role_values = operator_roles(roles)
+    check_email(email)
     now = utcnow()
     expires_at = None
     if temporary_for is not None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.identity import serials
-from hokan.identity.errors import UserNotFound
+from hokan.identity.errors import UserNotFound, check_email
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords, check_policy
 from hokan.identity.sessions import revoke_sessions
@@ -46,6 +46,7 @@ def create(
 ) -> tuple[User, str | None]:
     """Create a user; returns it and, when no password was given, a generated one (shown once)."""
     role_values = _tenant_roles(roles)
+    check_email(email)
     settings = TenantSettings.model_validate(tenant.settings or {})
     generated = None
     if password is None:
