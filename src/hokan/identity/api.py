@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -18,6 +18,7 @@ from hokan.edge.binding import admit_principal
 from hokan.edge.context import RuntimeDep
 from hokan.httpkit.auth import Authenticated, UsersManager
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
 from hokan.identity import inventory, mfa, sessions, users
 from hokan.identity.errors import InvalidCredentials
@@ -28,7 +29,7 @@ from hokan.models import Tenant, User
 from hokan.principals.principal import Principal, PrincipalKind
 from hokan.tenants.schemas import TenantSettings
 
-router = APIRouter(prefix="/api/v1", tags=["identity"])
+router = Router(prefix="/api/v1", tags=["identity"])
 
 
 class LoginIn(BaseModel):

@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.responses import Response
@@ -21,6 +21,7 @@ from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.httpkit.auth import AnyOperator, OperationsManager, OperatorSupervisor
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
 from hokan.identity import inventory, operator_auth, operators
 from hokan.identity.operators import NewOperator
@@ -30,7 +31,7 @@ from hokan.models import Operator, OperatorStatus, Tenant
 from hokan.settings import HOURS_PATTERN
 from hokan.tenants.errors import TenantNotFound
 
-router = APIRouter(prefix="/api/v1/operator", tags=["operators"])
+router = Router(prefix="/api/v1/operator", tags=["operators"])
 
 
 class OperatorLoginIn(BaseModel):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -14,6 +13,7 @@ from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.httpkit.auth import Authenticated
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.identity import tokens
 from hokan.identity.errors import InsufficientScope
 from hokan.identity.repository import TokenRepository
@@ -22,7 +22,7 @@ from hokan.kit.errors import Forbidden
 from hokan.models import ApiToken
 from hokan.principals.principal import Principal, PrincipalKind
 
-router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+router = Router(prefix="/api/v1/tokens", tags=["tokens"])
 
 
 class TokenIn(BaseModel):

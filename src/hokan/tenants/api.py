@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from hokan.audit import service as audit
 from hokan.audit.calls import audited
 from hokan.edge.context import RuntimeDep
 from hokan.httpkit.auth import Authenticated
+from hokan.httpkit.routing import Router
 from hokan.tenants.schemas import TenantOut
 from hokan.tenants.service import to_out
 
-router = APIRouter(prefix="/api/v1/tenant", tags=["tenant"])
+router = Router(prefix="/api/v1/tenant", tags=["tenant"])
 
 
 @router.get("", response_model=TenantOut, summary="The calling tenant")
