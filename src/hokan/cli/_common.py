@@ -41,7 +41,7 @@ def runtime() -> Iterator[Runtime]:
     try:
         yield rt
     except HokanError as exc:
-        fail(f"{exc.code}: {exc.detail or exc.message_en}")
+        fail(f"{exc.code}: {exc.message()}")
     finally:
         rt.close()
 

@@ -88,7 +88,7 @@ class HokanError(Exception):
 
     def body(self, lang: str = "ja") -> dict[str, Any]:
         out: dict[str, Any] = {"error": self.code, "detail": self.message(lang)}
-        if self.reason is not None:
+        if self.reason in self.all_reasons():  # unknown (legacy prose) stays internal
             out["reason"] = self.reason
         out.update(self.params)
         return out

@@ -112,7 +112,7 @@ class IpsMiddleware:
                 with anyio.fail_after(timeout):
                     message = await receive()
             except TimeoutError:
-                raise RequestTimeout(f"no body data for {timeout:g} s") from None
+                raise RequestTimeout("no_data", seconds=f"{timeout:g}") from None
             if message["type"] == "http.request":
                 size += len(message.get("body", b""))
                 if size > limit:
@@ -121,7 +121,7 @@ class IpsMiddleware:
                 elapsed = anyio.current_time() - started
                 # A body trickled in just under the per-chunk timeout (slow POST).
                 if not body_done and elapsed > timeout and size < min_rate * elapsed:
-                    raise RequestTimeout(f"the body arrives slower than {min_rate} bytes/s")
+                    raise RequestTimeout("too_slow", min_rate=min_rate)
             return message
 
         return guarded
