@@ -6,11 +6,12 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 
-class JsonResponse(Response):
-    """orjson-rendered, UTF-8, no ASCII escaping of Japanese."""
+class JsonResponse(JSONResponse):
+    """orjson-rendered, UTF-8, no ASCII escaping of Japanese. (A JSONResponse, so
+    the OpenAPI document shows JSON, not a string, for routes without a model.)"""
 
     media_type = "application/json"
 

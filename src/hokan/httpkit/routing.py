@@ -27,6 +27,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from hokan.httpkit.body import BODY_LIMIT_ATTRIBUTE, declared_body_limit, read_json
@@ -48,8 +49,11 @@ STANDARD_ERRORS: dict[int, str] = {
 }
 
 
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+
+
 def _error_responses(
-    declared: dict[int | str, dict[str, Any]] | None,
+    declared: dict[int | str, dict[str, Any]] | None, json_route: bool
 ) -> dict[int | str, dict[str, Any]]:
     out: dict[int | str, dict[str, Any]] = dict(declared or {})
     for status, description in STANDARD_ERRORS.items():
@@ -58,13 +62,19 @@ def _error_responses(
         out[status] = {"description": description, **mine}
     for status, spec in list(out.items()):
         if int(status) >= 400 and "model" not in spec and "content" not in spec:
-            out[status] = {"model": ErrorOut, **spec}
+            # Errors are JSON even where the route answers e.g. CSV.
+            how = {"model": ErrorOut} if json_route else {"content": _ERROR_CONTENT}
+            out[status] = {**how, **spec}
     return out
 
 
 class HokanRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        kwargs["responses"] = _error_responses(kwargs.get("responses"))
+        response_class = kwargs.get("response_class")
+        json_route = not isinstance(response_class, type) or issubclass(
+            response_class, JSONResponse
+        )
+        kwargs["responses"] = _error_responses(kwargs.get("responses"), json_route)
         declared = getattr(endpoint, BODY_LIMIT_ATTRIBUTE, None)
         if declared is not None:
             extra = dict(kwargs.get("openapi_extra") or {})
