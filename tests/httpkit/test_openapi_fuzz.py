@@ -78,7 +78,7 @@ def test_every_operation_answers_as_documented(
             try:
                 case.validate_response(response, checks=CHECKS)
             except BaseException as exc:  # schemathesis raises exception groups
-                where = f"{operation.method.upper()} {operation.path}"
+                where = f"{case.operation.method.upper()} {case.operation.path}"
                 failures.setdefault(where, " ".join(str(exc).split())[:300])
 
         run()

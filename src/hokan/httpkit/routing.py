@@ -60,11 +60,11 @@ def _error_responses(
         mine = out.get(status, out.get(str(status), {}))
         out.pop(str(status), None)
         out[status] = {"description": description, **mine}
-    for status, spec in list(out.items()):
-        if int(status) >= 400 and "model" not in spec and "content" not in spec:
+    for key, spec in list(out.items()):
+        if str(key).isdigit() and int(key) >= 400 and "model" not in spec and "content" not in spec:
             # Errors are JSON even where the route answers e.g. CSV.
             how = {"model": ErrorOut} if json_route else {"content": _ERROR_CONTENT}
-            out[status] = {**how, **spec}
+            out[key] = {**how, **spec}
     return out
 
 
