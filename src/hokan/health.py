@@ -6,13 +6,14 @@ import logging
 from collections.abc import Callable
 
 from anyio import to_thread
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.kit.errors import HokanError
 from hokan.runtime import Runtime
 
-router = APIRouter(tags=["health"])
+router = Router(tags=["health"])
 log = logging.getLogger("hokan.health")
 # Never written: asking whether it exists proves the store answers.
 _PROBE_KEY = "health/readyz-probe"

@@ -106,6 +106,7 @@ def ips_client(
         ips_webhook_url=webhook,
         security_notify_emails="soc@hokan.example.jp",
         ips_max_body_bytes=2048,
+        max_record_bytes=2048,  # the records routes' own body limit (@body_limit)
     )
     rt = Runtime(settings)
     rt.keyring.verify_master(initialise=True)

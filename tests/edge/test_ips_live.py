@@ -51,6 +51,7 @@ def test_slowloris_is_cut_and_oversized_bodies_refused(
         tmp_path,
         HOKAN_IPS_HEADER_TIMEOUT_SECONDS="1",
         HOKAN_IPS_MAX_BODY_BYTES="4096",
+        HOKAN_MAX_RECORD_BYTES="4096",  # the records routes' own limit
         HOKAN_ATTACHMENT_MAX_BYTES="8192",
     ) as [url]:
         port = int(url.rsplit(":", 1)[1])

@@ -192,7 +192,7 @@ def test_malformed_bodies(client: TestClient, make_tenant: Callable[..., TenantH
         client.get(f"{BASE}?cursor=%25%25%25", headers=t.headers).json()["error"]
         == "invalid_cursor"
     )
-    assert client.get(f"{BASE}?limit=0", headers=t.headers).json()["error"] == "invalid_request"
+    assert client.get(f"{BASE}?limit=0", headers=t.headers).json()["error"] == "invalid_parameter"
     assert client.get(f"{BASE}/x", headers=t.headers).status_code == 404
 
 

@@ -13,16 +13,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from sqlalchemy import Row
 from starlette.responses import Response, StreamingResponse
 
 from hokan.audit.log import AuditLog, Filters
 from hokan.httpkit.auth import ReadAudit
-from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.params import SeqCursor
+from hokan.httpkit.responses import CsvResponse, JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.kit.clock import iso, to_jst
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = Router(prefix="/api/v1/audit", tags=["audit"])
 
 Result = Literal["success", "denied", "error"]
 CSV_COLUMNS = (
@@ -86,7 +88,7 @@ FiltersDep = Annotated[Filters, Depends(_filters)]
 async def list_events(
     work: ReadAudit,
     filters: FiltersDep,
-    cursor: Annotated[int, Query(ge=0, description="next_cursor of the previous page")] = 0,
+    cursor: SeqCursor = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """Entries of the caller's tenant, oldest first, with cursor pagination."""
@@ -99,7 +101,7 @@ async def list_events(
     )
 
 
-@router.get("/events.csv", summary="The tenant's operation log as CSV")
+@router.get("/events.csv", summary="The tenant's operation log as CSV", response_class=CsvResponse)
 async def export_events(
     work: ReadAudit,
     filters: FiltersDep,

@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from hokan.audit.findings import InternalAudit, finding_json, yesterday_jst
 from hokan.httpkit.auth import AuditorWork, OperatorSupervisorWork
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.models import FindingStatus
 
-router = APIRouter(prefix="/api/v1/operator/audit", tags=["internal audit"])
+router = Router(prefix="/api/v1/operator/audit", tags=["internal audit"])
 
 
 class AcknowledgeIn(BaseModel):

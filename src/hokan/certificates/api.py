@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from hokan.certificates.service import TerminalCertificates, as_json
 from hokan.httpkit.auth import ManageUsers
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 
-router = APIRouter(prefix="/api/v1/terminals", tags=["terminals"])
+router = Router(prefix="/api/v1/terminals", tags=["terminals"])
 
 
 class RevokeIn(BaseModel):

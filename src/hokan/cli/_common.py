@@ -82,12 +82,7 @@ def describe(exc: BaseException) -> tuple[str, str, int] | None:
     if isinstance(exc, CliProblem):
         return exc.ja, exc.en, exc.code
     if isinstance(exc, HokanError):
-        detail = f" ({exc.detail})" if exc.detail else ""
-        return (
-            f"{exc.code}: {exc.message_ja}{detail}",
-            f"{exc.code}: {exc.detail or exc.message_en}",
-            1,
-        )
+        return f"{exc.code}: {exc.message('ja')}", f"{exc.code}: {exc.message('en')}", 1
     if isinstance(exc, SettingsError):
         return f"設定が正しくありません: {exc}", f"invalid settings: {exc}", 2
     if isinstance(exc, OSError):
@@ -170,6 +165,8 @@ def runtime(*, create: bool = False) -> Iterator[Runtime]:
         yield rt
     except DependencyUnavailable as exc:  # one line naming what is down, not a traceback
         fail(f"{exc.code}: {_DEPENDENCY_HINTS.get(exc.dependency, exc.dependency)}")
+    except HokanError as exc:
+        fail(f"{exc.code}: {exc.message()}")
     finally:
         rt.close()
 

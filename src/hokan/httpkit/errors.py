@@ -1,4 +1,10 @@
-"""The one error handler: ``{"error": code, "detail": …}`` for every failure."""
+"""The one error handler: ``{"error": code, "detail": …}`` for every failure, with
+``detail`` in the caller's language (``Accept-Language``; Japanese by default).
+
+FastAPI's and Starlette's own failures (parameter validation, unknown routes and
+methods) are answered as the matching :class:`HokanError`, so there is one shape
+and one set of codes whatever raised.
+"""
 
 from __future__ import annotations
 
@@ -17,21 +23,48 @@ from starlette.responses import Response
 from hokan.httpkit.context import preferred_language
 from hokan.httpkit.responses import JsonResponse
 from hokan.kit import dependencies
-from hokan.kit.errors import DependencyUnavailable, HokanError
+from hokan.kit.errors import (
+    BadRequest,
+    DependencyUnavailable,
+    Forbidden,
+    HokanError,
+    InvalidParameter,
+    InvalidPayload,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
 from hokan.kit.logging import REQUEST_ID_SCOPE_KEY, request_id
 
 log = logging.getLogger("hokan.errors")
 
-_HTTP_CODES = {
-    404: ("not_found", "対象が見つかりません。", "Not found."),
-    405: ("method_not_allowed", "このメソッドは使用できません。", "Method not allowed."),
+_BY_STATUS: dict[int, type[HokanError]] = {
+    400: BadRequest,
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: InvalidPayload,
 }
 
 
 def _render(
-    status: int, body: dict[str, object], headers: Mapping[str, str] | None = None
+    request: Request,
+    exc: HokanError,
+    headers: Mapping[str, str] | None = None,
+    status: int | None = None,
+    **more: object,
 ) -> JsonResponse:
-    return JsonResponse(body, status_code=status, headers=headers)
+    lang = preferred_language(request.headers.get("accept-language"))
+    return JsonResponse(
+        {**exc.body(lang), **more},
+        status_code=status or exc.status,
+        headers=headers or exc.headers or None,
+    )
 
 
 def _dependency_of(exc: BaseException) -> str | None:
@@ -55,8 +88,7 @@ async def hokan_error(request: Request, exc: Exception) -> JsonResponse:
                 dependencies.count(exc.dependency, "refused")
         with request_id(request.scope.get(REQUEST_ID_SCOPE_KEY)):
             log.error("error", extra={"fields": fields})
-    lang = preferred_language(request.headers.get("accept-language"))
-    return _render(exc.status, exc.body(lang), exc.headers or None)
+    return _render(request, exc)
 
 
 async def validation_error(request: Request, exc: Exception) -> JsonResponse:
@@ -66,20 +98,16 @@ async def validation_error(request: Request, exc: Exception) -> JsonResponse:
         {"loc": [str(p) for p in err.get("loc", ())], "type": err.get("type", "invalid")}
         for err in exc.errors()
     ]
-    lang = preferred_language(request.headers.get("accept-language"))
-    message = (
-        "リクエストの形式が正しくありません。" if lang == "ja" else "The request is malformed."
-    )
-    return _render(422, {"error": "invalid_request", "detail": message, "problems": problems})
+    in_body = any(p["loc"][:1] == ["body"] for p in problems)
+    error = InvalidPayload() if in_body else InvalidParameter()
+    return _render(request, error, problems=problems)
 
 
 async def http_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code, ja, en = _HTTP_CODES.get(exc.status_code, ("http_error", "エラー", "Error"))
-    lang = preferred_language(request.headers.get("accept-language"))
-    return _render(
-        exc.status_code, {"error": code, "detail": en if lang == "en" else ja}, exc.headers
-    )
+    # Anything else is never raised by Hokan: keep the status, answer generically.
+    kind = _BY_STATUS.get(exc.status_code, BadRequest if exc.status_code < 500 else HokanError)
+    return _render(request, kind(), exc.headers, exc.status_code)
 
 
 async def client_disconnected(request: Request, exc: Exception) -> Response:
@@ -90,7 +118,6 @@ async def client_disconnected(request: Request, exc: Exception) -> Response:
 
 async def unexpected_error(request: Request, exc: Exception) -> JsonResponse:
     # This handler runs outside the request-context middleware: the id comes from the scope.
-    lang = preferred_language(request.headers.get("accept-language"))
     dependency = _dependency_of(exc)
     with request_id(request.scope.get(REQUEST_ID_SCOPE_KEY)):
         if dependency is not None:  # a dependency that is down is a 503, not a bug
@@ -100,9 +127,9 @@ async def unexpected_error(request: Request, exc: Exception) -> JsonResponse:
                 "error",
                 extra={"fields": {"code": error.code, "status": 503, "dependency": dependency}},
             )
-            return _render(503, error.body(lang), error.headers)
+            return _render(request, error)
         log.error("unhandled", exc_info=(type(exc), exc, None), extra={"fields": {"status": 500}})
-    return _render(500, HokanError().body(lang))
+    return _render(request, HokanError())
 
 
 def install(app: FastAPI) -> None:

@@ -1,11 +1,13 @@
-"""Enumerate an app's API routes (for the isolation matrix and, later, the audit check)."""
+"""Enumerate an app's API routes (for the isolation matrix and, later, the audit check),
+and find the route a request will reach before the router runs (edge middleware)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from fastapi.routing import APIRoute
+from starlette.routing import Match
 
 
 def _walk(routes: Iterable[Any]) -> Iterator[APIRoute]:
@@ -21,3 +23,27 @@ def api_routes(app: Any) -> list[tuple[str, str]]:
     """Every (method, path) an app serves through an APIRoute, HEAD excluded."""
     found = {(m, r.path) for r in _walk(app.routes) for m in (r.methods or ()) if m != "HEAD"}
     return sorted(found, key=lambda mp: (mp[1], mp[0]))
+
+
+def matched_route(scope: Mapping[str, Any]) -> Any:
+    """The route ``scope`` will reach, matched like the router does (through included
+    routers and mounts), or None."""
+    return _find(getattr(getattr(scope.get("app"), "router", None), "routes", ()), scope, 0)
+
+
+def _find(routes: Iterable[Any], scope: Mapping[str, Any], depth: int) -> Any:
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is not Match.FULL:
+            continue
+        if getattr(route, "endpoint", None) is not None or depth > 8:
+            return route
+        # An included router (FastAPI) or a mount: look inside, under its prefix.
+        inner = getattr(getattr(route, "original_router", route), "routes", None)
+        prefix = getattr(getattr(route, "include_context", None), "prefix", "") or ""
+        path = scope.get("path", "")
+        sub_scope = dict(scope, path=path[len(prefix) :]) if path.startswith(prefix) else scope
+        found = _find(inner or (), sub_scope, depth + 1)
+        if found is not None:
+            return found
+    return None

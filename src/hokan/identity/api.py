@@ -11,12 +11,13 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from hokan.httpkit.auth import AnonymousWork, AuthenticatedWork, ManageUsers
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
 from hokan.identity import inventory, sessions
 from hokan.identity.accounts import Accounts
@@ -25,7 +26,7 @@ from hokan.kit.clock import iso, utcnow
 from hokan.kit.errors import HokanError
 from hokan.models import User
 
-router = APIRouter(prefix="/api/v1", tags=["identity"])
+router = Router(prefix="/api/v1", tags=["identity"])
 
 
 class LoginIn(BaseModel):

@@ -6,18 +6,18 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from hokan.httpkit.auth import ManageGrants
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.identity import grants
 from hokan.identity.grants import Grants
 from hokan.kit.clock import iso, utcnow
 from hokan.models import ConsentGrant
 
-router = APIRouter(prefix="/api/v1/consent-grants", tags=["consent grants"])
+router = Router(prefix="/api/v1/consent-grants", tags=["consent grants"])
 
 
 class GrantIn(BaseModel):

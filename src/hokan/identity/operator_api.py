@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -23,6 +23,7 @@ from hokan.httpkit.auth import (
     OperatorSupervisorWork,
 )
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
 from hokan.identity import inventory, operator_auth, operators
 from hokan.identity.logins import Logins
@@ -33,7 +34,7 @@ from hokan.kit.clock import iso, utcnow
 from hokan.models import Operator
 from hokan.settings import HOURS_PATTERN
 
-router = APIRouter(prefix="/api/v1/operator", tags=["operators"])
+router = Router(prefix="/api/v1/operator", tags=["operators"])
 
 
 class OperatorLoginIn(BaseModel):

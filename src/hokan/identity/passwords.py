@@ -15,7 +15,7 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from hokan.kit.errors import InvalidPayload
+from hokan.kit.errors import InvalidPayload, because
 from hokan.settings import Settings
 
 MAX_LENGTH = 256
@@ -25,6 +25,20 @@ class WeakPassword(InvalidPayload):
     code = "weak_password"
     message_ja = "パスワードがポリシーを満たしていません。"
     message_en = "The password does not meet the policy."
+    reasons = because(
+        too_short=("{min_length}文字以上にしてください。", "Use at least {min_length} characters."),
+        too_long=("{max_length}文字以下にしてください。", "Use at most {max_length} characters."),
+        common=("よく使われるパスワードは使えません。", "A commonly used password cannot be used."),
+        repetitive=(
+            "異なる文字をもっと使ってください。",
+            "Use more different characters.",
+        ),
+        sequence=("連続した数字は使えません。", "A sequence of digits cannot be used."),
+        personal=(
+            "シリアル番号・テナントコード・氏名を含めないでください。",
+            "Do not include the serial number, tenant code or name.",
+        ),
+    )
 
 
 def normalise(password: str) -> str:
@@ -50,21 +64,21 @@ def check_policy(password: str, min_length: int, avoid: tuple[str, ...] = ()) ->
     """Return the normalised password, or raise :class:`WeakPassword` saying why."""
     value = normalise(password)
     if len(value) < min_length:
-        raise WeakPassword(f"at least {min_length} characters", reason="too_short")
+        raise WeakPassword("too_short", min_length=min_length)
     if len(value) > MAX_LENGTH:
-        raise WeakPassword(f"at most {MAX_LENGTH} characters", reason="too_long")
+        raise WeakPassword("too_long", max_length=MAX_LENGTH)
     lowered = value.lower()
     if lowered in _deny_list() or _core(value) in _deny_list():
-        raise WeakPassword("a common password", reason="common")
+        raise WeakPassword("common")
     if len(set(value)) < 4:
-        raise WeakPassword("too few different characters", reason="repetitive")
+        raise WeakPassword("repetitive")
     if lowered.isdigit() and (
         lowered in "01234567890123456789" or lowered in "98765432109876543210"
     ):
-        raise WeakPassword("a sequence", reason="sequence")
+        raise WeakPassword("sequence")
     for word in avoid:
         if word and len(word) >= 4 and word.lower() in lowered:
-            raise WeakPassword("contains the serial, tenant code or name", reason="personal")
+            raise WeakPassword("personal")
     return value
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from hokan.httpkit.auth import AuthenticatedWork
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.identity.tokens import PersonalTokens
 from hokan.kit.clock import iso
 from hokan.models import ApiToken
 
-router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+router = Router(prefix="/api/v1/tokens", tags=["tokens"])
 
 
 class TokenIn(BaseModel):

@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 
 from hokan.httpkit.auth import ManageCollections, ReadRecords, WriteRecords
-from hokan.httpkit.body import JSON_TYPES, read_json
-from hokan.httpkit.context import HostDep
+from hokan.httpkit.body import JSON_TYPES, body_limit, read_json
+from hokan.httpkit.params import Revision
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.records.attachments.service import AttachmentService
 from hokan.records.schemas import (
     CollectionOut,
@@ -30,7 +31,7 @@ from hokan.records.schemas import (
 from hokan.records.service import RecordService
 from hokan.records.views import RecordView, parse_if_match
 
-router = APIRouter(prefix="/api/v1/collections", tags=["records"])
+router = Router(prefix="/api/v1/collections", tags=["records"])
 
 _JSON_BODY = {
     "requestBody": {
@@ -52,19 +53,21 @@ _PATCH_BODY = {
 }
 
 
-async def _record_body(request: Request, host: HostDep) -> Any:
-    return await read_json(request, host.settings.max_record_bytes, frozenset({"application/json"}))
+SCHEMA_TYPES = frozenset({"application/json", "application/schema+json"})
 
 
-async def _patch_body(request: Request, host: HostDep) -> Any:
-    return await read_json(request, host.settings.max_record_bytes, JSON_TYPES)
+# Within the route's body limit (``@body_limit``), enforced by the IPS and read_json.
+async def _record_body(request: Request) -> Any:
+    return await read_json(request, accept=frozenset({"application/json"}))
 
 
-async def _schema_body(request: Request, host: HostDep) -> Any:
+async def _patch_body(request: Request) -> Any:
+    return await read_json(request, accept=JSON_TYPES)
+
+
+async def _schema_body(request: Request) -> Any:
     return await read_json(
-        request,
-        host.settings.max_schema_bytes,
-        frozenset({"application/json", "application/schema+json"}),
+        request, accept=frozenset({"application/json", "application/schema+json"})
     )
 
 
@@ -109,6 +112,7 @@ async def get_schema(collection: str, work: ReadRecords) -> Response:
     summary="Set a collection's JSON Schema",
     openapi_extra=_JSON_BODY,
 )
+@body_limit("max_schema_bytes")
 async def put_schema(collection: str, work: ManageCollections, body: SchemaBody) -> Response:
     """Set the JSON Schema (draft 2020-12) every later write to the collection must satisfy.
 
@@ -170,6 +174,7 @@ async def list_records(
     summary="Create a record",
     openapi_extra=_JSON_BODY,
 )
+@body_limit("max_record_bytes")
 async def create_record(collection: str, work: WriteRecords, body: RecordBody) -> Response:
     """Create a record with a server-chosen id (returned, and in ``Location``)."""
     records = work.resolve(RecordService)
@@ -200,6 +205,7 @@ async def get_record(
     responses={201: {"model": RecordOut}, 412: {"description": "Stale If-Match"}},
     openapi_extra=_JSON_BODY,
 )
+@body_limit("max_record_bytes")
 async def put_record(
     collection: str,
     record_id: str,
@@ -233,6 +239,7 @@ async def put_record(
     summary="Merge-patch a record",
     openapi_extra=_PATCH_BODY,
 )
+@body_limit("max_record_bytes")
 async def patch_record(
     collection: str,
     record_id: str,
@@ -287,7 +294,7 @@ async def list_revisions(collection: str, record_id: str, work: ReadRecords) -> 
     summary="Read one revision",
 )
 async def get_revision(
-    collection: str, record_id: str, revision: int, work: ReadRecords
+    collection: str, record_id: str, revision: Revision, work: ReadRecords
 ) -> Response:
     records = work.resolve(RecordService)
     view = await work(

@@ -8,6 +8,7 @@ from hokan.kit.errors import (
     NotFound,
     PreconditionFailed,
     UnsupportedMediaType,
+    because,
 )
 
 
@@ -49,18 +50,44 @@ class SchemaViolation(InvalidPayload):
     code = "schema_violation"
     message_ja = "コレクションのJSONスキーマに違反しています。"
     message_en = "The record violates the collection's JSON Schema."
+    reasons = because(
+        keyword=(
+            "{path} が「{keyword}」の制約を満たしていません。",
+            "{path} violates '{keyword}'.",
+        ),
+    )
 
 
 class InvalidSchema(InvalidPayload):
     code = "invalid_schema"
     message_ja = "JSONスキーマが正しくありません。"
     message_en = "The JSON Schema is not valid."
+    reasons = because(
+        not_object=(
+            "JSONスキーマはオブジェクトである必要があります。",
+            "A JSON Schema must be an object.",
+        ),
+        keyword=(
+            "{path} の「{keyword}」が正しくありません。",
+            "{path}: the '{keyword}' constraint is wrong.",
+        ),
+    )
 
 
 class InvalidName(InvalidPayload):
     code = "invalid_name"
     message_ja = "コレクション名またはレコードIDの形式が正しくありません。"
     message_en = "The collection name or record id is not valid."
+    reasons = because(
+        collection=(
+            "コレクション名は {pattern} に一致する必要があります。",
+            "Collection names match {pattern}.",
+        ),
+        record_id=(
+            "レコードIDは {pattern} に一致する必要があります。",
+            "Record ids match {pattern}.",
+        ),
+    )
 
 
 class AttachmentNotFound(NotFound):
@@ -73,12 +100,19 @@ class AttachmentTypeNotAllowed(UnsupportedMediaType):
     code = "attachment_type_not_allowed"
     message_ja = "この種類のファイルは添付できません。"
     message_en = "Files of this type cannot be attached."
+    reasons = because(
+        declared=("指定された種類は受け付けていません。", "The declared type is not accepted."),
+        content=("内容が受け付ける種類ではありません。", "The content is not of an accepted type."),
+    )
 
 
 class AttachmentTypeMismatch(UnsupportedMediaType):
     code = "attachment_type_mismatch"
     message_ja = "ファイルの内容が指定された種類と一致しません。"
     message_en = "The file's content does not match its declared type."
+    reasons = because(
+        found=("内容は {found} です。", "The content is {found}."),
+    )
 
 
 class MalwareDetected(InvalidPayload):
@@ -98,6 +132,12 @@ class InvalidUpload(BadRequest):
     code = "invalid_upload"
     message_ja = "アップロードの形式が正しくありません。"
     message_en = "The upload is malformed."
+    reasons = because(
+        malformed=("multipartの形式が正しくありません。", "The multipart body is malformed."),
+        no_file=("multipartに 'file' パートがありません。", "There is no 'file' part."),
+        truncated=("fileパートの途中で終わっています。", "The body ends inside the file part."),
+        no_boundary=("multipartのboundaryがありません。", "The multipart body has no boundary."),
+    )
 
 
 class AttachmentCorrupt(HokanError):

@@ -89,7 +89,7 @@ class RecordService:
     ) -> tuple[Sealed, int]:
         raw = orjson.dumps(data)
         if len(raw) > self.max_record_bytes:
-            raise PayloadTooLarge(f"a record may hold at most {self.max_record_bytes} bytes")
+            raise PayloadTooLarge("limit", limit=self.max_record_bytes)
         return self.keyring.seal(tenant_id, RECORDS, record_context(record_id, revision), raw), len(
             raw
         )
@@ -146,7 +146,7 @@ class RecordService:
             path = "".join(f"/{p}" for p in error.absolute_path) or "/"
             # The keyword, never the value: payloads may hold personal data.
             raise SchemaViolation(
-                f"{path}: violates '{error.validator}'",
+                "keyword",
                 path=path,
                 keyword=str(error.validator),
                 schema_path="".join(f"/{p}" for p in error.absolute_schema_path),
@@ -207,12 +207,12 @@ class RecordService:
     ) -> CollectionView:
         if schema is not None:
             if not isinstance(schema, dict):
-                raise InvalidSchema("a JSON Schema must be an object")
+                raise InvalidSchema("not_object")
             try:
                 Draft202012Validator.check_schema(schema)
             except SchemaError as exc:
                 where = "".join(f"/{p}" for p in exc.absolute_path) or "/"
-                raise InvalidSchema(f"{where}: {exc.validator} constraint", path=where) from None
+                raise InvalidSchema("keyword", path=where, keyword=str(exc.validator)) from None
         repo = RecordRepository(session, _tenant(principal))
         c = self._collection(repo, name, create=True)
         c.json_schema = schema

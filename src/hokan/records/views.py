@@ -91,6 +91,6 @@ def parse_if_match(header: str | None) -> IfMatch:
 
 def check_names(collection: str, key: str | None = None) -> None:
     if not COLLECTION_NAME.match(collection):
-        raise InvalidName("collection names match ^[a-z][a-z0-9_-]{0,63}$")
+        raise InvalidName("collection", pattern=COLLECTION_NAME.pattern)
     if key is not None and not RECORD_KEY.match(key):
-        raise InvalidName("record ids match ^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+        raise InvalidName("record_id", pattern=RECORD_KEY.pattern)

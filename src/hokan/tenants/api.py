@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from hokan.httpkit.auth import AuthenticatedWork
+from hokan.httpkit.routing import Router
 from hokan.tenants.schemas import TenantOut
 from hokan.tenants.service import TenantService, to_out
 
-router = APIRouter(prefix="/api/v1/tenant", tags=["tenant"])
+router = Router(prefix="/api/v1/tenant", tags=["tenant"])
 
 
 @router.get("", response_model=TenantOut, summary="The calling tenant")

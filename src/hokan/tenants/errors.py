@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hokan.kit.errors import Conflict, Forbidden, InvalidPayload, NotFound
+from hokan.kit.errors import Conflict, Forbidden, InvalidPayload, NotFound, because
 
 
 class TenantNotFound(NotFound):
@@ -25,3 +25,6 @@ class InvalidTenantSettings(InvalidPayload):
     code = "invalid_tenant_settings"
     message_ja = "テナント設定が正しくありません。"
     message_en = "The tenant settings are not valid."
+    reasons = because(
+        invalid_fields=("正しくない項目: {fields}", "Invalid fields: {fields}."),
+    )

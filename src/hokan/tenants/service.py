@@ -132,7 +132,7 @@ class TenantService:
             merged = TenantSettings.model_validate({**tenant.settings, **changes})
         except ValidationError as exc:
             fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-            raise InvalidTenantSettings(f"invalid fields: {', '.join(fields)}") from None
+            raise InvalidTenantSettings("invalid_fields", fields=", ".join(fields)) from None
         tenant.settings = merged.model_dump(mode="json")
         tenant.updated_at = utcnow()
         session.flush()

@@ -11,11 +11,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import AwareDatetime
 
-from hokan.httpkit.body import read_body
+from hokan.httpkit.body import body_limit, read_body
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.kit.errors import PayloadTooLarge
 from hokan.models import DeletionReason, VaultEntryKind
 from hokan.vault.dependencies import VaultReader, VaultWriter
@@ -33,7 +34,7 @@ from hokan.vault.schemas import (
 from hokan.vault.service import VaultService
 from hokan.vault.views import RecordLink
 
-router = APIRouter(prefix="/api/v1/vault", tags=["vault"])
+router = Router(prefix="/api/v1/vault", tags=["vault"])
 _NO_STORE = {"Cache-Control": "no-store"}
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
 _DOCUMENT_BODY = {
@@ -74,6 +75,7 @@ async def register_number(body: NumberIn, work: VaultWriter) -> Response:
     summary="Register an identity document (JPEG, PNG or PDF)",
     openapi_extra=_DOCUMENT_BODY,
 )
+@body_limit("vault_max_document_bytes")
 async def register_document(
     request: Request,
     work: VaultWriter,

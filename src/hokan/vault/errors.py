@@ -10,6 +10,7 @@ from hokan.kit.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
     UnsupportedMediaType,
+    because,
 )
 
 
@@ -17,6 +18,9 @@ class NumberMalformed(InvalidPayload):
     code = "number_malformed"
     message_ja = "番号の桁数または文字が正しくありません (個人番号は12桁、法人番号は13桁)。"
     message_en = "The number is malformed (individual numbers: 12 digits, corporate: 13)."
+    reasons = because(
+        digits=("この番号は{digits}桁の数字です。", "This number has {digits} digits."),
+    )
 
 
 class NumberCheckDigitMismatch(InvalidPayload):

@@ -31,7 +31,7 @@ def normalise(raw: str, kind: NumberKind) -> str:
     text = unicodedata.normalize("NFKC", raw)
     digits = "".join(ch for ch in text if ch not in _SEPARATORS)
     if len(digits) != LENGTHS[kind] or not (digits.isascii() and digits.isdigit()):
-        raise NumberMalformed(f"a {kind.value} number has {LENGTHS[kind]} digits")
+        raise NumberMalformed("digits", kind=kind.value, digits=LENGTHS[kind])
     return digits
 
 

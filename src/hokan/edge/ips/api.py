@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from starlette.responses import Response
 
 from hokan.edge.ips.service import Ips, ban_json
 from hokan.httpkit.auth import OperatorWork, operator_work
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.principals.roles import Role
 
-router = APIRouter(prefix="/api/v1/operator/ips", tags=["intrusion prevention"])
+router = Router(prefix="/api/v1/operator/ips", tags=["intrusion prevention"])
 
 BanReader = Annotated[
     OperatorWork,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hokan.kit.errors import Forbidden, HokanError, InvalidPayload, NotFound
+from hokan.kit.errors import Forbidden, HokanError, InvalidPayload, NotFound, because
 
 
 class RateLimited(HokanError):
@@ -27,6 +27,13 @@ class RequestTimeout(HokanError):
     code = "request_timeout"
     message_ja = "リクエストの受信が時間内に完了しませんでした。"
     message_en = "The request was not received in time."
+    reasons = because(
+        no_data=("{seconds}秒間データが届きませんでした。", "No body data for {seconds} s."),
+        too_slow=(
+            "本文の送信が毎秒{min_rate}バイトより遅いです。",
+            "The body arrives slower than {min_rate} bytes/s.",
+        ),
+    )
 
 
 def with_retry_after(error: HokanError, seconds: float) -> HokanError:

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hokan.audit.context import source_ip_var
 from hokan.edge.ips.errors import RequestTimeout, TooManyConcurrent, with_retry_after
-from hokan.edge.ips.limits import body_limit
+from hokan.httpkit.body import route_body_limit
 from hokan.httpkit.context import preferred_language
 from hokan.httpkit.responses import JsonResponse
 from hokan.kit.errors import HokanError, PayloadTooLarge
@@ -60,10 +60,10 @@ class IpsMiddleware:
                     await to_thread.run_sync(ips.ban, ip, verdict.ban)
                 await self._refuse(scope, receive, send, verdict.error)
                 return
-        limit = body_limit(settings, scope["method"], scope["path"])
+        limit = route_body_limit(scope, settings)
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await self._refuse(scope, receive, send, PayloadTooLarge(f"at most {limit} bytes"))
+                await self._refuse(scope, receive, send, PayloadTooLarge("limit", limit=limit))
                 return
         if ip and self._inflight.get(ip, 0) >= settings.ips_max_concurrent_per_ip:
             error = with_retry_after(TooManyConcurrent(), 1)
@@ -112,16 +112,16 @@ class IpsMiddleware:
                 with anyio.fail_after(timeout):
                     message = await receive()
             except TimeoutError:
-                raise RequestTimeout(f"no body data for {timeout:g} s") from None
+                raise RequestTimeout("no_data", seconds=f"{timeout:g}") from None
             if message["type"] == "http.request":
                 size += len(message.get("body", b""))
                 if size > limit:
-                    raise PayloadTooLarge(f"at most {limit} bytes")
+                    raise PayloadTooLarge("limit", limit=limit)
                 body_done = not message.get("more_body", False)
                 elapsed = anyio.current_time() - started
                 # A body trickled in just under the per-chunk timeout (slow POST).
                 if not body_done and elapsed > timeout and size < min_rate * elapsed:
-                    raise RequestTimeout(f"the body arrives slower than {min_rate} bytes/s")
+                    raise RequestTimeout("too_slow", min_rate=min_rate)
             return message
 
         return guarded

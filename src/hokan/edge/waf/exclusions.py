@@ -12,39 +12,14 @@ names. There is no global list: an exclusion lives, and is reviewed, with its ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from starlette.routing import Match
-
 from hokan.edge.waf.model import Hit
+from hokan.httpkit.routes import matched_route
 from hokan.httpkit.waf_marks import ATTRIBUTE, EVERY_FAMILY, Exclusion, waf_exclude
 
 __all__ = ["EVERY_FAMILY", "Exclusion", "apply", "exclusions_for", "matched_route", "waf_exclude"]
-
-
-def matched_route(scope: Mapping[str, Any]) -> Any:
-    """The route ``scope`` will reach, matched like the router does (through included
-    routers and mounts), or None."""
-    return _find(getattr(getattr(scope.get("app"), "router", None), "routes", ()), scope, 0)
-
-
-def _find(routes: Iterable[Any], scope: Mapping[str, Any], depth: int) -> Any:
-    for route in routes:
-        match, _ = route.matches(scope)
-        if match is not Match.FULL:
-            continue
-        if getattr(route, "endpoint", None) is not None or depth > 8:
-            return route
-        # An included router (FastAPI) or a mount: look inside, under its prefix.
-        inner = getattr(getattr(route, "original_router", route), "routes", None)
-        prefix = getattr(getattr(route, "include_context", None), "prefix", "") or ""
-        path = scope.get("path", "")
-        sub_scope = dict(scope, path=path[len(prefix) :]) if path.startswith(prefix) else scope
-        found = _find(inner or (), sub_scope, depth + 1)
-        if found is not None:
-            return found
-    return None
 
 
 def exclusions_for(scope: Mapping[str, Any]) -> Sequence[Exclusion]:

@@ -14,17 +14,18 @@ from typing import Annotated
 from urllib.parse import quote
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from hokan.edge.ips.limits import route_body_limit
 from hokan.httpkit.auth import ReadRecords, WriteRecords
+from hokan.httpkit.body import body_limit
 from hokan.httpkit.responses import JsonResponse
+from hokan.httpkit.routing import Router
 from hokan.kit.errors import PayloadTooLarge
 from hokan.records.attachments.service import AttachmentService, AttachmentView, Received
 from hokan.records.attachments.upload import MULTIPART_OVERHEAD, from_request, pull
 
-router = APIRouter(prefix="/api/v1/collections", tags=["attachments"])
+router = Router(prefix="/api/v1/collections", tags=["attachments"])
 _BASE = "/{collection}/records/{record_id}/attachments"
 _UPLOAD_BODY = {
     "requestBody": {
@@ -55,14 +56,6 @@ def _json(view: AttachmentView) -> dict[str, object]:
     }
 
 
-# Uploads are larger than the IPS's default body limit.
-route_body_limit(
-    "POST",
-    r"/api/v1/collections/[^/]+/records/[^/]+/attachments",
-    lambda settings: settings.attachment_max_bytes + MULTIPART_OVERHEAD,
-)
-
-
 @router.post(
     _BASE,
     status_code=201,
@@ -74,6 +67,7 @@ route_body_limit(
         422: {"description": "malware_detected: refused and quarantined"},
     },
 )
+@body_limit("attachment_max_bytes", overhead=MULTIPART_OVERHEAD)
 async def upload_attachment(
     collection: str,
     record_id: str,
@@ -85,7 +79,7 @@ async def upload_attachment(
     limit = work.host.settings.attachment_max_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
-        raise PayloadTooLarge(f"at most {limit} bytes")
+        raise PayloadTooLarge("limit", limit=limit)
     attachments = work.resolve(AttachmentService)
     admission = await work(lambda s: attachments.admit(s, work.principal, collection, record_id))
     stream = request.stream().__aiter__()

@@ -95,15 +95,15 @@ def check(head: bytes, declared: str | None) -> Sniffed:
     """Sniff ``head`` and reconcile it with the declared type, or refuse (415)."""
     claim = normalise(declared)
     if claim not in _UNDECLARED and claim not in ALLOWED:
-        raise AttachmentTypeNotAllowed(f"{claim} is not an accepted type")
+        raise AttachmentTypeNotAllowed("declared")
     found = detect(head)
     if found is None:
-        raise AttachmentTypeNotAllowed("the content is not of an accepted type")
+        raise AttachmentTypeNotAllowed("content")
     if found == "text/plain":
         if claim not in _UNDECLARED and claim not in TEXT_TYPES:
-            raise AttachmentTypeMismatch(f"declared {claim} but the content is text")
+            raise AttachmentTypeMismatch("found", found="text/plain")
         media = claim if claim in TEXT_TYPES else "text/plain"
         return Sniffed(f"{media}; charset={_text_charset(head)}", media)
     if claim not in _UNDECLARED and claim != found:
-        raise AttachmentTypeMismatch(f"declared {claim} but the content is {found}")
+        raise AttachmentTypeMismatch("found", found=found)
     return Sniffed(found, found)

@@ -73,7 +73,7 @@ def limited(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
     for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"at most {limit} bytes")
+            raise PayloadTooLarge("limit", limit=limit)
         yield chunk
 
 
@@ -142,13 +142,13 @@ class _FilePart:
         try:
             self._parser.write(chunk)
         except Exception:  # the parser's own errors: a malformed body
-            raise InvalidUpload("malformed multipart body") from None
+            raise InvalidUpload("malformed") from None
         return True
 
     def find(self) -> None:
         while self.state == "seek":
             if not self._pump():
-                raise InvalidUpload("no 'file' part in the multipart body")
+                raise InvalidUpload("no_file")
 
     def chunks(self) -> Iterator[bytes]:
         while True:
@@ -158,7 +158,7 @@ class _FilePart:
             if self.state == "done":
                 return
             if not self._pump():
-                raise InvalidUpload("the multipart body ends inside the file part")
+                raise InvalidUpload("truncated")
 
 
 def from_request(
@@ -173,7 +173,7 @@ def from_request(
     if media.lower() == b"multipart/form-data":
         boundary = options.get(b"boundary")
         if not boundary:
-            raise InvalidUpload("multipart body without a boundary")
+            raise InvalidUpload("no_boundary")
         part = _FilePart(limited(raw, limit + MULTIPART_OVERHEAD), boundary)
         part.find()
         return Upload(
