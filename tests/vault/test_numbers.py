@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hokan.vault import numbers
-from hokan.vault.errors import NumberCheckDigitMismatch, NumberMalformed
+from hokan.vault.errors import NumberCheckDigitMismatch, NumberMalformed, NumberNotIssuable
 from hokan.vault.numbers import NumberKind, individual_check_digit, validate
 
 WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
@@ -84,3 +84,13 @@ def test_single_digit_substitutions_are_caught_or_a_known_collision(
         return
     assert position < 11
     assert {_remainder(valid), _remainder(changed)} == {0, 1}
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [("000000000000", NumberKind.individual), ("0000-0000-0000", NumberKind.individual)],
+)
+def test_all_same_digits_are_never_issued(raw: str, kind: NumberKind) -> None:
+    """000000000000 has a valid check digit but is never issued: a stable code."""
+    with pytest.raises(NumberNotIssuable):
+        validate(raw, kind)

@@ -29,6 +29,12 @@ class NumberCheckDigitMismatch(InvalidPayload):
     message_en = "The number's check digit does not match."
 
 
+class NumberNotIssuable(InvalidPayload):
+    code = "number_not_issuable"
+    message_ja = "この番号は発行されることのない番号です (すべて同じ数字)。"
+    message_en = "This number is never issued (all digits are the same)."
+
+
 class InvalidPurpose(InvalidPayload):
     code = "invalid_purpose"
     message_ja = (

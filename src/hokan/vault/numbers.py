@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from enum import StrEnum
 
-from hokan.vault.errors import NumberCheckDigitMismatch, NumberMalformed
+from hokan.vault.errors import NumberCheckDigitMismatch, NumberMalformed, NumberNotIssuable
 
 # Individual number: weights of digits 1..11 (from the left), 行政手続における特定の個人を
 # 識別するための番号の利用等に関する法律施行令 第8条.
@@ -55,6 +55,8 @@ def validate(raw: str, kind: NumberKind = NumberKind.individual) -> str:
         ok = corporate_check_digit(digits[1:]) == int(digits[0])
     if not ok:
         raise NumberCheckDigitMismatch
+    if len(set(digits)) == 1:  # 000000000000 passes the check digit but is never issued
+        raise NumberNotIssuable
     return digits
 
 
