@@ -98,6 +98,10 @@ def test_raw_body_names_from_query_or_disposition() -> None:
         ("ｶﾞｲﾄﾞ.pdf", "ｶﾞｲﾄﾞ.pdf"),
         ("..", "attachment"),
         ("x" * 300 + ".pdf", "x" * 255),
+        # bidi controls (right-to-left override, isolates, marks) and zero-width
+        # characters are dropped: "\u202etxt.exe" would display as "exe.txt"
+        ("report\u202etxt.exe", "reporttxt.exe"),
+        ("\u2067a\u2069\u200f\u200b.pdf", "a.pdf"),
     ],
 )
 def test_safe_filenames(raw: str, safe: str) -> None:

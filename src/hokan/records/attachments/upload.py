@@ -33,8 +33,13 @@ class Upload:
 
 
 def safe_filename(raw: str | None) -> str:
-    """The last path component, NFC, without control or reserved characters, ≤ 255 chars."""
+    """The last path component, NFC, without control or reserved characters, ≤ 255 chars.
+
+    Invisible format characters (Unicode category Cf: the bidi overrides and
+    isolates, zero-width characters) are dropped: ``\u202etxt.exe`` would
+    otherwise display as ``exe.txt``."""
     name = unicodedata.normalize("NFC", raw or "")
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE.sub("_", name).strip(" .")
     return name[:255] or "attachment"
