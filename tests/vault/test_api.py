@@ -169,6 +169,9 @@ def test_schedule_purge_and_delete_keep_deletion_records(
     done = tasks.purge_due(runtime.db, runtime.vault)
     assert [str(d.entry_id) for d in done] == [a["id"]]
 
+    # the reason is never assumed
+    r = client.delete(f"/api/v1/vault/entries/{b['id']}", headers=h)
+    assert (r.status_code, r.json()["error"]) == (400, "deletion_reason_required")
     r = client.delete(f"/api/v1/vault/entries/{b['id']}?reason=registered_in_error", headers=h)
     assert r.status_code == 200
     record = r.json()

@@ -205,7 +205,9 @@ def test_after_delete_old_fragment_copies_no_longer_decrypt(
         entry = s.get(VaultEntry, eid)
         assert entry is not None
         catalogue = {c.key: getattr(entry, c.key) for c in VaultEntry.__table__.columns}
-    r = client.delete(f"/api/v1/vault/entries/{num_id}", headers=clerk_token.headers)
+    r = client.delete(
+        f"/api/v1/vault/entries/{num_id}?reason=purpose_ended", headers=clerk_token.headers
+    )
     assert r.status_code == 200
     # Restore the old copies everywhere but the keyring.
     for store, values in zip(runtime.vault_stores.dbs, backup, strict=True):

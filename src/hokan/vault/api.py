@@ -193,9 +193,10 @@ async def schedule_deletion(entry_id: uuid.UUID, body: ScheduleIn, work: VaultWr
 async def delete_entry(
     entry_id: uuid.UUID,
     work: VaultWriter,
-    reason: DeletionReason = DeletionReason.purpose_ended,
+    reason: DeletionReason | None = None,
 ) -> Response:
-    """Destroys the entry's key and removes its fragments from every store; returns the
+    """``reason`` is required (400 ``deletion_reason_required`` without it).
+    Destroys the entry's key and removes its fragments from every store; returns the
     deletion record (who, when, why, which stores — never the content)."""
     vault = work.resolve(VaultService)
     view = await work(lambda s: vault.delete_now(s, work.principal, entry_id, reason))

@@ -35,6 +35,13 @@ class NumberNotIssuable(InvalidPayload):
     message_en = "This number is never issued (all digits are the same)."
 
 
+class DeletionReasonRequired(HokanError):
+    status = 400
+    code = "deletion_reason_required"
+    message_ja = "削除の理由 (reason) を指定してください。"
+    message_en = "Give the reason for the deletion (reason)."
+
+
 class InvalidPurpose(InvalidPayload):
     code = "invalid_purpose"
     message_ja = (

@@ -36,6 +36,7 @@ from hokan.scanning.scanner import Scanner
 from hokan.vault import erasure, numbers
 from hokan.vault.access import TARGET, parse_purpose, purpose_label, vault_tenant
 from hokan.vault.errors import (
+    DeletionReasonRequired,
     DocumentTooLarge,
     InvalidDeletionDate,
     MalwareDetected,
@@ -433,11 +434,19 @@ class VaultService:
         return deletion_view(row)
 
     def delete_now(
-        self, session: Session, principal: Principal, entry_id: uuid.UUID, reason: DeletionReason
+        self,
+        session: Session,
+        principal: Principal,
+        entry_id: uuid.UUID,
+        reason: DeletionReason | None,
     ) -> DeletionView:
-        """Delete at once: key destroyed, fragments removed, a deletion record kept."""
+        """Delete at once: key destroyed, fragments removed, a deletion record kept.
+
+        The reason is the deletion record's point: never assumed."""
         declare(session, "vault.entry.delete", TARGET, str(entry_id))
         tenant_id = vault_tenant(principal, Scope.vault_write)
+        if reason is None:
+            raise DeletionReasonRequired
         entry = self._entry(session, tenant_id, entry_id)
         view = self._shred(session, principal, entry, reason)
         succeeded(session, principal, detail={"reason": reason.value, "kind": view.kind.value})
