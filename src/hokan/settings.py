@@ -352,6 +352,13 @@ class Settings(BaseSettings):
     ips_max_concurrent_per_ip: int = Field(
         default=32, ge=1, le=10_000, description="Open requests one address may have at once"
     )
+    ips_max_concurrent_exempt: int = Field(
+        default=1024,
+        ge=1,
+        le=100_000,
+        description="Concurrent requests of one exempt address (HOKAN_IPS_EXEMPT_IPS): a "
+        "guard for the process, not a limit on the operator's own monitoring or NAT",
+    )
     ips_header_timeout_seconds: float = Field(
         default=10.0, gt=0, le=600, description="Longest wait for a request's headers (slowloris)"
     )

@@ -411,3 +411,47 @@ def test_repeated_waf_blocks_end_in_a_ban(settings_factory: Callable[..., Settin
         assert ban.detail["reason"] == "attack" and ban.detail["waf_blocks"] == 3
     finally:
         rt.close()
+
+
+def test_exempt_addresses_have_their_own_much_higher_concurrency_cap(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    """HOKAN_IPS_EXEMPT_IPS is the operator's own monitoring or NAT: 50 concurrent
+    logins from it are not cut at the per-address cap; its own cap still holds."""
+    rt = Runtime(
+        settings_factory(
+            ips_max_concurrent_per_ip=2,
+            ips_max_concurrent_exempt=60,
+            ips_exempt_ips="198.51.100.7",
+        )
+    )
+    release = anyio.Event()
+
+    async def slow_app(scope: Any, receive: Any, send: Any) -> None:
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    statuses: list[int] = []
+
+    async def capture(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def never() -> Any:
+        await anyio.sleep(10)
+
+    async def main() -> None:
+        mw = IpsMiddleware(slow_app, rt)
+        async with anyio.create_task_group() as tg:
+            for _ in range(60):
+                tg.start_soon(mw, _scope("198.51.100.7"), never, capture)
+            await anyio.sleep(0.05)
+            await mw(_scope("198.51.100.7"), never, capture)  # the 61st: over its own cap
+            tg.start_soon(mw, _scope("198.51.100.9"), never, capture)  # another address
+            await anyio.sleep(0.05)
+            release.set()
+
+    anyio.run(main)
+    assert statuses.count(429) == 1 and statuses.count(200) == 61
+    rt.close()

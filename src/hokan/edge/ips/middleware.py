@@ -65,7 +65,14 @@ class IpsMiddleware:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 await self._refuse(scope, receive, send, PayloadTooLarge("limit", limit=limit))
                 return
-        if ip and self._inflight.get(ip, 0) >= settings.ips_max_concurrent_per_ip:
+        # Exempt addresses (the operator's own monitoring or NAT) are not held to the
+        # per-address cap; a much higher one still guards the process.
+        cap = (
+            settings.ips_max_concurrent_exempt
+            if ip in ips.exempt
+            else settings.ips_max_concurrent_per_ip
+        )
+        if ip and self._inflight.get(ip, 0) >= cap:
             error = with_retry_after(TooManyConcurrent(), 1)
             await self._refuse(scope, receive, send, error)
             return
