@@ -269,3 +269,19 @@ def test_listing_pages_and_survives_a_vault_key_rotation(
     assert [e["id"] for e in only] == [ids[1]]
     r = client.post(REVEAL_URL.format(ids[0]), json={"purpose": "tax"}, headers=h)
     assert r.json()["number"] == numbers_[0]
+
+
+def test_a_link_into_a_hokan_collection_must_name_a_live_record(
+    client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    """A record id that does not exist in the tenant's collection is refused (404)."""
+    h = make_tenant(scopes=["records:write", "records:read", "vault:read", "vault:write"])
+    put = client.put("/api/v1/collections/staff/records/s-001", json={"v": 1}, headers=h.headers)
+    assert put.status_code == 201, put.text
+    url = "/api/v1/vault/numbers"
+    r = client.post(url, json={"number": valid_number(), "record_id": "s-999"}, headers=h.headers)
+    assert (r.status_code, r.json()["error"]) == (404, "linked_record_not_found")
+    assert _register(client, h, valid_number(), "s-001")["record_id"] == "s-001"
+    # a collection Hokan does not keep names the customer's own system: not checkable
+    other = {"number": valid_number(), "record_id": "e-1", "collection": "payroll"}
+    assert client.post(url, json=other, headers=h.headers).status_code == 201

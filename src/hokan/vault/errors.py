@@ -42,6 +42,12 @@ class DeletionReasonRequired(HokanError):
     message_en = "Give the reason for the deletion (reason)."
 
 
+class LinkedRecordNotFound(NotFound):
+    code = "linked_record_not_found"
+    message_ja = "関連付けるレコードがコレクションにありません。"
+    message_en = "The linked record does not exist in the collection."
+
+
 class InvalidPurpose(InvalidPayload):
     code = "invalid_purpose"
     message_ja = (

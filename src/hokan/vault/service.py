@@ -30,13 +30,22 @@ from hokan.kit import crypto
 from hokan.kit.actions import declare
 from hokan.kit.clock import iso, utcnow
 from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
-from hokan.models import DeletionReason, VaultDeletion, VaultEntry, VaultEntryKind
+from hokan.kit.db import tenant_scoped
+from hokan.models import (
+    Collection,
+    DeletionReason,
+    Record,
+    VaultDeletion,
+    VaultEntry,
+    VaultEntryKind,
+)
 from hokan.principals.principal import Principal, Scope
 from hokan.scanning.scanner import Scanner
 from hokan.vault import erasure, numbers
 from hokan.vault.access import TARGET, parse_purpose, purpose_label, vault_tenant
 from hokan.vault.errors import (
     DeletionReasonRequired,
+    LinkedRecordNotFound,
     DocumentTooLarge,
     InvalidDeletionDate,
     MalwareDetected,
@@ -132,6 +141,28 @@ class VaultService:
 
     # -- register -----------------------------------------------------------
 
+    @staticmethod
+    def _check_link(session: Session, tenant_id: uuid.UUID, link: RecordLink) -> None:
+        """A link into a collection the tenant keeps in Hokan must name a live record
+        there (404 ``linked_record_not_found``); other collections name the
+        customer's own system and cannot be checked."""
+        collection_id = session.scalar(
+            tenant_scoped(select(Collection.id), Collection, tenant_id).where(
+                Collection.name == link.collection
+            )
+        )
+        if collection_id is None:
+            return
+        found = session.scalar(
+            tenant_scoped(select(Record.id), Record, tenant_id).where(
+                Record.collection_id == collection_id,
+                Record.record_key == link.record_id,
+                Record.deleted_at.is_(None),
+            )
+        )
+        if found is None:
+            raise LinkedRecordNotFound
+
     def _store(
         self,
         session: Session,
@@ -145,6 +176,7 @@ class VaultService:
     ) -> VaultEntry:
         if delete_after is not None and delete_after <= utcnow():
             raise InvalidDeletionDate
+        self._check_link(session, tenant_id, link)
         entry_id = uuid.uuid4()
         key, save_key = self.keyring.new_entry_key(tenant_id, entry_id, kind.value)
         entry = VaultEntry(
