@@ -29,8 +29,8 @@ from hokan.keyring.service import Keyring
 from hokan.kit import crypto
 from hokan.kit.actions import declare
 from hokan.kit.clock import iso, utcnow
-from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from hokan.kit.db import tenant_scoped
+from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from hokan.models import (
     Collection,
     DeletionReason,
@@ -45,9 +45,9 @@ from hokan.vault import erasure, numbers
 from hokan.vault.access import TARGET, parse_purpose, purpose_label, vault_tenant
 from hokan.vault.errors import (
     DeletionReasonRequired,
-    LinkedRecordNotFound,
     DocumentTooLarge,
     InvalidDeletionDate,
+    LinkedRecordNotFound,
     MalwareDetected,
     NotADocument,
     UnsupportedDocumentType,
