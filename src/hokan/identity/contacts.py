@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hokan.models import Tenant, User, UserStatus
+from hokan.identity import repository
+from hokan.models import Tenant
 
 
 def security_recipients(s: Session, tenant: Tenant | uuid.UUID) -> list[str]:
@@ -18,10 +18,6 @@ def security_recipients(s: Session, tenant: Tenant | uuid.UUID) -> list[str]:
     recipients = [
         c["email"] for c in row.contacts or [] if {"security", "admin"} & set(c.get("roles", []))
     ]
-    people = s.execute(
-        select(User.email, User.roles).where(
-            User.tenant_id == row.id, User.status == UserStatus.active
-        )
-    )
+    people = s.execute(repository.active_user_emails(row.id))
     recipients += [email for email, roles in people if "tenant_admin" in (roles or [])]
     return recipients

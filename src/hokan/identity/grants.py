@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.audit.actions import action, succeeded
+from hokan.identity import repository
 from hokan.identity.errors import ConsentRequired, GrantNotFound, InvalidScope, InvalidValidity
 from hokan.identity.operator_auth import OperatorIdentity
 from hokan.identity.operators import by_serial, operator_roles
 from hokan.kit.clock import utcnow
-from hokan.kit.db import Database, tenant_scoped
+from hokan.kit.db import Database
 from hokan.kit.errors import Forbidden
 from hokan.models import ConsentGrant, OperatorKind, Tenant, TenantStatus
 from hokan.principals.principal import Principal, Scope
@@ -36,7 +37,7 @@ TENANT_HEADER = "x-hokan-tenant"
 
 
 def _scoped(tenant_id: uuid.UUID) -> Select[ConsentGrant]:
-    return tenant_scoped(select(ConsentGrant), ConsentGrant, tenant_id)
+    return repository.scoped(ConsentGrant, tenant_id)
 
 
 def create(

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
+from hokan.identity import repository
 from hokan.identity.operators import is_expired
 from hokan.identity.sessions import revoke_sessions
 from hokan.kit.clock import iso, utcnow
-from hokan.kit.db import tenant_scoped
 from hokan.models import (
     AccountReview,
     ApiToken,
@@ -66,9 +66,7 @@ def inventory(session: Session, tenant: Tenant) -> list[Account]:
     now = utcnow()
     cutoff = _dormant_cutoff(tenant, now)
     out: list[Account] = []
-    for u in session.scalars(
-        tenant_scoped(select(User), User, tenant.id).order_by(User.created_at)
-    ):
+    for u in session.scalars(repository.scoped(User, tenant.id).order_by(User.created_at)):
         perms = sorted(permissions_of(u.roles))
         active = u.last_login_at or u.created_at
         out.append(
@@ -85,9 +83,7 @@ def inventory(session: Session, tenant: Tenant) -> list[Account]:
                 bool(PRIVILEGED & set(perms)),
             )
         )
-    for t in session.scalars(
-        tenant_scoped(select(ApiToken), ApiToken, tenant.id).order_by(ApiToken.created_at)
-    ):
+    for t in session.scalars(repository.scoped(ApiToken, tenant.id).order_by(ApiToken.created_at)):
         live = t.revoked_at is None and t.expires_at > now
         active = t.last_used_at or t.created_at
         out.append(
@@ -171,15 +167,13 @@ def disable_dormant(session: Session, tenant: Tenant, actor: Principal) -> list[
             continue
         if account.kind == "user":
             user = session.scalars(
-                tenant_scoped(select(User), User, tenant.id).where(User.serial == account.id)
+                repository.scoped(User, tenant.id).where(User.serial == account.id)
             ).one()
             user.status = UserStatus.disabled
             revoke_sessions(session, user.id, now)
         else:
             token = session.scalars(
-                tenant_scoped(select(ApiToken), ApiToken, tenant.id).where(
-                    ApiToken.prefix == account.id
-                )
+                repository.scoped(ApiToken, tenant.id).where(ApiToken.prefix == account.id)
             ).one()
             token.revoked_at = now
         done.append(account.id)

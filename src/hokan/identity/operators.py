@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from hokan import mail
 from hokan.audit import service as audit
-from hokan.identity import serials
+from hokan.identity import repository, serials
 from hokan.identity.errors import InvalidValidity, OperatorNotFound, check_email
 from hokan.identity.mfa import ISSUER
 from hokan.identity.passwords import Passwords, check_policy
@@ -38,7 +38,6 @@ from hokan.models import (
     OperatorStatus,
     Tenant,
     User,
-    UserStatus,
 )
 from hokan.principals.principal import Principal
 from hokan.principals.roles import OPERATOR_ROLES, Role, validate_roles
@@ -282,11 +281,7 @@ def _send_usage_report(session: Session, operator: Operator, now: datetime) -> N
     recipients = [
         c["email"] for c in tenant.contacts or [] if {"security", "admin"} & set(c.get("roles", []))
     ]
-    admins = session.execute(
-        select(User.email, User.roles).where(
-            User.tenant_id == tenant.id, User.status == UserStatus.active
-        )
-    )
+    admins = session.execute(repository.active_user_emails(tenant.id))
     recipients += [email for email, roles in admins if "tenant_admin" in (roles or [])]
     issued = operator.created_at
     body = (

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from hokan.kit.db import tenant_scoped
-from hokan.models import ApiToken, Tenant, User
+from hokan.models import ApiToken, Tenant, User, UserSession, UserStatus
 
 # Built once: constructing a statement costs more than running it on SQLite.
 _CREDENTIALS = (
@@ -72,3 +72,57 @@ class TokenRepository:
         self.session.add(token)
         self.session.flush()
         return token
+
+
+def scoped(model: Any, tenant_id: uuid.UUID) -> Select[Any]:
+    """``select(model)`` limited to one tenant's rows."""
+    return tenant_scoped(select(model), model, tenant_id)
+
+
+def active_user_emails(tenant_id: uuid.UUID) -> Select[str, list[str]]:
+    """(email, roles) of a tenant's active users (who is notified)."""
+    return select(User.email, User.roles).where(
+        User.tenant_id == tenant_id, User.status == UserStatus.active
+    )
+
+
+# A user's login row with the tenant's status and settings (by serial, across tenants:
+# the serial is what identifies the tenant at login).
+ACCOUNT_BY_SERIAL = (
+    select(
+        User.id,
+        User.tenant_id,
+        User.display_name,
+        User.roles,
+        User.password_hash,
+        User.status,
+        User.locked_until,
+        User.totp_enabled,
+        Tenant.status.label("tenant_status"),
+        Tenant.settings.label("tenant_settings"),
+    )
+    .join(Tenant, Tenant.id == User.tenant_id)
+    .where(User.serial == bindparam("serial"))
+)
+# Built once: this runs on every cookie-authenticated request.
+SESSION_LOOKUP = (
+    select(
+        UserSession.id,
+        UserSession.csrf_hash,
+        UserSession.cert_fingerprint,
+        UserSession.last_seen_at,
+        UserSession.absolute_expires_at,
+        UserSession.revoked_at,
+        User.id.label("user_id"),
+        User.display_name,
+        User.roles,
+        User.status,
+        User.tenant_id,
+        User.totp_enabled,
+        Tenant.status.label("tenant_status"),
+        Tenant.settings.label("tenant_settings"),
+    )
+    .join(User, User.id == UserSession.user_id)
+    .join(Tenant, Tenant.id == User.tenant_id)
+    .where(UserSession.session_hash == bindparam("digest"))
+)

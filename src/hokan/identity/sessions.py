@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NoReturn
 
-from sqlalchemy import Row, and_, bindparam, case, or_, select, update
+from sqlalchemy import Row, and_, case, or_, update
 from sqlalchemy.orm import Session
 
 from hokan import mail
 from hokan.audit import service as audit
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
-from hokan.identity import login_decision, mfa, serials
+from hokan.identity import login_decision, mfa, repository, serials
 from hokan.identity.contacts import security_recipients
 from hokan.identity.errors import (
     CsrfFailed,
@@ -78,22 +78,7 @@ def mfa_satisfied(tenant_settings: dict[str, Any] | None, totp_enabled: bool) ->
 
 def _account(db: Database, serial: str) -> Row[Any] | None:
     with db.reader(system=True) as conn:
-        return conn.execute(
-            select(
-                User.id,
-                User.tenant_id,
-                User.display_name,
-                User.roles,
-                User.password_hash,
-                User.status,
-                User.locked_until,
-                User.totp_enabled,
-                Tenant.status.label("tenant_status"),
-                Tenant.settings.label("tenant_settings"),
-            )
-            .join(Tenant, Tenant.id == User.tenant_id)
-            .where(User.serial == serial)
-        ).one_or_none()
+        return conn.execute(repository.ACCOUNT_BY_SERIAL, {"serial": serial}).one_or_none()
 
 
 def revoke_sessions(session: Session, user_id: uuid.UUID, now: datetime) -> None:
@@ -368,27 +353,7 @@ def _count_failure(
 
 _DEFAULT_IDLE_MINUTES = TenantSettings.model_fields["session_idle_minutes"].default
 # Built once: this runs on every cookie-authenticated request.
-_SESSION_LOOKUP = (
-    select(
-        UserSession.id,
-        UserSession.csrf_hash,
-        UserSession.cert_fingerprint,
-        UserSession.last_seen_at,
-        UserSession.absolute_expires_at,
-        UserSession.revoked_at,
-        User.id.label("user_id"),
-        User.display_name,
-        User.roles,
-        User.status,
-        User.tenant_id,
-        User.totp_enabled,
-        Tenant.status.label("tenant_status"),
-        Tenant.settings.label("tenant_settings"),
-    )
-    .join(User, User.id == UserSession.user_id)
-    .join(Tenant, Tenant.id == User.tenant_id)
-    .where(UserSession.session_hash == bindparam("digest"))
-)
+_SESSION_LOOKUP = repository.SESSION_LOOKUP
 
 
 def _notify_lock(s: Session, row: Row[Any], serial: str, until: datetime) -> None:

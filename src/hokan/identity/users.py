@@ -7,18 +7,17 @@ import secrets
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
-from hokan.identity import serials
+from hokan.identity import repository, serials
 from hokan.identity.errors import UserNotFound, check_email
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords, check_policy
 from hokan.identity.sessions import revoke_sessions
 from hokan.kit.clock import utcnow
-from hokan.kit.db import tenant_scoped
 from hokan.models import Tenant, User, UserStatus
 from hokan.principals.principal import Principal
 from hokan.principals.roles import TENANT_ROLES, validate_roles
@@ -26,7 +25,7 @@ from hokan.tenants.schemas import TenantSettings
 
 
 def _scoped(tenant_id: uuid.UUID) -> Select[User]:
-    return tenant_scoped(select(User), User, tenant_id)
+    return repository.scoped(User, tenant_id)
 
 
 def _tenant_roles(roles: Iterable[str]) -> list[str]:

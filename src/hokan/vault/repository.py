@@ -12,7 +12,8 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from hokan.kit.db import tenant_scoped
-from hokan.models import VaultDeletion, VaultEntry, VaultFragment
+from hokan.models import Collection, Record, VaultDeletion, VaultEntry, VaultFragment
+from hokan.vault.views import RecordLink
 
 FRAGMENT_COLUMNS = (
     VaultFragment.entry_id,
@@ -60,3 +61,21 @@ class VaultRepository:
 
     def deletions(self) -> Select[Any]:
         return self._scoped(VaultDeletion)
+
+    def kept_collection(self, name: str) -> bool:
+        """Whether the tenant keeps a collection of this name in Hokan."""
+        stmt = tenant_scoped(select(Collection.id), Collection, self.tenant_id)
+        return self.session.scalar(stmt.where(Collection.name == name)) is not None
+
+    def live_record(self, link: RecordLink) -> bool:
+        """Whether ``link`` names a live (not deleted) record of the tenant."""
+        stmt = (
+            tenant_scoped(select(Record.id), Record, self.tenant_id)
+            .join(Collection, Collection.id == Record.collection_id)
+            .where(
+                Collection.name == link.collection,
+                Record.record_key == link.record_id,
+                Record.deleted_at.is_(None),
+            )
+        )
+        return self.session.scalar(stmt) is not None

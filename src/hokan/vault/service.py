@@ -29,12 +29,9 @@ from hokan.keyring.service import Keyring
 from hokan.kit import crypto
 from hokan.kit.actions import declare
 from hokan.kit.clock import iso, utcnow
-from hokan.kit.db import tenant_scoped
 from hokan.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from hokan.models import (
-    Collection,
     DeletionReason,
-    Record,
     VaultDeletion,
     VaultEntry,
     VaultEntryKind,
@@ -146,21 +143,8 @@ class VaultService:
         """A link into a collection the tenant keeps in Hokan must name a live record
         there (404 ``linked_record_not_found``); other collections name the
         customer's own system and cannot be checked."""
-        collection_id = session.scalar(
-            tenant_scoped(select(Collection.id), Collection, tenant_id).where(
-                Collection.name == link.collection
-            )
-        )
-        if collection_id is None:
-            return
-        found = session.scalar(
-            tenant_scoped(select(Record.id), Record, tenant_id).where(
-                Record.collection_id == collection_id,
-                Record.record_key == link.record_id,
-                Record.deleted_at.is_(None),
-            )
-        )
-        if found is None:
+        repo = VaultRepository(session, tenant_id)
+        if repo.kept_collection(link.collection) and not repo.live_record(link):
             raise LinkedRecordNotFound
 
     def _store(
