@@ -93,10 +93,32 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Archive audit entries older than this; 0 keeps them all"
     )
     audit_checkpoint_seconds: int = Field(
-        default=300,
+        default=3600,
         ge=5,
         le=86_400,
-        description="How often 'hokan serve' signs audit chain heads (ADR 0011)",
+        description="How often the worker signs audit chain heads (job audit.checkpoint)",
+    )
+
+    # The worker (ADR 0017): scheduled controls.
+    job_schedules: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            'Per-job schedule overrides as JSON, e.g. {"audit.daily_review": "30 0 * * *", '
+            '"vault.purge_due": "every 15m", "audit.archive": "off"} (cron in JST)'
+        ),
+    )
+    worker_lock_poll_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=15,
+        description="How often a standby worker tries to become the leader",
+    )
+    worker_shutdown_seconds: int = Field(
+        default=30, ge=1, le=600, description="How long running jobs may take to finish on SIGTERM"
+    )
+    oncall_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="On-call addresses for failed jobs, comma-separated (and incident operators)",
     )
 
     argon2_time_cost: int = Field(
@@ -294,6 +316,14 @@ class Settings(BaseSettings):
     tls_cert_file: Path | None = Field(default=None, description="'hokan serve --tls' certificate")
     tls_key_file: Path | None = Field(default=None, description="'hokan serve --tls' private key")
     crl_days: int = Field(default=30, ge=1, le=365, description="Validity of a published CRL")
+    crl_file: Path | None = Field(
+        default=None,
+        description="Where the worker publishes the CRL (default DATA_DIR/tls/crl.pem)",
+    )
+    crl_reload_command: str | None = Field(
+        default=None,
+        description="Run after each CRL publication, e.g. 'nginx -s reload' (no shell)",
+    )
     # -- Attachments, blob store, malware scanning and IPS (issue 7: REC-4, EDGE-4, EDGE-6) --
     blob_url: str = Field(
         default="", description="file:///path or s3://bucket/prefix; empty: DATA_DIR/blobs"
@@ -402,6 +432,13 @@ class Settings(BaseSettings):
         default=LogFormat.json, description="json (one object a line) or text"
     )
 
+    @field_validator("oncall_emails", mode="before")
+    @classmethod
+    def _split_emails(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("operator_cidrs", mode="before")
     @classmethod
     def _split_cidrs(cls, value: Any) -> Any:
@@ -492,6 +529,10 @@ class Settings(BaseSettings):
     @property
     def tls_dir(self) -> Path:
         return self.data_dir / "tls"
+
+    @property
+    def resolved_crl_file(self) -> Path:
+        return self.crl_file or self.tls_dir / "crl.pem"
 
 
 def _describe(error: ValidationError) -> str:

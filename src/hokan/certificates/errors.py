@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hokan.kit.errors import Conflict, Forbidden, InvalidPayload, NotFound
+from hokan.kit.errors import Conflict, Forbidden, HokanError, InvalidPayload, NotFound
 
 
 class CaMissing(Conflict):
@@ -64,3 +64,13 @@ class CertificateTenantMismatch(Forbidden):
     code = "certificate_tenant_mismatch"
     message_ja = "この端末証明書は別のテナントのものです。"
     message_en = "This terminal certificate belongs to another tenant."
+
+
+class CrlReloadFailed(HokanError):
+    """The CRL was written but HOKAN_CRL_RELOAD_COMMAND failed (the front may serve the old one)."""
+
+    code = "crl_reload_failed"
+    message_ja = (
+        "CRL を書き出しましたが、再読み込みコマンド (HOKAN_CRL_RELOAD_COMMAND) が失敗しました。"
+    )
+    message_en = "The CRL was written but HOKAN_CRL_RELOAD_COMMAND failed."

@@ -19,6 +19,7 @@ from hokan.cli import (
     user,
     vault,
     waf,
+    worker,
 )
 from hokan.cli._common import HokanGroup
 
@@ -33,6 +34,8 @@ app = typer.Typer(
 )
 app.command("init")(init.init)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
+app.add_typer(worker.app, name="jobs")
 app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(keys.app, name="keys")

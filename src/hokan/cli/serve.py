@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +9,14 @@ import typer
 import uvicorn
 
 from hokan import migrations
-from hokan.audit import checkpoints as audit_checkpoints
 from hokan.certificates import service as certificates
 from hokan.cli._common import fail, runtime
+from hokan.cli.worker import start_in_background
 from hokan.edge import tls as edge_tls
 from hokan.edge.ips.protocol import GuardedHttpToolsProtocol
+from hokan.jobs.registry import Registry
 from hokan.kit.db import Database
 from hokan.runtime import Runtime
-from hokan.settings import Settings
 
 
 def serve(
@@ -26,6 +25,11 @@ def serve(
     workers: int = typer.Option(None, help="Worker processes (default HOKAN_WORKERS)"),
     tls: bool = typer.Option(
         False, "--tls", help="Terminate TLS here and require terminal certificates (no nginx)"
+    ),
+    no_worker: bool = typer.Option(
+        False,
+        "--no-worker",
+        help="Do not run the scheduled jobs in this process (production: run 'hokan worker')",
     ),
 ) -> None:
     """Serve the API (OpenAPI at /docs)."""
@@ -40,6 +44,7 @@ def serve(
         rt.keyring.verify_master()
         settings = rt.settings
         files = tls_files(rt) if tls else None
+        Registry(settings)  # a bad job schedule stops start-up, naming the setting
     options: dict[str, Any] = {
         "factory": True,
         "host": host or settings.host,
@@ -54,30 +59,14 @@ def serve(
     }
     if files is not None:
         options.update(edge_tls.uvicorn_options(**files))
-    stop = start_checkpointer(settings)
+    # The scheduled controls run here too unless a separate 'hokan worker' runs them;
+    # with both, the leader lock lets exactly one schedule (ADR 0017).
+    background = None if no_worker else start_in_background(Runtime(settings))
     try:
         uvicorn.run("hokan.app:app_factory", **options)
     finally:
-        stop.set()
-
-
-def start_checkpointer(settings: Settings) -> threading.Event:
-    """Sign audit chain heads every HOKAN_AUDIT_CHECKPOINT_SECONDS on a daemon thread
-    (ADR 0011; a worker process will take this over). Set the returned event to stop."""
-    rt = Runtime(settings)
-    stop = threading.Event()
-
-    def job() -> None:
-        audit_checkpoints.run_once(rt.db, rt.keyring, rt.blobs)
-
-    thread = threading.Thread(
-        target=audit_checkpoints.run_every,
-        args=(settings.audit_checkpoint_seconds, job, stop),
-        name="hokan-audit-checkpoints",
-        daemon=True,
-    )
-    thread.start()
-    return stop
+        if background is not None:
+            background.stop()
 
 
 def tls_files(rt: Runtime) -> dict[str, Path]:

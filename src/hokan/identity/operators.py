@@ -229,11 +229,15 @@ def expire_temporary(session: Session, actor: Principal) -> list[Operator]:
     now = utcnow()
     due = list(
         session.scalars(
-            select(Operator).where(
+            select(Operator)
+            .where(
                 Operator.kind == OperatorKind.temporary,
                 Operator.expires_at <= now,
                 Operator.report_sent_at.is_(None),
             )
+            # Two runs at once (a second worker, 'hokan operator expire'): each account
+            # is reported by exactly one of them (PostgreSQL; SQLite writes serialise).
+            .with_for_update(skip_locked=True)
         )
     )
     for operator in due:

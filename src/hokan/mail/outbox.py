@@ -17,7 +17,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hokan.kit import dependencies
@@ -84,6 +84,9 @@ def deliver(db: Database, settings: Settings) -> int:
                 .where(MailMessage.sent_at.is_(None), MailMessage.attempts < MAX_ATTEMPTS)
                 .order_by(MailMessage.created_at)
                 .limit(200)
+                # Two deliveries at once never send a message twice (PostgreSQL;
+                # SQLite serialises writers).
+                .with_for_update(skip_locked=True)
             )
         )
         for row in pending:
@@ -110,3 +113,16 @@ def deliver(db: Database, settings: Settings) -> int:
             row.last_error = None
             sent += 1
     return sent
+
+
+def pending_count(db: Database) -> int:
+    """Messages still to deliver (not given up on)."""
+    with db.session(system=True) as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(MailMessage)
+                .where(MailMessage.sent_at.is_(None), MailMessage.attempts < MAX_ATTEMPTS)
+            )
+            or 0
+        )

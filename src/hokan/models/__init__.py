@@ -10,6 +10,7 @@ from hokan.models.audit_finding import AuditFinding, FindingStatus
 from hokan.models.audit_segment import AuditSegment
 from hokan.models.collection import Collection
 from hokan.models.consent_grant import ConsentGrant
+from hokan.models.job_run import JobRun
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.mail_message import MailMessage
 from hokan.models.operator import Operator, OperatorKind, OperatorStatus
@@ -41,6 +42,7 @@ __all__ = [
     "ConsentGrant",
     "DeletionReason",
     "FindingStatus",
+    "JobRun",
     "KeyStatus",
     "KeyringMeta",
     "MailMessage",

@@ -6,6 +6,7 @@ import logging
 
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
+from hokan.kit.jobs import Job, JobHost, JobResult
 from hokan.principals.principal import SYSTEM, Principal
 from hokan.vault.service import VaultService
 from hokan.vault.views import DeletionView
@@ -26,3 +27,18 @@ def purge_due(db: Database, vault: VaultService, actor: Principal = SYSTEM) -> l
     if done:
         log.info("vault purge", extra={"fields": {"deleted": len(done)}})
     return done
+
+
+def _purge_due(host: JobHost) -> JobResult:
+    return JobResult({"deleted": len(purge_due(host.db, host.resolve(VaultService)))})
+
+
+PURGE_DUE = Job(
+    "vault.purge_due",
+    "every 15m",
+    _purge_due,
+    "削除予定日を迎えた個人番号・本人確認書類を削除 (MYN-6)",
+    "Delete My Number entries whose scheduled deletion has come (MYN-6)",
+)
+
+JOBS = (PURGE_DUE,)
