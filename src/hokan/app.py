@@ -14,6 +14,7 @@ from hokan.audit import operator_api as audit_operator_api
 from hokan.certificates import api as certificates_api
 from hokan.edge.admission import AdmissionMiddleware
 from hokan.edge.ips import api as ips_api
+from hokan.jobs import api as jobs_api
 from hokan.edge.ips.middleware import IpsMiddleware
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.terminal import TerminalIdentityMiddleware
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(vault_api.router)
     app.include_router(certificates_api.router)
     app.include_router(ips_api.router)
+    app.include_router(jobs_api.router)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests
     # flow: request id/timing → security headers → client-certificate identity →
     # geo restriction (admission) → IPS → WAF → maintenance → routes.

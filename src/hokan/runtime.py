@@ -34,6 +34,8 @@ from hokan.identity.operator_accounts import OperatorAccounts
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import RedisSprayingDetector, SprayingDetector
 from hokan.identity.tokens import PersonalTokens
+from hokan.jobs.registry import Registry
+from hokan.jobs.service import JobsView
 from hokan.keyring.master import MasterKeyProvider, load_master_key
 from hokan.keyring.service import Keyring
 from hokan.kit.actions import Declared
@@ -207,6 +209,10 @@ class Runtime:
     # -- attachments, scanning, IPS (issue 7) ------------------------------------
 
     @cached_property
+    def jobs(self) -> JobsView:
+        return JobsView(Registry(self.settings))
+
+    @cached_property
     def blobs(self) -> BlobStore:
         return make_blob_store(self.settings)
 
@@ -316,4 +322,5 @@ _PROVIDERS: dict[type, str] = {
     PersonalTokens: "personal_tokens",
     Grants: "grants",
     OperatorAccounts: "operator_accounts",
+    JobsView: "jobs",
 }

@@ -7,7 +7,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ def check_key(key: str) -> str:
     return key
 
 
+@runtime_checkable
 class BlobStore(Protocol):
     name: str
 

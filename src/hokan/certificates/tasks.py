@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hokan.certificates.ca import CertificateAuthority
-from hokan.certificates.errors import CrlReloadFailed
+from hokan.certificates.errors import CaMissing, CrlReloadFailed
 from hokan.certificates.repository import CertificateRepository
 from hokan.certificates.service import crl
 from hokan.kit.jobs import Job, JobHost, JobResult
@@ -42,7 +42,10 @@ def _publish_crl(host: JobHost) -> JobResult:
         )
         if not stale:
             return JobResult.skipped("current")
-        pem = crl(s, host.resolve(CertificateAuthority), settings.crl_days)
+        try:
+            pem = crl(s, host.resolve(CertificateAuthority), settings.crl_days)
+        except CaMissing:  # no terminal certificates on this installation yet
+            return JobResult.skipped("ca_not_initialised")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(pem)

@@ -79,8 +79,10 @@ class Registry:
                 raise InvalidSchedule("unknown_job", setting=f"{SETTING}[{name}]", known=names)
         self._jobs: dict[str, Scheduled] = {}
         for job in catalogue:
-            text = settings.job_schedules.get(job.name) or job.default_schedule(settings)
-            where = f"{SETTING}[{job.name}]" if job.name in settings.job_schedules else job.name
+            if job.name in settings.job_schedules:
+                text, where = settings.job_schedules[job.name], f"{SETTING}[{job.name}]"
+            else:
+                text, where = job.default_schedule(settings), job.name
             self._jobs[job.name] = Scheduled(job, text, schedules.parse(text, where))
 
     def __iter__(self) -> Iterator[Scheduled]:
