@@ -14,7 +14,6 @@ from hokan.audit import operator_api as audit_operator_api
 from hokan.certificates import api as certificates_api
 from hokan.edge.admission import AdmissionMiddleware
 from hokan.edge.ips import api as ips_api
-from hokan.jobs import api as jobs_api
 from hokan.edge.ips.middleware import IpsMiddleware
 from hokan.edge.middleware import RequestContextMiddleware
 from hokan.edge.terminal import TerminalIdentityMiddleware
@@ -24,6 +23,7 @@ from hokan.httpkit.headers import SecurityHeadersMiddleware
 from hokan.httpkit.responses import JsonResponse
 from hokan.identity import api as identity_api
 from hokan.identity import grants_api, operator_api, tokens_api
+from hokan.jobs import api as jobs_api
 from hokan.kit.logging import configure_logging
 from hokan.records import api as records_api
 from hokan.records.attachments import api as attachments_api
