@@ -479,7 +479,8 @@ def hokan_serve(
             port = sock.getsockname()[1]
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "hokan", "serve", "--port", str(port)],
+                # The scheduled jobs have tests of their own (tests/jobs).
+                [sys.executable, "-m", "hokan", "serve", "--port", str(port), "--no-worker"],
                 env=env,
                 cwd=cwd,
                 stdout=subprocess.DEVNULL,

@@ -6,7 +6,6 @@ bundles carry a checkpoint signed at export."""
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -306,31 +305,6 @@ def test_writes_fail_closed_without_a_mac_key(runtime: Runtime, tmp_path: Path) 
     engine.dispose()
     key = runtime.keyring.audit_mac_key()
     assert key == runtime.keyring.audit_mac_key() and len(key) == 32
-
-
-def test_the_checkpointer_signs_on_its_own(
-    runtime: Runtime, make_tenant: Callable[..., TenantHandle]
-) -> None:
-    assert runtime.settings.audit_checkpoint_seconds == 3600
-    t = make_tenant()
-    stop = threading.Event()
-    runs: list[int] = []
-
-    def job() -> None:
-        made = checkpoints.run_once(runtime.db, runtime.keyring, runtime.blobs)
-        runs.append(len(made))
-        with runtime.db.session(write=True, tenant=t.id) as s:
-            audit.record(s, SYSTEM, "test.append", "test", tenant_id=t.id)
-        if len(runs) == 3:
-            stop.set()
-
-    thread = threading.Thread(target=checkpoints.run_every, args=(0.01, job, stop))
-    thread.start()
-    thread.join(timeout=30)
-    assert not thread.is_alive()
-    assert runs == [1, 1, 1]  # each run signs what the previous one left
-    report = _verify(runtime)
-    assert report.ok and report.checkpoints == 3
 
 
 # -- 4: bundles carry a checkpoint signed at export -----------------------------------

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -222,16 +221,3 @@ def run_once(db: Database, keyring: Keyring, blobs: BlobStore | None) -> list[Ma
         if m.refused:
             log.error("audit checkpoint refused", extra={"chain": m.chain, "reason": m.refused})
     return made
-
-
-def run_every(seconds: float, job: Callable[[], object], stop: threading.Event) -> None:
-    """Call ``job`` now and then every ``seconds`` until ``stop`` is set (a thread's target).
-
-    A failing run is logged and retried at the next interval.
-    """
-    while not stop.is_set():
-        try:
-            job()
-        except Exception:
-            log.exception("audit checkpoint run failed")
-        stop.wait(seconds)
