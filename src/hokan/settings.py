@@ -113,6 +113,9 @@ class Settings(BaseSettings):
         le=15,
         description="How often a standby worker tries to become the leader",
     )
+    job_history_days: int = Field(
+        default=400, ge=7, le=3650, description="How long job run history is kept"
+    )
     worker_shutdown_seconds: int = Field(
         default=30, ge=1, le=600, description="How long running jobs may take to finish on SIGTERM"
     )

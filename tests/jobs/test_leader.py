@@ -31,6 +31,7 @@ SCHEDULES = {
     "identity.expire_temporary_operators": "off",
     "mail.deliver": "off",
     "certificates.publish_crl": "off",
+    "jobs.prune_history": "off",
 }
 
 

@@ -101,3 +101,29 @@ def test_every_registered_job_runs_through_the_runner(runtime: Runtime) -> None:
 def test_retry_backoff_doubles_and_is_capped() -> None:
     assert [retry_delay(n) for n in (1, 2, 3)] == [30, 60, 120]
     assert retry_delay(50) == 1800
+
+
+def test_history_is_thinned_skipped_runs_first(runtime: Runtime) -> None:
+    from datetime import timedelta
+
+    from hokan.kit.clock import utcnow
+
+    now = utcnow()
+    with runtime.db.session(write=True, system=True) as s:
+        for job, status, age in [
+            ("mail.deliver", "skipped", 8),
+            ("mail.deliver", "skipped", 1),
+            ("audit.daily_review", "ok", 300),
+            ("audit.daily_review", "ok", 401),
+        ]:
+            run_id = runs.start(s, job, "schedule", "w:1", now - timedelta(days=age))
+            runs.finish(s, run_id, status, now - timedelta(days=age))
+    out = runner.execute(
+        host(runtime), Registry(runtime.settings).get("jobs.prune_history"), trigger="manual"
+    )
+    assert out.summary == {"deleted": 2}
+    with runtime.db.session(system=True) as s:
+        left = sorted(
+            (r.job, r.status) for r in s.scalars(select(JobRun)) if r.job != "jobs.prune_history"
+        )
+    assert left == [("audit.daily_review", "ok"), ("mail.deliver", "skipped")]

@@ -19,6 +19,7 @@ from hokan.audit import tasks as audit_tasks
 from hokan.certificates import tasks as certificate_tasks
 from hokan.identity import tasks as identity_tasks
 from hokan.jobs import schedules
+from hokan.jobs import tasks as job_tasks
 from hokan.jobs.errors import InvalidSchedule, JobNotFound
 from hokan.kit.clock import JST
 from hokan.kit.jobs import Job
@@ -32,6 +33,7 @@ CATALOGUE: tuple[Job, ...] = (
     *identity_tasks.JOBS,
     *mail_tasks.JOBS,
     *certificate_tasks.JOBS,
+    *job_tasks.JOBS,
 )
 
 SETTING = "HOKAN_JOB_SCHEDULES"
