@@ -378,3 +378,23 @@ def test_the_same_number_for_the_same_record_and_kind_is_refused_with_the_live_e
         for form in (number, secret.hex(), base64.b64encode(secret).decode(), str(secret)):
             assert form not in text
     assert "digest" not in listed and "digest" not in audited
+
+
+def test_entries_from_before_the_digest_are_not_checked(
+    client: TestClient, runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    """An entry registered before migration 0062 has no digest (nothing is decrypted to
+    backfill one): the same number is accepted once more, and refused from then on."""
+    number = valid_number()
+    legacy = _register(client, clerk_token, number)
+    with runtime.db.session(write=True, system=True) as s:
+        row = s.get(VaultEntry, uuid.UUID(legacy["id"]))
+        assert row is not None
+        row.number_digest = None
+    newer = _register(client, clerk_token, number)
+    r = client.post(
+        "/api/v1/vault/numbers",
+        json={"number": number, "record_id": "s-001"},
+        headers=clerk_token.headers,
+    )
+    assert (r.status_code, r.json()["entry_id"]) == (409, newer["id"])
