@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hokan.keyring.errors import (
     TenantKeysDestroyed,
 )
 from hokan.keyring.master import LocalMasterKey, create_master_key_file, load_master_key
-from hokan.keyring.service import RECORDS, Keyring
+from hokan.keyring.service import RECORDS, VAULT_DIGEST, Keyring
 from hokan.kit import crypto
 from hokan.models import KeyStatus
 from hokan.runtime import Runtime
@@ -80,6 +81,25 @@ def test_rotation_and_destroy(keyring: Keyring) -> None:
     with pytest.raises(TenantKeysDestroyed):
         keyring.rotate(t)
     assert {k.status for k in keyring.list_keys(t)} == {KeyStatus.destroyed}
+
+
+def test_number_digests_are_keyed_per_tenant_and_die_with_the_tenant(keyring: Keyring) -> None:
+    """The vault's duplicate check: equal numbers of a tenant and kind match, nothing else
+    does, and without the tenant's key a digest is no hash anyone can recompute."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    number = "123456789018"
+    first = keyring.number_digest(a, "individual", number)
+    assert len(first) == 32 and keyring.number_digest(a, "individual", number) == first
+    assert keyring.number_digest(a, "individual", "123456789026") != first
+    assert keyring.number_digest(a, "corporate", number) != first
+    assert keyring.number_digest(b, "individual", number) != first  # a key per tenant
+    assert first not in {hashlib.sha256(number.encode()).digest(), number.encode()}
+    # Made once on first use, in the keyring (never the system database), version 1 only.
+    assert [(k.purpose, k.version) for k in keyring.list_keys(a)] == [(VAULT_DIGEST, 1)]
+
+    keyring.destroy_tenant(a)
+    with pytest.raises(TenantKeysDestroyed):
+        keyring.number_digest(a, "individual", number)
 
 
 def test_destroy_reaches_other_processes_after_cache_expiry(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -285,3 +288,113 @@ def test_a_link_into_a_hokan_collection_must_name_a_live_record(
     # a collection Hokan does not keep names the customer's own system: not checkable
     other = {"number": valid_number(), "record_id": "e-1", "collection": "payroll"}
     assert client.post(url, json=other, headers=h.headers).status_code == 201
+
+
+def _digests(runtime: Runtime) -> dict[str, bytes | None]:
+    with runtime.db.session(system=True) as s:
+        return {str(i): d for i, d in s.execute(select(VaultEntry.id, VaultEntry.number_digest))}
+
+
+def test_the_same_number_for_the_same_record_and_kind_is_refused_with_the_live_entry(
+    client: TestClient,
+    runtime: Runtime,
+    make_tenant: Callable[..., TenantHandle],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """409 ``vault_entry_exists`` naming the live entry, nothing else; a deleted or purged
+    entry no longer counts; another record (or tenant) may hold the same number."""
+    caplog.set_level(logging.DEBUG)
+    h = make_tenant(scopes=["vault:read", "vault:write"])
+    url = "/api/v1/vault/numbers"
+    number = valid_number()
+    first = _register(client, h, number, "s-001")
+    answers: list[str] = []
+
+    def duplicate() -> dict:
+        # Written otherwise (full-width, hyphens): the normalised number is compared.
+        spaced = f"{number[:4]}-{number[4:8]}-{number[8:]}".translate(
+            str.maketrans("0123456789", "０１２３４５６７８９")
+        )
+        r = client.post(url, json={"number": spaced, "record_id": "s-001"}, headers=h.headers)
+        answers.append(r.text)
+        assert r.status_code == 409, r.text
+        return r.json()
+
+    body = duplicate()
+    assert body.pop("detail") and body == {
+        "error": "vault_entry_exists",
+        "reason": "entry",
+        "entry_id": first["id"],
+    }
+    # Still live while only scheduled for deletion.
+    r = client.put(
+        f"/api/v1/vault/entries/{first['id']}/deletion",
+        json={"delete_after": iso(utcnow() + timedelta(days=30)), "reason": "purpose_ended"},
+        headers=h.headers,
+    )
+    assert r.status_code == 200
+    assert duplicate()["entry_id"] == first["id"]
+
+    # The same person's number on another record, or in another tenant, is not refused
+    # (a second staff record of one person is the customer's to reconcile).
+    other_record = _register(client, h, number, "s-002")
+    other_tenant = _register(client, make_tenant(scopes=["vault:write"]), number, "s-001")
+    # Documents carry no digest: front and back of a card are two entries.
+    for _ in range(2):
+        r = client.post("/api/v1/vault/documents?record_id=s-001", content=PNG, headers=h.headers)
+        assert r.status_code == 201
+    digests = _digests(runtime)
+    assert len({digests[first["id"]], digests[other_record["id"]]}) == 1
+    assert digests[other_tenant["id"]] != digests[first["id"]]  # a key per tenant
+    assert sum(d is None for d in digests.values()) == 2
+
+    # Deleted: the number may be registered again, and the old digest is gone with the row.
+    r = client.delete(
+        f"/api/v1/vault/entries/{first['id']}?reason=registered_in_error", headers=h.headers
+    )
+    assert r.status_code == 200
+    again = _register(client, h, number, "s-001")
+    assert again["id"] != first["id"] and first["id"] not in _digests(runtime)
+    # Purged by the job: likewise.
+    with runtime.db.session(write=True, system=True) as s:
+        row = s.get(VaultEntry, uuid.UUID(again["id"]))
+        assert row is not None
+        row.delete_after = utcnow() - timedelta(seconds=1)
+    assert [str(d.entry_id) for d in tasks.purge_due(runtime.db, runtime.vault)] == [again["id"]]
+    third = _register(client, h, number, "s-001")
+    assert duplicate()["entry_id"] == third["id"]
+
+    refusals = [e for e in _events(runtime) if e.result == "error"]
+    assert [(e.action, e.target_id, e.detail) for e in refusals] == [
+        ("vault.number.register", eid, {"error": "vault_entry_exists", "kind": "individual"})
+        for eid in (first["id"], first["id"], third["id"])
+    ]
+    # Neither the number nor its digest in any answer, audit entry or log line.
+    secret = digests[first["id"]]
+    assert secret is not None
+    listed = client.get("/api/v1/vault/entries", headers=h.headers).text
+    audited = str([(e.target_id, e.detail) for e in _events(runtime)])
+    for text in (*answers, listed, audited, caplog.text):
+        for form in (number, secret.hex(), base64.b64encode(secret).decode(), str(secret)):
+            assert form not in text
+    assert "digest" not in listed and "digest" not in audited
+
+
+def test_entries_from_before_the_digest_are_not_checked(
+    client: TestClient, runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    """An entry registered before migration 0062 has no digest (nothing is decrypted to
+    backfill one): the same number is accepted once more, and refused from then on."""
+    number = valid_number()
+    legacy = _register(client, clerk_token, number)
+    with runtime.db.session(write=True, system=True) as s:
+        row = s.get(VaultEntry, uuid.UUID(legacy["id"]))
+        assert row is not None
+        row.number_digest = None
+    newer = _register(client, clerk_token, number)
+    r = client.post(
+        "/api/v1/vault/numbers",
+        json={"number": number, "record_id": "s-001"},
+        headers=clerk_token.headers,
+    )
+    assert (r.status_code, r.json()["entry_id"]) == (409, newer["id"])

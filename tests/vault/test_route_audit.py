@@ -118,3 +118,16 @@ def test_vault_route_audit(
             r = client.request(method, bad_path, headers=h, **bad_kwargs)
             assert r.status_code == bad_status, r.text
         only(found, action, "error")
+
+
+def test_a_duplicate_registration_is_refused_under_the_register_action(
+    client: TestClient, runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    """409 ``vault_entry_exists`` is an error of ``vault.number.register``, like any refusal."""
+    body = {"number": valid_number(), "record_id": "s-1"}
+    first = client.post(f"{V}/numbers", json=body, headers=clerk_token.headers)
+    assert first.status_code == 201
+    with trail(runtime) as found:
+        r = client.post(f"{V}/numbers", json=body, headers=clerk_token.headers)
+        assert (r.status_code, r.json()["entry_id"]) == (409, first.json()["id"])
+    only(found, "vault.number.register", "error")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -16,11 +17,12 @@ from typer.testing import CliRunner
 
 from hokan.cli import app as cli_app
 from hokan.kit.db import Database, make_engine
-from hokan.models import VaultEntry, VaultFragment
+from hokan.models import VaultEntry, VaultEntryKey, VaultFragment
 from hokan.principals.principal import Principal, PrincipalKind
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 from hokan.vault import maintenance
+from hokan.vault.errors import VaultEntryExists
 from hokan.vault.numbers import NumberKind
 from hokan.vault.views import RecordLink
 from tests.conftest import MASTER_KEY, TenantHandle
@@ -287,3 +289,59 @@ def test_a_registration_that_does_not_commit_leaves_nothing_behind(
     keys = runtime.keyring.entry_keys(clerk_token.id, {lost: "individual", kept.id: "individual"})
     assert set(keys) == {kept.id}
     assert maintenance.check(runtime.db, runtime.vault_stores).healthy
+
+
+def test_a_concurrent_double_registration_makes_one_entry_and_one_refusal(
+    runtime: Runtime, clerk_token: TenantHandle
+) -> None:
+    """The twin waits for the first registration's transaction (PostgreSQL: on the unique
+    index; SQLite: on the writer lock), then is refused with the entry that won; it leaves
+    no row, fragment or key behind."""
+    clerk = Principal(PrincipalKind.token, "t", "t", clerk_token.id, VAULT_SCOPES)
+    link = RecordLink("staff", "s-1")
+    number = valid_number()
+    outcomes: list[object] = []
+
+    def register(at: RecordLink = link) -> None:
+        try:
+            with runtime.db.session(write=True, tenant=clerk_token.id) as s:
+                view = runtime.vault.register_number(s, clerk, number, NumberKind.individual, at)
+            outcomes.append(view.id)
+        except VaultEntryExists as exc:
+            outcomes.append(exc)
+
+    with runtime.db.session(write=True, tenant=clerk_token.id) as s:
+        first = runtime.vault.register_number(s, clerk, number, NumberKind.individual, link)
+        twin = threading.Thread(target=register)
+        twin.start()
+        twin.join(0.5)
+        assert twin.is_alive()  # blocked until the first commits
+    twin.join(30)
+    [refused] = outcomes
+    assert isinstance(refused, VaultEntryExists)
+    assert refused.params == {"entry_id": str(first.id)}
+
+    # Two at once, neither ahead: one entry, one refusal naming it.
+    outcomes.clear()
+    start = threading.Barrier(2)
+
+    def racer() -> None:
+        start.wait(10)
+        register(RecordLink("staff", "s-2"))
+
+    racers = [threading.Thread(target=racer) for _ in range(2)]
+    for t in racers:
+        t.start()
+    for t in racers:
+        t.join(30)
+    [won] = [o for o in outcomes if isinstance(o, uuid.UUID)]
+    [lost] = [o for o in outcomes if isinstance(o, VaultEntryExists)]
+    assert lost.params == {"entry_id": str(won)}
+
+    with runtime.db.session(system=True) as s:
+        assert set(s.scalars(select(VaultEntry.id))) == {first.id, won}
+    for store in runtime.vault_stores.dbs:
+        with store.session() as s:
+            assert set(s.scalars(select(VaultFragment.entry_id))) == {first.id, won}
+    with runtime.keyring_db.session() as s:
+        assert set(s.scalars(select(VaultEntryKey.entry_id))) == {first.id, won}

@@ -10,6 +10,8 @@ once, other processes drop it when the entry expires.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
 import uuid
@@ -37,6 +39,9 @@ from hokan.models import KeyringMeta, KeyStatus, TenantKey, VaultEntryKey
 
 RECORDS = "records"
 VAULT = "vault"  # made on a tenant's first vault use; wraps per-entry keys (MYN-3)
+# Keys the vault's number digests (duplicate check); made on first use, only version 1
+# is ever used: rotating it would only orphan the digests, and it keys no secret data.
+VAULT_DIGEST = "vault_digest"
 PURPOSES = (RECORDS,)
 _CHECK_NAME = "master_check"
 _AUDIT_KEY_NAME = "audit_signing_key"
@@ -349,17 +354,37 @@ class Keyring:
         fields = {"tenant": str(tenant_id), "entry": str(entry_id), "kind": kind}
         return crypto.aad("vault-entry-key", {**fields, "version": version})
 
+    def _make_first_version(self, tenant_id: uuid.UUID, purpose: str) -> None:
+        try:
+            with self.db.session(write=True) as s:
+                if s.get(TenantKey, (tenant_id, purpose, 1)) is None:
+                    self._add_version(s, tenant_id, purpose, 1)
+        except IntegrityError:
+            pass  # another process made it first
+
     def _vault_version(self, tenant_id: uuid.UUID) -> int:
         try:
             return self.active_version(tenant_id, VAULT)
         except TenantKeyMissing:
-            try:
-                with self.db.session(write=True) as s:
-                    if s.get(TenantKey, (tenant_id, VAULT, 1)) is None:
-                        self._add_version(s, tenant_id, VAULT, 1)
-            except IntegrityError:
-                pass  # another process made it first
+            self._make_first_version(tenant_id, VAULT)
             return self.active_version(tenant_id, VAULT)
+
+    def number_digest(self, tenant_id: uuid.UUID, kind: str, digits: str) -> bytes:
+        """HMAC-SHA256 of a normalised vault number under the tenant's digest key.
+
+        Equal numbers of one tenant and kind give equal digests, so the vault finds a
+        duplicate without decrypting anything; without the key (here only) a digest
+        cannot be tested against the 10^11 possible numbers. Never shown or logged.
+        """
+        try:
+            key = self._tenant_key(tenant_id, VAULT_DIGEST, 1)
+        except TenantKeyMissing:
+            self._make_first_version(tenant_id, VAULT_DIGEST)
+            key = self._tenant_key(tenant_id, VAULT_DIGEST, 1)
+        message = crypto.aad(
+            "vault-number-digest", {"tenant": str(tenant_id), "kind": kind, "number": digits}
+        )
+        return hmac.new(key, message, hashlib.sha256).digest()
 
     def new_entry_key(
         self, tenant_id: uuid.UUID, entry_id: uuid.UUID, kind: str

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Uuid
+from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hokan.kit.clock import utcnow
@@ -27,10 +27,26 @@ class VaultEntry(Base):
     """The catalogue row of one vault entry (MYN-3): where its fragments are, never its content.
 
     The number or document itself exists only as encrypted fragments in the
-    fragment stores; its key only in the keyring.
+    fragment stores; its key only in the keyring. A number entry also carries a
+    keyed digest (ADR 0007, duplicate check), useless without the tenant's digest
+    key, which only the keyring holds.
     """
 
     __tablename__ = "vault_entries"
+    __table_args__ = (
+        # One live entry per number, record and kind (rows are deleted when shredded).
+        Index(
+            "uq_vault_entries_live_number",
+            "tenant_id",
+            "record_collection",
+            "record_key",
+            "kind",
+            "number_digest",
+            unique=True,
+            sqlite_where=text("number_digest IS NOT NULL"),
+            postgresql_where=text("number_digest IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(
@@ -56,3 +72,7 @@ class VaultEntry(Base):
         default=None,
     )
     deletion_scheduled_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    # HMAC-SHA256 of the normalised number under the tenant's digest key (keyring): the
+    # duplicate check without decrypting. None for documents and for entries registered
+    # before it existed (those are not checked). Never shown, logged or audited.
+    number_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)

@@ -51,11 +51,19 @@ _DOCUMENT_BODY = {
     status_code=201,
     response_model=EntryOut,
     summary="Register an individual (or corporate) number",
+    responses={
+        409: {
+            "description": "vault_entry_exists: the number is live for this record and kind; "
+            "`entry_id` names that entry"
+        }
+    },
 )
 async def register_number(body: NumberIn, work: VaultWriter) -> Response:
     """Validate the check digit and store the number encrypted and split over the fragment stores.
 
     Linked to the staff member's record id, never to a name. The answer shows it masked.
+    The same number already live for the same record and kind is refused (409
+    ``vault_entry_exists`` with the entry's id, nothing else).
     """
     vault = work.resolve(VaultService)
     link = RecordLink(body.collection, body.record_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hokan.kit.errors import (
+    Conflict,
     Forbidden,
     HokanError,
     InvalidPayload,
@@ -46,6 +47,18 @@ class LinkedRecordNotFound(NotFound):
     code = "linked_record_not_found"
     message_ja = "関連付けるレコードがコレクションにありません。"
     message_en = "The linked record does not exist in the collection."
+
+
+class VaultEntryExists(Conflict):
+    """The same number is already registered for this record and kind: the answer names
+    the live entry (so the caller can use it) and nothing else."""
+
+    code = "vault_entry_exists"
+    message_ja = "この番号は、このレコードに同じ種別で登録済みです。"
+    message_en = "This number is already registered for this record and kind."
+    reasons = because(
+        entry=("登録済みのエントリ: {entry_id}", "The registered entry: {entry_id}."),
+    )
 
 
 class InvalidPurpose(InvalidPayload):

@@ -12,7 +12,14 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from hokan.kit.db import tenant_scoped
-from hokan.models import Collection, Record, VaultDeletion, VaultEntry, VaultFragment
+from hokan.models import (
+    Collection,
+    Record,
+    VaultDeletion,
+    VaultEntry,
+    VaultEntryKind,
+    VaultFragment,
+)
 from hokan.vault.views import RecordLink
 
 FRAGMENT_COLUMNS = (
@@ -79,3 +86,15 @@ class VaultRepository:
             )
         )
         return self.session.scalar(stmt) is not None
+
+    def live_number(
+        self, link: RecordLink, kind: VaultEntryKind, digest: bytes
+    ) -> uuid.UUID | None:
+        """The live entry holding this number (by its digest) for this record and kind."""
+        stmt = tenant_scoped(select(VaultEntry.id), VaultEntry, self.tenant_id).where(
+            VaultEntry.record_collection == link.collection,
+            VaultEntry.record_key == link.record_id,
+            VaultEntry.kind == kind,
+            VaultEntry.number_digest == digest,
+        )
+        return self.session.scalar(stmt)

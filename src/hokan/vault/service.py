@@ -9,7 +9,9 @@ Register: a fresh per-entry key is made in the keyring (wrapped by the
 tenant's vault key); the payload is sealed with AES-256-GCM whose associated
 data binds tenant, entry id and kind; the ciphertext is cut into n fragments
 (k needed) written to the n fragment stores; the catalogue row and the audit
-entry commit together in the system database.
+entry commit together in the system database. A number's row carries its keyed
+digest (the keyring's HMAC): a second live entry of the same number for the same
+record and kind is refused by a unique index (409 ``vault_entry_exists``), race-safe.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NoReturn
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
@@ -48,6 +52,7 @@ from hokan.vault.errors import (
     MalwareDetected,
     NotADocument,
     UnsupportedDocumentType,
+    VaultEntryExists,
     VaultEntryNotFound,
     VaultEntryShredded,
     VaultUnavailable,
@@ -86,7 +91,25 @@ def _placement(entry: VaultEntry) -> Placement:
     )
 
 
-_INSERT_ENTRY = insert(VaultEntry)
+# The insert leaves the row out when the same number is already live for the record and
+# kind (the partial unique index of the model): one statement, no savepoint, and a
+# concurrent twin waits for the first to commit, then inserts nothing (rowcount 0).
+_LIVE_NUMBER = {
+    "index_elements": [
+        VaultEntry.tenant_id,
+        VaultEntry.record_collection,
+        VaultEntry.record_key,
+        VaultEntry.kind,
+        VaultEntry.number_digest,
+    ],
+    "index_where": VaultEntry.number_digest.is_not(None),
+}
+_INSERT_ENTRY = {
+    name: dialect.insert(VaultEntry)
+    .on_conflict_do_nothing(**_LIVE_NUMBER)
+    .execution_options(preserve_rowcount=True)  # SQLAlchemy counts UPDATE/DELETE only
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 _ENTRY_COLUMNS = tuple(c.name for c in VaultEntry.__table__.columns)
 
 
@@ -157,6 +180,7 @@ class VaultService:
         payload: bytes,
         content_type: str | None,
         delete_after: datetime | None,
+        digest: bytes | None = None,
     ) -> VaultEntry:
         if delete_after is not None and delete_after <= utcnow():
             raise InvalidDeletionDate
@@ -178,6 +202,7 @@ class VaultService:
             delete_after=delete_after,
             deletion_reason=DeletionReason.purpose_ended if delete_after else None,
             deletion_scheduled_by=_actor(principal) if delete_after else None,
+            number_digest=digest,
         )
         try:
             ciphertext = crypto.encrypt(key, payload, _payload_aad(entry))
@@ -189,15 +214,40 @@ class VaultService:
             ]
             # Core, not the unit of work: the row is written before any fragment, and the
             # object stays a plain (transient) value for the caller's view.
-            session.connection().execute(_INSERT_ENTRY, _catalogue_row(entry))
-            self.stores.write(_placement(entry), fragments, alongside=save_key)
+            connection = session.connection()
+            insert = _INSERT_ENTRY[connection.dialect.name]
+            stored = connection.execute(insert, _catalogue_row(entry)).rowcount == 1
+            if stored:
+                self.stores.write(_placement(entry), fragments, alongside=save_key)
         except BaseException:
             self.keyring.destroy_entry_key(tenant_id, entry_id)
             raise
+        if not stored:  # a duplicate: nothing was written, the key never saved
+            self._refuse_duplicate(session, tenant_id, link, kind, digest)
         # If the catalogue row and its audit entry do not commit after all, the
         # fragments and the key already written must not outlive them.
         self._undo_on_rollback(session, tenant_id, entry_id)
         return entry
+
+    @staticmethod
+    def _refuse_duplicate(
+        session: Session,
+        tenant_id: uuid.UUID,
+        link: RecordLink,
+        kind: VaultEntryKind,
+        digest: bytes | None,
+    ) -> NoReturn:
+        """409 naming the live entry that holds the number; the refusal's audit entry
+        (written by the unit of work) targets it. Never the number or its digest."""
+        existing = (
+            VaultRepository(session, tenant_id).live_number(link, kind, digest)
+            if digest is not None
+            else None
+        )
+        if existing is None:  # deleted between the conflict and this read: try again
+            raise VaultEntryExists
+        declare(session, "vault.number.register", TARGET, str(existing), {"kind": kind.value})
+        raise VaultEntryExists("entry", entry_id=str(existing))
 
     def _undo_on_rollback(
         self, session: Session, tenant_id: uuid.UUID, entry_id: uuid.UUID
@@ -235,6 +285,7 @@ class VaultService:
             digits.encode(),
             None,
             delete_after,
+            digest=self.keyring.number_digest(tenant_id, kind.value, digits),
         )
         succeeded(session, principal, target_id=str(entry.id), detail={"kind": kind.value})
         return entry_view(entry, numbers.masked(digits))
