@@ -7,7 +7,7 @@ revision keep NULL: they are not checked (their numbers are never decrypted to
 backfill, since no operator or job may read vault contents).
 
 Revision ID: 0062_system
-Revises: 0050_system
+Revises: 0070_system
 Create Date: 2026-12-05
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0062_system"
-down_revision: str | None = "0050_system"
+down_revision: str | None = "0070_system"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
