@@ -13,6 +13,15 @@ from hokan.models.consent_grant import ConsentGrant
 from hokan.models.job_run import JobRun
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.mail_message import MailMessage
+from hokan.models.monitoring import (
+    AvailabilityImport,
+    Incident,
+    IncidentUpdate,
+    MaintenanceWindow,
+    MonitorSpan,
+    NotificationDelivery,
+    ServiceUnits,
+)
 from hokan.models.operator import Operator, OperatorKind, OperatorStatus
 from hokan.models.operator_session import OperatorSession
 from hokan.models.record import Record
@@ -38,14 +47,20 @@ __all__ = [
     "AuditEvent",
     "AuditFinding",
     "AuditSegment",
+    "AvailabilityImport",
     "Collection",
     "ConsentGrant",
     "DeletionReason",
     "FindingStatus",
+    "Incident",
+    "IncidentUpdate",
     "JobRun",
     "KeyStatus",
     "KeyringMeta",
     "MailMessage",
+    "MaintenanceWindow",
+    "MonitorSpan",
+    "NotificationDelivery",
     "Operator",
     "OperatorKind",
     "OperatorSession",
@@ -55,6 +70,7 @@ __all__ = [
     "RecordAttachment",
     "RecordRevision",
     "RecoveryCode",
+    "ServiceUnits",
     "Tenant",
     "TenantKey",
     "TenantStatus",
