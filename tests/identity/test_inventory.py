@@ -8,12 +8,12 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from hokan.identity import sessions, users
+from hokan.identity import sessions
 from hokan.kit.clock import utcnow
 from hokan.models import AccountReview, ApiToken, Tenant, User
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
-from tests.conftest import TenantHandle
+from tests.conftest import TenantHandle, create_user
 
 PASSWORD = "春の小川はさらさら行くよ"
 
@@ -25,7 +25,7 @@ def test_inventory_review_and_disable_dormant(
     with runtime.db.session(write=True, system=True) as s:
         tenant = s.get(Tenant, t.id)
         assert tenant is not None
-        admin, _ = users.create(
+        admin, _ = create_user(
             s,
             runtime.passwords,
             tenant,
@@ -35,7 +35,7 @@ def test_inventory_review_and_disable_dormant(
             password=PASSWORD,
             actor=SYSTEM,
         )
-        sleeper, _ = users.create(
+        sleeper, _ = create_user(
             s,
             runtime.passwords,
             tenant,
@@ -106,3 +106,4 @@ def test_inventory_needs_the_admin_permission(
 ) -> None:
     reader = make_tenant(scopes=frozenset({"records:read"}))
     assert client.get("/api/v1/accounts/inventory", headers=reader.headers).status_code == 403
+
