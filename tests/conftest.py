@@ -27,10 +27,10 @@ from sqlalchemy.engine import make_url
 
 from hokan import migrations
 from hokan.app import create_app
-from hokan.identity import tokens
+from hokan.identity import passwords, tokens, users
 from hokan.kit import crypto
 from hokan.kit.db import Base, KeyringBase, VaultStoreBase
-from hokan.models import Product, Tenant
+from hokan.models import Product, Tenant, User
 from hokan.principals.principal import ALL_TOKEN_SCOPES, SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
@@ -264,6 +264,17 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     rt.keyring.verify_master(initialise=True)
     yield rt
     rt.close()
+
+
+def create_user(
+    session: Any, hasher: passwords.Passwords, tenant: Tenant, **kwargs: Any
+) -> tuple[User, str | None]:
+    """``users.create`` for tests about something else than the first login: the
+    password counts as the user's own, so the session is not restricted to
+    changing it (ADR 0017; the production default stays on)."""
+    user, generated = users.create(session, hasher, tenant, **kwargs)
+    user.password_change_required = False
+    return user, generated
 
 
 @dataclass

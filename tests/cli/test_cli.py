@@ -11,11 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from hokan.cli import app
+from hokan.identity import sessions
 from hokan.settings import Settings
-from tests.conftest import wait_ready
+from tests.conftest import TenantHandle, wait_ready
 
 HOKAN = [sys.executable, "-m", "hokan"]
 
@@ -310,6 +312,66 @@ def test_user_bootstrap_and_lockout_handling(
     assert bad.returncode == 2 and "tenant_admin" in bad.stderr and "Traceback" not in bad.stderr
     missing = cli("user", "unlock", "demo", "4111111111111111", check=False)
     assert "user_not_found" in missing.stderr
+    forced = cli("user", "require-password-change", "demo", "4111111111111111", check=False)
+    assert forced.returncode != 0 and "user_not_found" in forced.stderr
+
+
+def test_a_user_created_on_the_command_line_changes_the_password_first(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+    settings: Settings,
+    client: TestClient,
+    make_tenant: Callable[..., TenantHandle],
+) -> None:
+    """ADR 0017: the printed initial password opens a session that can only change it;
+    ``user require-password-change`` makes a settled user change theirs again."""
+    t = make_tenant()
+    assert settings.master_key is not None
+    env = {
+        "HOKAN_DATA_DIR": str(settings.data_dir),
+        "HOKAN_MASTER_KEY": settings.master_key.get_secret_value(),
+    }
+    out = cli(
+        "user",
+        "create",
+        "--tenant",
+        t.tenant.code,
+        "--name",
+        "新人 太郎",
+        "--email",
+        "shinjin@example.jp",
+        "--role",
+        "tenant_admin",
+        extra_env=env,
+    ).stdout
+    serial = out.split("serial: ")[1].split()[0]
+    initial = out.split("(shown once): ")[1].split()[0]
+    listing = cli("user", "list", "--tenant", t.tenant.code, extra_env=env).stdout
+    assert '"password_change_required": true' in listing
+
+    def login(password: str) -> tuple[bool, dict[str, str]]:
+        r = client.post("/api/v1/auth/login", json={"serial": serial, "password": password})
+        assert r.status_code == 200, r.text
+        client.cookies.clear()
+        jar = {
+            "Cookie": f"{sessions.SESSION_COOKIE}={r.cookies[sessions.SESSION_COOKIE]}",
+            "X-CSRF-Token": r.json()["csrf_token"],
+        }
+        return r.json()["password_change_required"], jar
+
+    required, jar = login(initial)
+    assert required is True
+    assert client.get("/api/v1/users", headers=jar).json()["error"] == "password_change_required"
+    chosen = "夏の海はきらきらと光っているよ"
+    body = {"current_password": initial, "new_password": chosen}
+    assert client.post("/api/v1/auth/password", json=body, headers=jar).status_code == 204
+    required, jar = login(chosen)
+    assert required is False and client.get("/api/v1/users", headers=jar).status_code == 200
+
+    said = cli("user", "require-password-change", t.tenant.code, serial, extra_env=env).stdout
+    assert "password change required" in said
+    # The open session is restricted at once.
+    assert client.get("/api/v1/users", headers=jar).json()["error"] == "password_change_required"
+    assert login(chosen)[0] is True
 
 
 def test_accounts_inventory_cli(cli: Callable[..., subprocess.CompletedProcess[str]]) -> None:

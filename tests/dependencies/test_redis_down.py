@@ -18,14 +18,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hokan.app import create_app
-from hokan.identity import users
 from hokan.kit import dependencies
 from hokan.kit.logging import JsonFormatter
 from hokan.models import AuditEvent, Tenant
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
-from tests.conftest import MASTER_KEY, TenantHandle
+from tests.conftest import MASTER_KEY, TenantHandle, create_user
 
 DEAD_REDIS = "redis://127.0.0.1:6399/11"  # nothing listens there
 PASSWORD = "春の小川はさらさら行くよ"
@@ -74,7 +73,7 @@ def _user(runtime: Runtime, tenant_id: object) -> str:
     with runtime.db.session(write=True, system=True) as s:
         tenant = s.get(Tenant, tenant_id)
         assert tenant is not None
-        user, _ = users.create(
+        user, _ = create_user(
             s,
             runtime.passwords,
             tenant,

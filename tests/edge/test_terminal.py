@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from hokan.certificates import service
 from hokan.certificates.ca import pem_pair
-from hokan.identity import sessions, users
+from hokan.identity import sessions
 from hokan.models import AuditEvent, Tenant, UserSession
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests import pki
-from tests.conftest import TenantHandle
+from tests.conftest import TenantHandle, create_user
 
 FRONT = "127.0.0.1"  # the trusted proxy in these tests
 pytestmark = pytest.mark.edge_settings(trusted_proxies="127.0.0.1/32")
@@ -155,7 +155,7 @@ def test_a_session_stays_bound_to_the_terminal_it_was_opened_on(
     with edge.runtime.db.session(write=True, system=True) as s:
         row = s.get(Tenant, t.id)
         assert row is not None
-        user, _ = users.create(
+        user, _ = create_user(
             s,
             edge.runtime.passwords,
             row,

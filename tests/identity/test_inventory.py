@@ -8,12 +8,12 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from hokan.identity import sessions, users
+from hokan.identity import inventory, sessions
 from hokan.kit.clock import utcnow
 from hokan.models import AccountReview, ApiToken, Tenant, User
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
-from tests.conftest import TenantHandle
+from tests.conftest import TenantHandle, create_user
 
 PASSWORD = "春の小川はさらさら行くよ"
 
@@ -25,7 +25,7 @@ def test_inventory_review_and_disable_dormant(
     with runtime.db.session(write=True, system=True) as s:
         tenant = s.get(Tenant, t.id)
         assert tenant is not None
-        admin, _ = users.create(
+        admin, _ = create_user(
             s,
             runtime.passwords,
             tenant,
@@ -35,7 +35,7 @@ def test_inventory_review_and_disable_dormant(
             password=PASSWORD,
             actor=SYSTEM,
         )
-        sleeper, _ = users.create(
+        sleeper, _ = create_user(
             s,
             runtime.passwords,
             tenant,
@@ -79,10 +79,14 @@ def test_inventory_review_and_disable_dormant(
         "decisions": [{"account": sleeper_serial, "decision": "disable", "note": "退職済み"}],
         "comment": "2026年11月 棚卸",
     }
-    assert client.post("/api/v1/accounts/reviews", json=review, headers=jar).status_code == 201
+    recorded = client.post("/api/v1/accounts/reviews", json=review, headers=jar)
+    assert recorded.status_code == 201, recorded.text
     with runtime.db.session(system=True) as s:
         [row] = list(s.scalars(select(AccountReview)))
         assert row.decisions[0]["decision"] == "disable" and "管理 花子" in row.reviewer
+    # The answer names the review it recorded (it said "None" before the row was flushed).
+    assert recorded.json()["id"] == str(row.id)
+    assert recorded.json()["decisions"] == 1
 
     done = client.post("/api/v1/accounts/disable-dormant", headers=jar).json()["disabled"]
     assert sorted(done) == sorted([sleeper_serial, token_prefix])
@@ -106,3 +110,17 @@ def test_inventory_needs_the_admin_permission(
 ) -> None:
     reader = make_tenant(scopes=frozenset({"records:read"}))
     assert client.get("/api/v1/accounts/inventory", headers=reader.headers).status_code == 403
+
+
+def test_a_recorded_review_has_its_id_at_once(
+    runtime: Runtime, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    """The row id exists before the unit of work commits (the answer is built from it)."""
+    t = make_tenant()
+    review = inventory.ReviewIn(decisions=[], comment="四半期の棚卸")
+    with runtime.db.session(write=True, tenant=t.id) as s:
+        tenant = s.get(Tenant, t.id)
+        assert tenant is not None
+        row = inventory.record_review(s, tenant, SYSTEM, review)
+        assert row.id is not None
+        assert s.scalars(select(AccountReview.id)).one() == row.id

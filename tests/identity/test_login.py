@@ -19,7 +19,7 @@ from hokan.kit.clock import utcnow
 from hokan.models import AuditEvent, Tenant, User, UserSession, UserStatus
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
-from tests.conftest import TenantHandle
+from tests.conftest import TenantHandle, create_user
 
 PASSWORD = "春の小川はさらさら行くよ"
 
@@ -37,7 +37,7 @@ def account(runtime: Runtime, make_tenant: Callable[..., TenantHandle]) -> Calla
         with runtime.db.session(write=True, system=True) as s:
             row = s.get(Tenant, t.id)
             assert row is not None
-            user, _ = users.create(
+            user, _ = create_user(
                 s,
                 runtime.passwords,
                 row,

@@ -9,11 +9,11 @@ import pyotp
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hokan.identity import sessions, users
+from hokan.identity import sessions
 from hokan.models import Tenant, User
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
-from tests.conftest import TenantHandle
+from tests.conftest import TenantHandle, create_user
 
 PASSWORD = "春の小川はさらさら行くよ"
 
@@ -24,7 +24,7 @@ def _user(runtime: Runtime, t: TenantHandle, mfa_required: bool = False) -> str:
         assert tenant is not None
         if mfa_required:
             tenant.settings = {**tenant.settings, "mfa_required": True}
-        user, _ = users.create(
+        user, _ = create_user(
             s,
             runtime.passwords,
             tenant,

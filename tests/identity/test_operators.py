@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from hokan.app import create_app
-from hokan.identity import operator_auth, operators, sessions, users
+from hokan.identity import operator_auth, operators, sessions
 from hokan.identity.errors import InvalidRole, InvalidValidity
 from hokan.kit.clock import utcnow
 from hokan.models import (
@@ -24,7 +24,7 @@ from hokan.models import (
 )
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
-from tests.conftest import OPERATOR_PASSWORD, OperatorHandle, TenantHandle
+from tests.conftest import OPERATOR_PASSWORD, OperatorHandle, TenantHandle, create_user
 
 ADMIN_PASSWORD = "春の小川はさらさら行くよ"
 
@@ -48,7 +48,7 @@ def admin_session(client: TestClient, runtime: Runtime, t: TenantHandle) -> dict
         tenant.contacts = [
             {"name": "情シス", "email": "sec@customer.example", "roles": ["security"]}
         ]
-        user, _ = users.create(
+        user, _ = create_user(
             s,
             runtime.passwords,
             tenant,

@@ -17,7 +17,7 @@ from hokan.models import AuditEvent, Tenant
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
-from tests.conftest import TenantHandle, hokan_serve, redis_test_url
+from tests.conftest import TenantHandle, create_user, hokan_serve, redis_test_url
 
 PASSWORD = "春の小川はさらさら行くよ"
 _FAST_ARGON2 = {
@@ -36,7 +36,7 @@ def _user(runtime: Runtime, t: TenantHandle) -> tuple[str, str]:
     with runtime.db.session(write=True, system=True) as s:
         tenant = s.get(Tenant, t.id)
         assert tenant is not None
-        user, _ = users.create(
+        user, _ = create_user(
             s,
             runtime.passwords,
             tenant,

@@ -21,7 +21,7 @@ from hokan.identity import operator_auth, sessions, users
 from hokan.models import Tenant
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
-from tests.conftest import OPERATOR_PASSWORD, OperatorHandle, TenantHandle
+from tests.conftest import OPERATOR_PASSWORD, OperatorHandle, TenantHandle, create_user
 from tests.route_audit import only, trail
 
 PASSWORD = "春の小川はさらさら行くよ"
@@ -59,7 +59,7 @@ def _user(runtime: Runtime, t: TenantHandle, role: str) -> str:
     with runtime.db.session(write=True, system=True) as s:
         tenant = s.get(Tenant, t.id)
         assert tenant is not None
-        user, _ = users.create(
+        user, _ = create_user(
             s,
             runtime.passwords,
             tenant,
@@ -177,6 +177,7 @@ def test_user_administration(client: TestClient, runtime: Runtime, tenancy: Tena
     admin, staff = tenancy.admin, tenancy.staff
     scope = "auth.scope_denied"
     unlock = f"/api/v1/users/{tenancy.staff_serial}/unlock"
+    force = f"/api/v1/users/{tenancy.staff_serial}/require-password-change"
     review = {"decisions": [], "comment": "四半期の棚卸"}
     calls: list[tuple[str, str, str, dict[str, object] | None]] = [
         ("GET", "/api/v1/users", "user.list", None),
@@ -184,6 +185,8 @@ def test_user_administration(client: TestClient, runtime: Runtime, tenancy: Tena
         ("GET", "/api/v1/accounts/inventory", "accounts.inventory", None),
         ("POST", "/api/v1/accounts/reviews", "accounts.review", review),
         ("POST", "/api/v1/accounts/disable-dormant", "accounts.disable_dormant", None),
+        # Last: from here on the staff session may only change its password.
+        ("POST", force, "user.require_password_change", None),
     ]
     for method, url, action, body in calls:
         status = 201 if action == "accounts.review" else 200
@@ -200,6 +203,67 @@ def test_user_administration(client: TestClient, runtime: Runtime, tenancy: Tena
         404,
         "auth.unlock",
         ERROR,
+    )
+    audit.expect(
+        lambda: client.post(
+            "/api/v1/users/0000000000000000/require-password-change", headers=admin
+        ),
+        404,
+        "user.require_password_change",
+        ERROR,
+    )
+    # The forced change restricts the staff's open session at once.
+    audit.expect(
+        lambda: client.get("/api/v1/users", headers=staff),
+        403,
+        "auth.password_change_required",
+        DENIED,
+    )
+
+
+def test_password_change_required(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
+    """A user created by an admin or the CLI: the session may only change the password."""
+    audit = Trail(runtime)
+    with runtime.db.session(write=True, system=True) as s:
+        tenant = s.get(Tenant, tenancy.tenant.id)
+        assert tenant is not None
+        user, _ = users.create(
+            s,
+            runtime.passwords,
+            tenant,
+            name="新人 花子",
+            email="hanako@example.jp",
+            roles=["tenant_admin"],
+            password=PASSWORD,
+            actor=SYSTEM,
+        )
+        serial = user.serial
+    login = {"serial": serial, "password": PASSWORD}
+    r = audit.expect(lambda: client.post("/api/v1/auth/login", json=login), 200, "auth.login", OK)
+    assert r.json()["password_change_required"] is True
+    jar = {
+        "Cookie": f"{sessions.SESSION_COOKIE}={r.cookies[sessions.SESSION_COOKIE]}",
+        "X-CSRF-Token": r.json()["csrf_token"],
+    }
+    client.cookies.clear()
+    restricted = "auth.password_change_required"
+    for method, url in [
+        ("GET", "/api/v1/users"),
+        ("GET", "/api/v1/tenant"),
+        ("POST", "/api/v1/auth/totp/setup"),
+        ("GET", "/api/v1/collections"),
+        ("GET", "/api/v1/vault/entries"),
+    ]:
+        with trail(runtime) as found:
+            answer = client.request(method, url, headers=jar)
+        assert answer.status_code == 403, answer.text
+        assert found == {restricted: [DENIED]}, (url, found)
+    body = {"current_password": PASSWORD, "new_password": "夏の海はきらきらと光っているよ"}
+    audit.expect(
+        lambda: client.post("/api/v1/auth/password", json=body, headers=jar),
+        204,
+        "auth.password_change",
+        OK,
     )
 
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from hokan.identity import sessions, users
+from hokan.identity import sessions
 from hokan.models import Tenant
 from hokan.principals.principal import SYSTEM, Scope
 from hokan.runtime import Runtime
 from hokan.vault.numbers import individual_check_digit
-from tests.conftest import TenantHandle
+from tests.conftest import TenantHandle, create_user
 
 PASSWORD = "春の小川はさらさら行くよ"
 VAULT_SCOPES = frozenset({Scope.vault_read, Scope.vault_write})
@@ -50,7 +50,7 @@ def login_as(
         with runtime.db.session(write=True, system=True) as s:
             row = s.get(Tenant, t.id)
             assert row is not None
-            user, _ = users.create(
+            user, _ = create_user(
                 s,
                 runtime.passwords,
                 row,

@@ -1,4 +1,5 @@
-"""``hokan user``: tenant users (bootstrap the first tenant admin, unlock, disable)."""
+"""``hokan user``: tenant users (bootstrap the first tenant admin, unlock, force a
+password change, disable)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sys
 
 import typer
 
-from hokan.cli._common import echo_json, group, operator, role_option, runtime
+from hokan.cli._common import echo_json, group, operator, role_option, runtime, say
 from hokan.identity import users
 from hokan.kit.clock import iso, utcnow
 from hokan.models import UserStatus
@@ -26,7 +27,7 @@ def create(
     ),
 ) -> None:
     """Create a user. Prints the serial number; without --password-stdin also a
-    generated initial password, once."""
+    generated initial password, once. The user must change it at first login."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.get(s, tenant)
@@ -60,6 +61,7 @@ def list_(tenant: str = typer.Option(..., help="Tenant code or id")) -> None:
                     "status": u.status.value,
                     "locked": bool(u.locked_until and u.locked_until > now),
                     "last_login_at": iso(u.last_login_at) if u.last_login_at else None,
+                    "password_change_required": u.password_change_required,
                 }
                 for u in users.for_tenant(s, t.id)
             ]
@@ -72,6 +74,19 @@ def unlock(tenant: str, serial: str) -> None:
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         users.unlock(s, rt.tenants.get(s, tenant).id, serial, operator(), rt.lockout)
         typer.echo("unlocked")
+
+
+@app.command("require-password-change")
+def require_password_change(tenant: str, serial: str) -> None:
+    """Make a user change their password before anything else (open sessions too)."""
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
+        users.require_password_change(s, rt.tenants.get(s, tenant).id, serial, operator())
+        typer.echo(
+            say(
+                "パスワードの変更が必要になりました (次の操作から)",
+                "password change required (from the next request)",
+            )
+        )
 
 
 @app.command("disable")

@@ -22,7 +22,11 @@ from hokan.httpkit.work import Work
 from hokan.kit.actions import Declared
 from hokan.kit.errors import HokanError
 from hokan.principals import ANONYMOUS, Principal, Role, Scope
-from hokan.principals.errors import InsufficientScope, OperatorRoleRequired
+from hokan.principals.errors import (
+    InsufficientScope,
+    OperatorRoleRequired,
+    PasswordChangeRequired,
+)
 from hokan.principals.operator import OperatorIdentity
 
 # Declares the scheme in OpenAPI (the docs' "Authorize" button); parsing is the host's.
@@ -41,18 +45,34 @@ def _route_target(request: Request) -> str:
     return request.url.path[:200]
 
 
-async def admitted(request: Request) -> Principal:
+async def admitted(request: Request, *, password_change: bool = False) -> Principal:
     """The one way a route gets its caller: authenticated, then admitted by the edge.
-    Refusals are audited by the host."""
+    Refusals are audited by the host.
+
+    A session that must first change its password (someone else set it) is refused
+    here, on every route, unless the route is one such a session may use
+    (``password_change``: :data:`PasswordChangeWork`) — deny by default (ADR 0017).
+    """
     host = _host(request)
     principal = await host.authenticate(request)
     await host.admit(request, principal)
+    if principal.password_change_required and not password_change:
+        denied = PasswordChangeRequired()
+        declared = Declared("auth.password_change_required", "route", _route_target(request))
+        await _deny(request, principal, declared, denied)
+        raise denied
     return principal
 
 
 async def authenticated(request: Request, _doc: BearerDoc) -> Principal:
     """Any valid credentials of an active tenant."""
     return await admitted(request)
+
+
+async def password_changer(request: Request, _doc: BearerDoc) -> Principal:
+    """Any valid credentials, a session that must first change its password included:
+    only for the routes such a session may use (change it, log out)."""
+    return await admitted(request, password_change=True)
 
 
 Authenticated = Annotated[Principal, Depends(authenticated)]
@@ -106,19 +126,26 @@ def work_of(request: Request, principal: Principal, *, system: bool = False) -> 
     return Work(_host(request), principal, fallback, system=system)
 
 
-def work_requiring(scope: Scope | None) -> Callable[..., Awaitable[Work]]:
-    """A dependency giving the request's unit of work for an admitted caller with ``scope``."""
-    check = requires(scope) if scope is not None else authenticated
-
+def _work_for(
+    check: Callable[..., Awaitable[Principal]], name: str
+) -> Callable[..., Awaitable[Work]]:
     # A default, not Annotated: with postponed annotations FastAPI could not see ``check``.
     async def make(request: Request, principal: Principal = Depends(check)) -> Work:
         return work_of(request, principal)
 
-    make.__name__ = f"work_{scope.name if scope else 'authenticated'}"
+    make.__name__ = f"work_{name}"
     return make
 
 
+def work_requiring(scope: Scope | None) -> Callable[..., Awaitable[Work]]:
+    """A dependency giving the request's unit of work for an admitted caller with ``scope``."""
+    check = requires(scope) if scope is not None else authenticated
+    return _work_for(check, scope.name if scope else "authenticated")
+
+
 AuthenticatedWork = Annotated[Work, Depends(work_requiring(None))]
+# The one exception to the password-change restriction: changing it, logging out.
+PasswordChangeWork = Annotated[Work, Depends(_work_for(password_changer, "password_change"))]
 ReadRecords = Annotated[Work, Depends(work_requiring(Scope.records_read))]
 WriteRecords = Annotated[Work, Depends(work_requiring(Scope.records_write))]
 ManageCollections = Annotated[Work, Depends(work_requiring(Scope.collections_manage))]

@@ -16,10 +16,11 @@ from hokan.audit.actions import action, succeeded
 from hokan.identity import inventory, mfa, sessions, users
 from hokan.identity.errors import InvalidCredentials
 from hokan.identity.lockout import RedisLockout
-from hokan.identity.passwords import Passwords, check_policy
+from hokan.identity.passwords import Passwords, WeakPassword, check_policy, normalise
 from hokan.keyring.service import Keyring
 from hokan.kit.actions import declare
 from hokan.kit.clock import utcnow
+from hokan.kit.crypto import constant_time_equals
 from hokan.kit.errors import Forbidden
 from hokan.models import AccountReview, Tenant, User
 from hokan.principals.principal import Principal, PrincipalKind
@@ -69,7 +70,11 @@ class Accounts:
         succeeded(s, principal)
 
     def change_password(self, s: Session, principal: Principal, current: str, new: str) -> None:
-        """Every session of the user ends; they log in again with the new password."""
+        """Every session of the user ends; they log in again with the new password.
+
+        The one thing a session that must change its password may do (ADR 0017):
+        a new password, other than the current one, lifts the requirement.
+        """
         declare(s, "auth.password_change", "user", principal.id)
         if principal.kind is not PrincipalKind.user:
             raise Forbidden("only a logged-in user has a password")
@@ -81,8 +86,11 @@ class Accounts:
         value = check_policy(
             new, tenant_settings.password_min_length, (user.serial, user.display_name)
         )
+        if constant_time_equals(value, normalise(current)):
+            raise WeakPassword("unchanged")
         user.password_hash = self.passwords.hash(value)
         user.password_changed_at = utcnow()
+        user.password_change_required = False
         sessions.revoke_sessions(s, user.id, utcnow())
         succeeded(s, principal, target_id=str(user.id))
 
@@ -114,6 +122,14 @@ class Accounts:
     def unlock(self, s: Session, principal: Principal, serial: str) -> User:
         """Lift a lockout before it runs out (IAM-3); ``users.unlock`` records it."""
         user = users.unlock(s, _tenant_id(principal), serial, principal, self.lockout)
+        s.refresh(user)
+        return user
+
+    @action("user.require_password_change", "user", _serial)
+    def require_password_change(self, s: Session, principal: Principal, serial: str) -> User:
+        """The user changes their password before anything else; their open sessions
+        are restricted at once (``users.require_password_change`` records it)."""
+        user = users.require_password_change(s, _tenant_id(principal), serial, principal)
         s.refresh(user)
         return user
 

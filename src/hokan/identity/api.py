@@ -15,7 +15,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from hokan.httpkit.auth import AnonymousWork, AuthenticatedWork, ManageUsers
+from hokan.httpkit.auth import AnonymousWork, AuthenticatedWork, ManageUsers, PasswordChangeWork
 from hokan.httpkit.responses import JsonResponse
 from hokan.httpkit.routing import Router
 from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
@@ -69,6 +69,7 @@ def _user_json(user: User) -> dict[str, Any]:
         "status": user.status.value,
         "locked": bool(user.locked_until and user.locked_until > utcnow()),
         "last_login_at": iso(user.last_login_at) if user.last_login_at else None,
+        "password_change_required": user.password_change_required,
     }
 
 
@@ -98,6 +99,9 @@ async def login(body: LoginIn, request: Request, work: AnonymousWork) -> Respons
             # The tenant requires a second factor this user has not set up: the
             # session can only do that (POST /api/v1/auth/totp/setup, then /enable).
             "mfa_setup_required": not p.scopes,
+            # Someone else set the password (ADR 0017): the session can only change it
+            # (POST /api/v1/auth/password, which ends it) or log out.
+            "password_change_required": p.password_change_required,
             "expires_at": iso(result.absolute_expires_at),
         }
     )
@@ -106,7 +110,7 @@ async def login(body: LoginIn, request: Request, work: AnonymousWork) -> Respons
 
 
 @router.post("/auth/logout", status_code=204, summary="End the session")
-async def logout(request: Request, work: AuthenticatedWork) -> Response:
+async def logout(request: Request, work: PasswordChangeWork) -> Response:
     token = request.cookies.get(sessions.SESSION_COOKIE)
     accounts = work.resolve(Accounts)
     await work(lambda s: accounts.logout(s, work.principal, token))
@@ -123,8 +127,9 @@ async def logout(request: Request, work: AuthenticatedWork) -> Response:
     fields=["json.current_password", "json.new_password"],
     reason="hashed, never interpreted",
 )
-async def change_password(body: PasswordChangeIn, work: AuthenticatedWork) -> Response:
-    """Every session of the user ends; log in again with the new password."""
+async def change_password(body: PasswordChangeIn, work: PasswordChangeWork) -> Response:
+    """Every session of the user ends; log in again with the new password. The one
+    route (with logout) a session that must change its password may use."""
     accounts = work.resolve(Accounts)
     await work(
         lambda s: accounts.change_password(
@@ -147,6 +152,23 @@ async def unlock_user(serial: Annotated[str, "16-digit serial"], work: ManageUse
     accounts = work.resolve(Accounts)
     return JsonResponse(
         await work(lambda s: _user_json(accounts.unlock(s, work.principal, serial)))
+    )
+
+
+@router.post(
+    "/users/{serial}/require-password-change",
+    summary="Make a user change their password before anything else",
+)
+async def require_password_change(
+    serial: Annotated[str, "16-digit serial"], work: ManageUsers
+) -> Response:
+    """The user's open sessions and next logins can only change the password (or log
+    out) until they do; their API tokens are unaffected."""
+    accounts = work.resolve(Accounts)
+    return JsonResponse(
+        await work(
+            lambda s: _user_json(accounts.require_password_change(s, work.principal, serial))
+        )
     )
 
 

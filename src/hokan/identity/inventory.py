@@ -148,6 +148,7 @@ def record_review(
         comment=review.comment,
     )
     session.add(row)
+    session.flush()  # the id the answer names
     counts = {
         k: sum(d.decision == k for d in review.decisions)
         for k in ("keep", "disable", "investigate")

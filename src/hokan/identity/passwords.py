@@ -38,6 +38,10 @@ class WeakPassword(InvalidPayload):
             "シリアル番号・テナントコード・氏名を含めないでください。",
             "Do not include the serial number, tenant code or name.",
         ),
+        unchanged=(
+            "現在のパスワードとは別のものにしてください。",
+            "Choose a password other than the current one.",
+        ),
     )
 
 

@@ -98,6 +98,7 @@ ACCOUNT_BY_SERIAL = (
         User.status,
         User.locked_until,
         User.totp_enabled,
+        User.password_change_required,
         Tenant.status.label("tenant_status"),
         Tenant.settings.label("tenant_settings"),
     )
@@ -119,6 +120,7 @@ SESSION_LOOKUP = (
         User.status,
         User.tenant_id,
         User.totp_enabled,
+        User.password_change_required,
         Tenant.status.label("tenant_status"),
         Tenant.settings.label("tenant_settings"),
     )

@@ -59,9 +59,16 @@ class LoginResult:
 
 
 def user_principal(
-    user_id: uuid.UUID, name: str, tenant_id: uuid.UUID, roles: list[str], mfa_ok: bool = True
+    user_id: uuid.UUID,
+    name: str,
+    tenant_id: uuid.UUID,
+    roles: list[str],
+    mfa_ok: bool = True,
+    *,
+    password_change_required: bool = False,
 ) -> Principal:
-    """A user's principal; without a required second factor it may only set one up."""
+    """A user's principal; without a required second factor it may only set one up,
+    with a password someone else set only change it (ADR 0017)."""
     return Principal(
         kind=PrincipalKind.user,
         id=str(user_id),
@@ -69,6 +76,7 @@ def user_principal(
         tenant_id=tenant_id,
         scopes=permissions_of(roles) if mfa_ok else frozenset(),
         roles=frozenset(roles),
+        password_change_required=password_change_required,
     )
 
 
@@ -76,7 +84,7 @@ def mfa_satisfied(tenant_settings: dict[str, Any] | None, totp_enabled: bool) ->
     return bool(totp_enabled) or not (tenant_settings or {}).get("mfa_required", False)
 
 
-def _account(db: Database, serial: str) -> Row[Any] | None:
+def _account(db: Database, serial: str) -> Row[*tuple[Any, ...]] | None:
     with db.reader(system=True) as conn:
         return conn.execute(repository.ACCOUNT_BY_SERIAL, {"serial": serial}).one_or_none()
 
@@ -216,6 +224,7 @@ def _decide_user(
         row.tenant_id,
         list(row.roles),
         mfa_satisfied(row.tenant_settings, row.totp_enabled),
+        password_change_required=bool(row.password_change_required),
     )
     attempt = Attempt(
         User,
@@ -426,6 +435,7 @@ def authenticate(db: Database, token: str, method: str, csrf_token: str | None) 
         row.tenant_id,
         list(row.roles),
         mfa_satisfied(row.tenant_settings, row.totp_enabled),
+        password_change_required=bool(row.password_change_required),
     )
 
 

@@ -1,5 +1,6 @@
 """Tenant users (IAM-1): creation with a serial and a policy-checked password, listing,
-unlocking and disabling. Every change is audited on the tenant's chain."""
+unlocking, forcing a password change and disabling. Every change is audited on the
+tenant's chain."""
 
 from __future__ import annotations
 
@@ -43,7 +44,11 @@ def create(
     password: str | None,
     actor: Principal,
 ) -> tuple[User, str | None]:
-    """Create a user; returns it and, when no password was given, a generated one (shown once)."""
+    """Create a user; returns it and, when no password was given, a generated one (shown once).
+
+    The user must change the password at first login (ADR 0017): whoever created
+    the account chose or saw it.
+    """
     role_values = _tenant_roles(roles)
     check_email(email)
     settings = TenantSettings.model_validate(tenant.settings or {})
@@ -60,6 +65,8 @@ def create(
             email=email,
             roles=role_values,
             password_hash=passwords.hash(value),
+            # Someone else chose (or saw) this password: the user changes it first.
+            password_change_required=True,
         )
         try:
             with session.begin_nested():
@@ -112,6 +119,27 @@ def unlock(
         "user",
         str(user.id),
         detail={"reason": "admin"},
+        tenant_id=tenant_id,
+    )
+    return user
+
+
+def require_password_change(
+    session: Session, tenant_id: uuid.UUID, serial: str, actor: Principal
+) -> User:
+    """The user must change their password before doing anything else (ADR 0017).
+
+    Their open sessions are restricted at once (a session reads the flag on every
+    request); tokens are unaffected.
+    """
+    user = by_serial(session, tenant_id, serial)
+    session.execute(update(User).where(User.id == user.id).values(password_change_required=True))
+    audit.record(
+        session,
+        actor,
+        "user.require_password_change",
+        "user",
+        str(user.id),
         tenant_id=tenant_id,
     )
     return user

@@ -21,6 +21,19 @@ class InsufficientScope(Forbidden):
     message_en = "The token lacks the scope this operation needs."
 
 
+class PasswordChangeRequired(Forbidden):
+    # The session of a user who must first change a password someone else set (ADR 0017).
+    code = "password_change_required"
+    message_ja = (
+        "パスワードの変更が必要です。このセッションでは、パスワードの変更"
+        " (POST /api/v1/auth/password) とログアウトのみできます。"
+    )
+    message_en = (
+        "You must change your password first: this session can only change it"
+        " (POST /api/v1/auth/password) or log out."
+    )
+
+
 class OperatorRoleRequired(Forbidden):
     code = "operator_role_required"
     message_ja = "この操作に必要な運用者ロールがありません。"

@@ -46,6 +46,9 @@ class Principal:
     # An operator acting in a tenant's environment does so under that tenant's
     # consent grant; its id goes into every audit entry (OPS-1).
     grant_id: str | None = None
+    # A user's session whose password someone else set (or an admin wants changed):
+    # admitted only to change that password or log out (ADR 0017).
+    password_change_required: bool = False
 
     @property
     def actor(self) -> str:
