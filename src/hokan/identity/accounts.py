@@ -72,7 +72,7 @@ class Accounts:
     def change_password(self, s: Session, principal: Principal, current: str, new: str) -> None:
         """Every session of the user ends; they log in again with the new password.
 
-        The one thing a session that must change its password may do (ADR 0017):
+        The one thing a session that must change its password may do (ADR 0019):
         a new password, other than the current one, lifts the requirement.
         """
         declare(s, "auth.password_change", "user", principal.id)

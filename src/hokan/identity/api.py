@@ -99,7 +99,7 @@ async def login(body: LoginIn, request: Request, work: AnonymousWork) -> Respons
             # The tenant requires a second factor this user has not set up: the
             # session can only do that (POST /api/v1/auth/totp/setup, then /enable).
             "mfa_setup_required": not p.scopes,
-            # Someone else set the password (ADR 0017): the session can only change it
+            # Someone else set the password (ADR 0019): the session can only change it
             # (POST /api/v1/auth/password, which ends it) or log out.
             "password_change_required": p.password_change_required,
             "expires_at": iso(result.absolute_expires_at),

@@ -68,7 +68,7 @@ def user_principal(
     password_change_required: bool = False,
 ) -> Principal:
     """A user's principal; without a required second factor it may only set one up,
-    with a password someone else set only change it (ADR 0017)."""
+    with a password someone else set only change it (ADR 0019)."""
     return Principal(
         kind=PrincipalKind.user,
         id=str(user_id),

@@ -46,7 +46,7 @@ def create(
 ) -> tuple[User, str | None]:
     """Create a user; returns it and, when no password was given, a generated one (shown once).
 
-    The user must change the password at first login (ADR 0017): whoever created
+    The user must change the password at first login (ADR 0019): whoever created
     the account chose or saw it.
     """
     role_values = _tenant_roles(roles)
@@ -127,7 +127,7 @@ def unlock(
 def require_password_change(
     session: Session, tenant_id: uuid.UUID, serial: str, actor: Principal
 ) -> User:
-    """The user must change their password before doing anything else (ADR 0017).
+    """The user must change their password before doing anything else (ADR 0019).
 
     Their open sessions are restricted at once (a session reads the flag on every
     request); tokens are unaffected.

@@ -1,10 +1,10 @@
-"""Users carry ``password_change_required`` (ADR 0017)
+"""Users carry ``password_change_required`` (ADR 0019)
 
 Existing users keep working (false); new users created by an admin or the CLI,
 and users whose admin forces a change, must change their password first.
 
 Revision ID: 0060_system
-Revises: 0050_system
+Revises: 0080_system
 Create Date: 2026-12-05
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0060_system"
-down_revision: str | None = "0050_system"
+down_revision: str | None = "0080_system"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
