@@ -113,6 +113,45 @@ class Settings(BaseSettings):
         le=15,
         description="How often a standby worker tries to become the leader",
     )
+    # Monitoring (MON-1..4): probes from the worker, incidents, notices.
+    public_url: str | None = Field(
+        default=None,
+        description="The service's public URL (status-page links, the API probe); "
+        "default http://HOST:PORT",
+    )
+    monitor_url: str | None = Field(
+        default=None, description="Where the API probe asks /readyz (default HOKAN_PUBLIC_URL)"
+    )
+    monitor_interval_seconds: int = Field(
+        default=30, ge=5, le=3600, description="How often the prober checks every component"
+    )
+    monitor_timeout_seconds: float = Field(
+        default=10, gt=0, le=600, description="Each probe's timeout (must be under the interval)"
+    )
+    monitor_fail_after: int = Field(
+        default=2, ge=1, le=100, description="Consecutive failed probes that open an incident"
+    )
+    monitor_recover_after: int = Field(
+        default=2, ge=1, le=100, description="Consecutive good probes that resolve it"
+    )
+    monitor_location: str = Field(
+        default="primary",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        description="This prober's location name (a second prober runs elsewhere)",
+    )
+    monitor_locations: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["primary"],
+        description="Every prober location, comma-separated (for the quorum)",
+    )
+    monitor_quorum: int = Field(
+        default=1, ge=1, le=16, description="Locations that must see a failure to open an incident"
+    )
+    monitor_webhook_url: str | None = Field(
+        default=None, description="Incident notices are POSTed here too (signed, JSON)"
+    )
+    monitor_webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of the Hokan-Signature webhook header"
+    )
     job_history_days: int = Field(
         default=400, ge=7, le=3650, description="How long job run history is kept"
     )
@@ -435,6 +474,20 @@ class Settings(BaseSettings):
         default=LogFormat.json, description="json (one object a line) or text"
     )
 
+    @field_validator("monitor_locations", mode="before")
+    @classmethod
+    def _split_locations(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("public_url", "monitor_url", "monitor_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (invalid_probe_target)")
+        return value
+
     @field_validator("oncall_emails", mode="before")
     @classmethod
     def _split_emails(cls, value: Any) -> Any:
@@ -451,6 +504,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_combination(self) -> Settings:
+        if self.monitor_timeout_seconds >= self.monitor_interval_seconds:
+            raise ValueError(
+                "HOKAN_MONITOR_TIMEOUT_SECONDS must be under HOKAN_MONITOR_INTERVAL_SECONDS"
+            )
+        if self.monitor_quorum > len(self.monitor_locations):
+            raise ValueError("HOKAN_MONITOR_QUORUM exceeds the number of HOKAN_MONITOR_LOCATIONS")
         if self.page_size_default > self.page_size_max:
             raise ValueError("HOKAN_PAGE_SIZE_DEFAULT must not exceed HOKAN_PAGE_SIZE_MAX")
         if self.resolved_database_url == self.resolved_keyring_url:
@@ -532,6 +591,18 @@ class Settings(BaseSettings):
     @property
     def tls_dir(self) -> Path:
         return self.data_dir / "tls"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def resolved_monitor_url(self) -> str:
+        return (self.monitor_url or self.resolved_public_url).rstrip("/")
+
+    @property
+    def status_page_url(self) -> str:
+        return f"{self.resolved_public_url}/status"
 
     @property
     def resolved_crl_file(self) -> Path:

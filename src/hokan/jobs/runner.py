@@ -14,6 +14,8 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from hokan.audit import service as audit
 from hokan.identity.operators import notified_emails
 from hokan.jobs import runs
@@ -49,8 +51,13 @@ def execute(
 ) -> Outcome:
     """Run ``scheduled`` now; never raises for the job's own failure (database down does)."""
     name = scheduled.name
-    with host.db.session(write=True, system=True) as s:
-        run_id = runs.start(s, name, trigger, worker, host.now())
+    try:
+        with host.db.session(write=True, system=True) as s:
+            run_id = runs.start(s, name, trigger, worker, host.now())
+    except SQLAlchemyError:
+        if not scheduled.job.resilient:
+            raise
+        return _unrecorded(host, scheduled, trigger)
     try:
         result = scheduled.job.run(host)
     except Exception as exc:  # a job that raises is a recorded failure, not a dead worker
@@ -75,6 +82,19 @@ def execute(
     if result.status == "ok":
         log.info("job done", extra={"fields": {"job": name, "trigger": trigger}})
     return Outcome(name, result.status, summary)
+
+
+def _unrecorded(host: JobHost, scheduled: Scheduled, trigger: str) -> Outcome:
+    """A resilient job's run while the database is down: run it, count it, log it."""
+    name = scheduled.name
+    try:
+        result = scheduled.job.run(host)
+    except Exception:
+        log.exception("job crashed (not recorded)", extra={"fields": {"job": name}})
+        metrics.JOB_RUNS.labels(name, runs.FAILED).inc()
+        return Outcome(name, runs.FAILED, {}, JobCrashed("exception", kind="unrecorded"))
+    metrics.JOB_RUNS.labels(name, result.status).inc()
+    return Outcome(name, result.status, dict(result.summary))
 
 
 def _record_failure(host: JobHost, name: str, run_id: Any, trigger: str, error: HokanError) -> None:

@@ -31,7 +31,7 @@ def _prune_history(host: JobHost) -> JobResult:
                 ),
             )
         )
-    return JobResult({"deleted": int(gone.rowcount or 0)})
+    return JobResult({"deleted": int(getattr(gone, "rowcount", 0) or 0)})
 
 
 PRUNE_HISTORY = Job(

@@ -73,6 +73,9 @@ class Job:
     summary_ja: str
     summary_en: str
     retry: bool = False
+    # Runs even when its run cannot be recorded: the prober must watch the very
+    # database that records job runs.
+    resilient: bool = False
 
     def default_schedule(self, settings: Settings) -> str:
         return self.schedule if isinstance(self.schedule, str) else self.schedule(settings)

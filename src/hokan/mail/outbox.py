@@ -74,6 +74,13 @@ def _send_smtp(settings: Settings, messages: list[EmailMessage]) -> None:
             smtp.send_message(msg)
 
 
+def send_now(settings: Settings, message: EmailMessage) -> None:
+    """Send one message by SMTP at once, bypassing the outbox (when its database is down)."""
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain="hokan")
+    _send_smtp(settings, [message])
+
+
 def deliver(db: Database, settings: Settings) -> int:
     """Send every pending message; returns how many were delivered."""
     sent = 0

@@ -49,7 +49,7 @@ EXTRA_PROBES: dict[str, Callable[[JobHost], Probe]] = {}
 
 
 def checked(name: str, check: Callable[[], object]) -> Probe:
-    """A probe that is up when ``check`` returns and down (with the exception's class) if it raises."""
+    """Up when ``check`` returns; down, with the exception's class, when it raises."""
 
     def run() -> list[Result]:
         try:

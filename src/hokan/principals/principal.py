@@ -47,7 +47,7 @@ class Principal:
     # consent grant; its id goes into every audit entry (OPS-1).
     grant_id: str | None = None
     # A user's session whose password someone else set (or an admin wants changed):
-    # admitted only to change that password or log out (ADR 0017).
+    # admitted only to change that password or log out (ADR 0019).
     password_change_required: bool = False
 
     @property
