@@ -24,7 +24,6 @@ JobReader = Annotated[
             Role.operations_manager,
             Role.auditor,
             Role.incident_response,
-            Role.environment_maintenance,
         )
     ),
 ]
