@@ -25,6 +25,7 @@ from hokan.identity import api as identity_api
 from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.jobs import api as jobs_api
 from hokan.kit.logging import configure_logging
+from hokan.monitoring import api as monitoring_api
 from hokan.records import api as records_api
 from hokan.records.attachments import api as attachments_api
 from hokan.runtime import Runtime
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(certificates_api.router)
     app.include_router(ips_api.router)
     app.include_router(jobs_api.router)
+    app.include_router(monitoring_api.router)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests
     # flow: request id/timing → security headers → client-certificate identity →
     # geo restriction (admission) → IPS → WAF → maintenance → routes.

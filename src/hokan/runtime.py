@@ -41,6 +41,8 @@ from hokan.keyring.service import Keyring
 from hokan.kit.actions import Declared
 from hokan.kit.db import Database, make_engine
 from hokan.kit.errors import HokanError
+from hokan.monitoring import notices
+from hokan.monitoring.incidents import Incidents
 from hokan.principals.operator import OperatorIdentity
 from hokan.principals.principal import Principal
 from hokan.records.attachments.service import AttachmentService
@@ -209,6 +211,11 @@ class Runtime:
     # -- attachments, scanning, IPS (issue 7) ------------------------------------
 
     @cached_property
+    def incidents(self) -> Incidents:
+        settings = self.settings
+        return Incidents(lambda s, row, event: notices.announce(s, settings, row, event))
+
+    @cached_property
     def jobs(self) -> JobsView:
         return JobsView(Registry(self.settings))
 
@@ -323,4 +330,5 @@ _PROVIDERS: dict[type, str] = {
     Grants: "grants",
     OperatorAccounts: "operator_accounts",
     JobsView: "jobs",
+    Incidents: "incidents",
 }

@@ -401,6 +401,7 @@ _IDS = {
     "finding_id": "00000000-0000-4000-8000-000000000000",
     "address": "198.51.100.1",
     "name": "audit.daily_review",
+    "number": "INC-2026-0001",
 }
 
 

@@ -44,6 +44,7 @@ PARAMS = {
     "address": "198.51.100.1",
     "entry_id": "00000000-0000-4000-8000-000000000000",
     "name": "audit.daily_review",
+    "number": "INC-2026-0001",
 }
 
 

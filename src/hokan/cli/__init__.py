@@ -9,6 +9,7 @@ from hokan.cli import (
     audit,
     cert,
     db,
+    incident,
     init,
     ips,
     keys,
@@ -36,6 +37,7 @@ app.command("init")(init.init)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.add_typer(worker.app, name="jobs")
+app.add_typer(incident.app, name="incident")
 app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(keys.app, name="keys")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -22,13 +23,27 @@ from hokan.runtime import Runtime
 app = group("Scheduled jobs: list, history, run one now.")
 
 
-def make_worker(rt: Runtime, clock: Callable[[], datetime] = utcnow) -> Worker:
-    """The worker over this runtime (schedules validated here: a bad one stops start-up)."""
+PROBER_JOBS = ("monitoring.probe",)
+
+
+def make_worker(
+    rt: Runtime, clock: Callable[[], datetime] = utcnow, *, prober_only: bool = False
+) -> Worker:
+    """The worker over this runtime (schedules validated here: a bad one stops start-up).
+
+    ``prober_only``: a second location's prober — only the probe job, under a lock of
+    its own, so it runs beside the leader rather than standing by for it.
+    """
     s = rt.settings
+    registry = Registry(s)
+    lock = lock_for(rt.db.engine, s.data_dir)
+    if prober_only:
+        registry = Registry(s, tuple(registry.get(name).job for name in PROBER_JOBS))
+        lock = lock_for(rt.db.engine, s.data_dir, f"prober-{s.monitor_location}")
     return Worker(
         WorkerHost(s, rt.db, rt.resolve, clock),
-        Registry(s),
-        lock_for(rt.db.engine, s.data_dir),
+        registry,
+        lock,
         poll_seconds=s.worker_lock_poll_seconds,
         shutdown_seconds=s.worker_shutdown_seconds,
     )
@@ -41,11 +56,20 @@ def start_in_background(rt: Runtime) -> Worker:
     return worker
 
 
-def worker() -> None:
+def worker(
+    prober_only: bool = typer.Option(
+        False, "--prober-only", help="Only probe (a second location confirming outages)"
+    ),
+    location: str = typer.Option(
+        None, help="This prober's location (default HOKAN_MONITOR_LOCATION)"
+    ),
+) -> None:
     """Run the scheduled controls: one leader runs the jobs, others stand by (SIGTERM stops)."""
+    if location is not None:
+        os.environ["HOKAN_MONITOR_LOCATION"] = location
     with runtime() as rt:
         configure_logging(rt.settings.log_level, rt.settings.log_format.value)
-        w = make_worker(rt)
+        w = make_worker(rt, prober_only=prober_only)
 
         def stop(signum: int, frame: FrameType | None) -> None:
             w.stop()

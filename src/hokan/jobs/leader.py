@@ -21,8 +21,13 @@ from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger("hokan.jobs")
 
-# A fixed 63-bit key derived from a name, so it cannot collide with another product by accident.
-ADVISORY_KEY = int.from_bytes(hashlib.sha256(b"hokan.worker.leader").digest()[:8], "big") >> 1
+
+def advisory_key(name: str) -> int:
+    """A fixed 63-bit key derived from a name, so it cannot collide with another product's."""
+    return int.from_bytes(hashlib.sha256(f"hokan.worker.{name}".encode()).digest()[:8], "big") >> 1
+
+
+ADVISORY_KEY = advisory_key("leader")
 
 
 class LeaderLock(Protocol):
@@ -40,8 +45,9 @@ class LeaderLock(Protocol):
 class AdvisoryLock:
     """A PostgreSQL session-level advisory lock on a connection kept for it."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, key: int = ADVISORY_KEY) -> None:
         self._engine = engine
+        self._key = key
         self._conn: Connection | None = None
 
     def acquire(self) -> bool:
@@ -49,7 +55,7 @@ class AdvisoryLock:
             self._conn = self._engine.connect()
         try:
             statement = text("SELECT pg_try_advisory_lock(:k)")
-            got = bool(self._conn.execute(statement, {"k": ADVISORY_KEY}).scalar())
+            got = bool(self._conn.execute(statement, {"k": self._key}).scalar())
             self._conn.commit()
         except Exception:
             self._drop()
@@ -74,7 +80,7 @@ class AdvisoryLock:
         if self._conn is None:
             return
         try:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
             self._conn.commit()
         except Exception:
             log.warning("advisory unlock failed; the lock ends with the connection")
@@ -120,7 +126,8 @@ class FileLock:
             os.close(fd)
 
 
-def lock_for(engine: Engine, data_dir: Path) -> LeaderLock:
+def lock_for(engine: Engine, data_dir: Path, name: str = "leader") -> LeaderLock:
+    """The lock of one role: ``leader`` (all jobs) or ``prober-<location>``."""
     if engine.dialect.name == "postgresql":
-        return AdvisoryLock(engine)
-    return FileLock(data_dir / "worker.lock")
+        return AdvisoryLock(engine, advisory_key(name))
+    return FileLock(data_dir / ("worker.lock" if name == "leader" else f"worker-{name}.lock"))

@@ -76,7 +76,7 @@ class Registry:
     """The jobs this installation runs, validated against its settings."""
 
     def __init__(self, settings: Settings, catalogue: tuple[Job, ...] = CATALOGUE) -> None:
-        known = {job.name: job for job in catalogue}
+        known = {job.name: job for job in (*CATALOGUE, *catalogue)}
         names = ", ".join(sorted(known))
         for name in settings.job_schedules:
             if name not in known:

@@ -10,6 +10,7 @@ incident of its own and widens it (and its class) as more components fail.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from hokan.monitoring import components as c
 from hokan.monitoring.errors import IncidentNotFound, IncidentResolved, InvalidIncident
 from hokan.monitoring.ledger import latest
 from hokan.monitoring.probes import DEGRADED, DOWN, UP
+from hokan.monitoring.views import incident_json
 from hokan.principals.principal import Principal
 
 OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
@@ -212,7 +214,15 @@ def _number(number: str, *_: object, **__: object) -> str:
 
 
 class Incidents:
-    """Operators' entry points (API and CLI): each declares and writes its audit entry."""
+    """Operators' entry points (API and CLI): each declares and writes its audit entry.
+
+    Opening, updating and resolving queue the notices in the same transaction
+    (``announce``, given by the composition root); the caller dispatches them after
+    commit.
+    """
+
+    def __init__(self, announce: Callable[[Session, Incident, str], object]) -> None:
+        self.announce = announce
 
     @action("incident.list", "incident", "*")
     def listing(
@@ -224,6 +234,13 @@ class Incidents:
         rows = list(session.scalars(query))
         succeeded(session, principal, detail={"count": len(rows)})
         return rows
+
+    @action("incident.read", "incident", _number)
+    def detail(self, session: Session, principal: Principal, number: str) -> dict[str, object]:
+        row = self.get(session, number)
+        out = incident_json(row, timeline(session, row.id))
+        succeeded(session, principal)
+        return out
 
     def get(self, session: Session, number: str) -> Incident:
         row = session.scalars(select(Incident).where(Incident.number == number)).first()
@@ -279,6 +296,7 @@ class Incidents:
             message_en or row.title_en,
             principal.display_name,
         )
+        self.announce(session, row, "opened")
         succeeded(session, principal, target_id=row.number, detail={"outage": outage})
         return row
 
@@ -311,6 +329,7 @@ class Incidents:
             message_en.strip() or message_ja.strip(),
             principal.display_name,
         )
+        self.announce(session, row, "updated")
         succeeded(session, principal, detail={"kind": kind})
         return row
 
@@ -342,6 +361,7 @@ class Incidents:
             message_en.strip() or "Resolved.",
             principal.display_name,
         )
+        self.announce(session, row, "resolved")
         succeeded(session, principal)
         return row
 
