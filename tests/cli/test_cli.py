@@ -189,6 +189,8 @@ def test_tenant_contacts(cli: Callable[..., subprocess.CompletedProcess[str]]) -
     )
     assert "contact_not_found" in refused("remove", "acme", "--email", "nobody@acme.example.jp")
     assert "tenant_not_found" in refused("list", "nope")
+    hint = cli("tenant", "set", "acme", "-s", "contacts=a@acme.example.jp", check=False)
+    assert hint.returncode == 2 and "hokan tenant contacts" in hint.stderr
     bad = cli(
         "tenant",
         "create",

@@ -203,6 +203,12 @@ def set_settings(
         if not sep:
             fail(f"--setting takes NAME=VALUE, got {name!r}", 2)
         known = TenantSettings.model_fields.get(name)
+        if name == "contacts":
+            fail(
+                "contacts are not a setting: use 'hokan tenant contacts add|remove|list'",
+                2,
+                ja="連絡先は設定ではありません: 'hokan tenant contacts add|remove|list' を使います",
+            )
         if known is None:
             fail(f"unknown setting {name!r}; known: {', '.join(TenantSettings.model_fields)}", 2)
         is_list = "list" in str(known.annotation)
