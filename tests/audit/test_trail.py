@@ -53,6 +53,7 @@ def test_every_route_leaves_an_entry(
         "attachment_id": "00000000-0000-4000-8000-000000000001",
         "serial": "6085741910418999",
         "grant_id": "00000000-0000-4000-8000-000000000000",
+        "contact_id": "00000000-0000-4000-8000-000000000000",
         "finding_id": "00000000-0000-4000-8000-000000000000",
         "prefix": "hk_aaaaaaaa",
         "entry_id": "00000000-0000-4000-8000-000000000000",
@@ -76,6 +77,8 @@ def test_every_route_leaves_an_entry(
             body = {"json": {"code": "000000"}}
         if path == "/api/v1/tokens" and method == "POST":
             body = {"json": {"name": "x", "scopes": ["records:read"]}}
+        if path.startswith("/api/v1/tenant/contacts") and method in {"POST", "PUT"}:
+            body = {"json": {"email": "soumu@example.jp", "roles": ["security"]}}
         if path == "/api/v1/accounts/reviews":
             body = {"json": {"decisions": [], "comment": ""}}
         if method in {"PUT", "POST"} and path in vault_bodies:

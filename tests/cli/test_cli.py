@@ -131,6 +131,84 @@ def test_init_demo_and_tenant_lifecycle(
     assert "no drift" in cli("db", "check").stdout
 
 
+def test_tenant_contacts(cli: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    cli("init")
+    cli(
+        "tenant",
+        "create",
+        "--code",
+        "acme",
+        "--name",
+        "アクメ",
+        "--product",
+        "staff",
+        "--contact-email",
+        "soumu@acme.example.jp",
+    )
+    # The sole contact given at creation hears security notices too.
+    [line] = cli("tenant", "contacts", "list", "acme").stdout.splitlines()
+    assert "soumu@acme.example.jp" in line and "notice,security" in line
+    added = cli(
+        "tenant",
+        "contacts",
+        "add",
+        "acme",
+        "--email",
+        "it@acme.example.jp",
+        "--role",
+        "technical",
+        "--role",
+        "security",
+        "--name",
+        "情シス",
+        "--lang",
+        "en",
+    ).stdout
+    assert "added contact" in added and "security,technical" in added
+    merged = cli(
+        "tenant", "contacts", "add", "acme", "--email", "it@acme.example.jp", "--role", "billing"
+    ).stdout
+    assert "billing,security,technical" in merged
+    listing = cli("tenant", "contacts", "list", "acme", "--json").stdout
+    assert '"language": "en"' in listing and listing.count('"email"') == 2
+    assert (
+        "removed contact"
+        in cli("tenant", "contacts", "remove", "acme", "--email", "it@acme.example.jp").stdout
+    )
+    assert "it@acme.example.jp" not in cli("tenant", "contacts", "list", "acme").stdout
+
+    def refused(*args: str) -> str:
+        r = cli("tenant", "contacts", *args, check=False)
+        assert r.returncode != 0 and "Traceback" not in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        return r.stderr
+
+    assert "invalid_contact" in refused("add", "acme", "--email", "notanemail", "--role", "notice")
+    wrong_role = refused("add", "acme", "--email", "a@acme.example.jp", "--role", "boss")
+    assert "invalid_contact" in wrong_role and "security, notice, billing, technical" in wrong_role
+    assert "invalid_contact" in refused(
+        "add", "acme", "--email", "a@acme.example.jp", "--role", "notice", "--lang", "fr"
+    )
+    assert "contact_not_found" in refused("remove", "acme", "--email", "nobody@acme.example.jp")
+    assert "tenant_not_found" in refused("list", "nope")
+    hint = cli("tenant", "set", "acme", "-s", "contacts=a@acme.example.jp", check=False)
+    assert hint.returncode == 2 and "hokan tenant contacts" in hint.stderr
+    bad = cli(
+        "tenant",
+        "create",
+        "--code",
+        "beta",
+        "--name",
+        "x",
+        "--product",
+        "staff",
+        "--contact-email",
+        "notanemail",
+        check=False,
+    )
+    assert bad.returncode == 2 and "invalid_contact" in bad.stderr
+
+
 def test_invalid_setting_stops_with_the_variable_named(
     cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:

@@ -336,6 +336,40 @@ def test_own_tenant(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> N
     audit.expect(lambda: client.get(url, headers=bad), 401, "auth.token", DENIED)
 
 
+def test_tenant_contacts(client: TestClient, runtime: Runtime, tenancy: Tenancy) -> None:
+    audit = Trail(runtime)
+    url, admin, scope = "/api/v1/tenant/contacts", tenancy.admin, "auth.scope_denied"
+    body = {"email": "soumu@acme.example.jp", "roles": ["security"], "name": "総務"}
+    audit.expect(lambda: client.get(url, headers=tenancy.staff), 403, scope, DENIED)
+    audit.expect(lambda: client.post(url, json=body, headers=tenancy.staff), 403, scope, DENIED)
+    bad = {**body, "roles": ["boss"]}
+    audit.expect(
+        lambda: client.post(url, json=bad, headers=admin), 400, "tenant.contact_add", ERROR
+    )
+    r = audit.expect(
+        lambda: client.post(url, json=body, headers=admin), 201, "tenant.contact_add", OK
+    )
+    contact = r.json()["id"]
+    audit.expect(lambda: client.post(url, json=body, headers=admin), 200, "tenant.contact_add", OK)
+    audit.expect(lambda: client.get(url, headers=admin), 200, "tenant.contact_list", OK)
+    audit.expect(
+        lambda: client.get(url, headers=tenancy.tenant.headers), 200, "tenant.contact_list", OK
+    )
+    one, missing = f"{url}/{contact}", f"{url}/{uuid.uuid4()}"
+    audit.expect(
+        lambda: client.put(one, json={**body, "roles": ["notice"]}, headers=admin),
+        200,
+        "tenant.contact_update",
+        OK,
+    )
+    audit.expect(
+        lambda: client.put(missing, json=body, headers=admin), 404, "tenant.contact_update", ERROR
+    )
+    audit.expect(lambda: client.delete(one, headers=tenancy.staff), 403, scope, DENIED)
+    audit.expect(lambda: client.delete(missing, headers=admin), 404, "tenant.contact_remove", ERROR)
+    audit.expect(lambda: client.delete(one, headers=admin), 204, "tenant.contact_remove", OK)
+
+
 def _operator_session(client: TestClient, op: OperatorHandle) -> dict[str, str]:
     r = client.post(
         "/api/v1/operator/auth/login",

@@ -25,11 +25,12 @@ from hokan.certificates.errors import (
     InvalidTerminalName,
 )
 from hokan.certificates.repository import CertificateRepository
-from hokan.kit.clock import iso, utcnow
+from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.errors import Forbidden
 from hokan.models import Tenant, TenantStatus, TerminalCertificate
 from hokan.principals.principal import Principal
 from hokan.tenants.errors import TenantInactive
+from hokan.tenants.notices import notify
 
 # No 0/O, 1/l/I: the password is read off a screen and typed on the terminal.
 _PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
@@ -160,7 +161,33 @@ def revoke(
         detail={"terminal": row.terminal, "reason": row.revocation_reason},
         tenant_id=row.tenant_id,
     )
+    if row.tenant_id is not None:
+        _notify_revoked(session, row)
     return row
+
+
+def _notify_revoked(session: Session, row: TerminalCertificate) -> None:
+    """Tell the tenant's security contacts and admins (a stolen terminal is their call)."""
+    when = row.revoked_at or utcnow()
+    body = (
+        "ご担当者様\n\n"
+        "次の端末証明書を失効させました。この証明書ではもう接続できません。\n"
+        f"  端末: {row.terminal}\n  シリアル: {row.serial}\n"
+        f"  理由: {row.revocation_reason}\n  実施者: {row.revoked_by}\n"
+        f"  日時: {to_jst(when):%Y-%m-%d %H:%M} (日本時間)\n\n"
+        "お心当たりがない場合は、Hokan の運用窓口にご連絡ください。\n\n"
+        "---\n"
+        f"The terminal certificate {row.serial} ({row.terminal}) was revoked by "
+        f"{row.revoked_by} at {iso(when)} (reason: {row.revocation_reason}). "
+        "It can no longer connect.\n"
+    )
+    notify(
+        session,
+        "certificate.revoked",
+        tenant=row.tenant_id,
+        subject="【Hokan】端末証明書を失効させました / Terminal certificate revoked",
+        body=body,
+    )
 
 
 def crl(session: Session, ca: CertificateAuthority, days: int) -> bytes:

@@ -166,7 +166,7 @@ def runtime(*, create: bool = False) -> Iterator[Runtime]:
     except DependencyUnavailable as exc:  # one line naming what is down, not a traceback
         fail(f"{exc.code}: {_DEPENDENCY_HINTS.get(exc.dependency, exc.dependency)}")
     except HokanError as exc:
-        fail(f"{exc.code}: {exc.message()}")
+        fail(f"{exc.code}: {exc.message('en')}", ja=f"{exc.code}: {exc.message('ja')}")
     finally:
         rt.close()
 

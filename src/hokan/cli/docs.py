@@ -3,8 +3,9 @@
 ``python -m hokan.cli.docs [README.md]`` rewrites the text between
 ``<!-- BEGIN GENERATED: NAME -->`` and ``<!-- END GENERATED: NAME -->`` for each
 section below: the command reference (from the ``hokan`` command tree and its
-help texts) and the settings reference (from :class:`hokan.settings.Settings`
-and its field descriptions). ``--check`` exits 1 when the file is stale, and
+help texts), the settings reference (from :class:`hokan.settings.Settings`
+and its field descriptions) and who is notified of what (from
+:data:`hokan.tenants.notices.NOTICE_ROUTES`). ``--check`` exits 1 when the file is stale, and
 ``tests/cli/test_docs.py`` fails then: add a command or a setting, rerun
 ``make docs``.
 """
@@ -86,7 +87,27 @@ def settings() -> str:
     return "\n".join(lines)
 
 
-SECTIONS: dict[str, Callable[[], str]] = {"commands": commands, "settings": settings}
+def notices() -> str:
+    """Every notice kind and its audience, from the one routing table."""
+    from hokan.tenants.notices import NOTICE_ROUTES
+
+    lines = [
+        "| notice (`kind`) | about | contacts with role | tenant admins | Hokan operators |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for kind, route in NOTICE_ROUTES.items():
+        roles = ", ".join(f"`{r.value}`" for r in sorted(route.roles)) or "—"
+        admins = "yes" if route.tenant_admins else ("if no such contact" if route.roles else "—")
+        operators = "yes" if route.operators else "—"
+        lines.append(f"| `{kind}` | {route.what} | {roles} | {admins} | {operators} |")
+    return "\n".join(lines)
+
+
+SECTIONS: dict[str, Callable[[], str]] = {
+    "commands": commands,
+    "settings": settings,
+    "notices": notices,
+}
 
 
 def render(text: str) -> str:

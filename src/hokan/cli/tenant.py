@@ -1,22 +1,29 @@
-"""``hokan tenant``: create, inspect and change tenants; issue and revoke API tokens."""
+"""``hokan tenant``: create, inspect and change tenants and their contacts; API tokens."""
 
 from __future__ import annotations
 
 import typer
 from pydantic import ValidationError
 
-from hokan.cli._common import echo_json, fail, group, operator, runtime
+from hokan.cli._common import echo_json, fail, group, operator, runtime, say
 from hokan.identity import tokens
 from hokan.identity.repository import TokenRepository
 from hokan.kit.clock import iso, to_jst
+from hokan.kit.errors import HokanError
 from hokan.models import Product, TenantStatus
 from hokan.principals.principal import DEFAULT_TOKEN_SCOPES
-from hokan.tenants.schemas import Contact, TenantCreate, TenantSettings
+from hokan.tenants import contacts
+from hokan.tenants.contacts import ContactIn, ContactRole
+from hokan.tenants.schemas import TenantCreate, TenantSettings
 from hokan.tenants.service import to_out
 
 app = group("Tenants (customer companies).")
 token_app = group("Tenant API tokens.")
 app.add_typer(token_app, name="token")
+contacts_app = group("A tenant's contacts: who hears its notices (README: Who is notified).")
+app.add_typer(contacts_app, name="contacts")
+
+_ROLES = ", ".join(r.value for r in ContactRole)
 
 
 # What each field must be, said the way a person would check it.
@@ -50,21 +57,27 @@ def create(
     name: str = typer.Option(..., help="Company name (会社名)"),
     product: Product = typer.Option(..., help="staff or guard"),
     contact_email: list[str] = typer.Option(
-        [], help="Notice contact e-mail, name@example.co.jp (repeatable)"
+        [],
+        help="Contact e-mail, name@example.co.jp (repeatable); told of security and "
+        "service notices (roles security, notice)",
     ),
     contact_name: str = typer.Option("担当者", help="Name for the contacts"),
 ) -> None:
     """Create a tenant and its encryption keys."""
+    # The sole contact must hear security notices too, not only service notices.
+    given = [
+        ContactIn(email=e, name=contact_name, roles=[ContactRole.security, ContactRole.notice])
+        for e in contact_email
+    ]
     try:
-        data = TenantCreate(
-            code=code,
-            name=name,
-            product=product,
-            contacts=[Contact(name=contact_name, email=e) for e in contact_email],
-        )
+        data = TenantCreate(code=code, name=name, product=product, contacts=given)
+        for contact in given:
+            contacts.checked(contact)
     except ValidationError as exc:
         ja, en = _rules(exc)
         fail(f"invalid_tenant: {en}", 2, ja=f"invalid_tenant: {ja}")
+    except HokanError as exc:
+        _refused(exc)
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         tenant = rt.tenants.create(s, data, operator())
         typer.echo(f"created tenant {tenant.code} ({tenant.id})")
@@ -91,6 +104,84 @@ def show(tenant: str = typer.Argument(..., help="Tenant code or id")) -> None:
         echo_json(out)
 
 
+def _refused(exc: HokanError) -> None:
+    fail(f"{exc.code}: {exc.message('en')}", 2, ja=f"{exc.code}: {exc.message('ja')}")
+
+
+def _contact_line(c: contacts.Contact) -> str:
+    roles = ",".join(r.value for r in c.roles)
+    return f"{c.id}  {c.email:<32} {roles:<28} {c.language}  {c.name or ''}".rstrip()
+
+
+@contacts_app.command("list")
+def contacts_list(
+    tenant: str = typer.Argument(..., help="Tenant code or id"),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of lines"),
+) -> None:
+    """List a tenant's contacts: id, e-mail, roles, language, name."""
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
+        found = rt.tenants.list_contacts(s, operator(), tenant=tenant)
+        if as_json:
+            echo_json([c.model_dump(mode="json") for c in found])
+            return
+        if not found:
+            typer.echo(say("連絡先はありません", "no contacts"))
+        for c in found:
+            typer.echo(_contact_line(c))
+
+
+@contacts_app.command("add")
+def contacts_add(
+    tenant: str = typer.Argument(..., help="Tenant code or id"),
+    email: str = typer.Option(..., help="E-mail address, e.g. name@example.co.jp"),
+    role: list[str] = typer.Option(..., "--role", metavar="ROLE", help=f"{_ROLES} (repeatable)"),
+    name: str | None = typer.Option(None, help="Name (担当者名), up to 100 characters"),
+    lang: str | None = typer.Option(
+        None, "--lang", metavar="LANG", help="ja or en (new contacts: ja; a merge keeps it)"
+    ),
+) -> None:
+    """Add a contact, or add roles to the contact with that address."""
+    try:
+        given = ContactIn(email=email, roles=role, name=name, language=lang)
+        contacts.checked(given)
+    except ValidationError:
+        fail(
+            "invalid_contact: --email takes up to 254 characters, --name up to 100",
+            2,
+            ja="invalid_contact: --email は 254 文字まで、--name は 100 文字までです",
+        )
+    except HokanError as exc:
+        _refused(exc)
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
+        contact, merged = rt.tenants.add_contact(s, operator(), given, tenant=tenant)
+        roles = ",".join(r.value for r in contact.roles)
+        if merged:
+            typer.echo(
+                say(
+                    f"連絡先 {contact.id} の役割: {roles}",
+                    f"contact {contact.id} now has roles {roles}",
+                )
+            )
+        else:
+            typer.echo(
+                say(
+                    f"連絡先 {contact.id} を追加しました ({roles})",
+                    f"added contact {contact.id} ({roles})",
+                )
+            )
+
+
+@contacts_app.command("remove")
+def contacts_remove(
+    tenant: str = typer.Argument(..., help="Tenant code or id"),
+    email: str = typer.Option(..., help="The contact's e-mail address"),
+) -> None:
+    """Remove the contact with that address."""
+    with runtime() as rt, rt.db.session(write=True, system=True) as s:
+        gone = rt.tenants.remove_contact(s, operator(), email, tenant=tenant)
+        typer.echo(say(f"連絡先 {gone.id} を削除しました", f"removed contact {gone.id}"))
+
+
 def _status(tenant: str, status: TenantStatus) -> None:
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         t = rt.tenants.set_status(s, tenant, status, operator())
@@ -112,6 +203,12 @@ def set_settings(
         if not sep:
             fail(f"--setting takes NAME=VALUE, got {name!r}", 2)
         known = TenantSettings.model_fields.get(name)
+        if name == "contacts":
+            fail(
+                "contacts are not a setting: use 'hokan tenant contacts add|remove|list'",
+                2,
+                ja="連絡先は設定ではありません: 'hokan tenant contacts add|remove|list' を使います",
+            )
         if known is None:
             fail(f"unknown setting {name!r}; known: {', '.join(TenantSettings.model_fields)}", 2)
         is_list = "list" in str(known.annotation)

@@ -9,7 +9,7 @@ from hokan.principals.errors import InsufficientScope as InsufficientScope
 from hokan.principals.errors import InvalidRole as InvalidRole
 from hokan.principals.errors import MissingCredentials as MissingCredentials
 from hokan.principals.errors import OperatorRoleRequired as OperatorRoleRequired
-from hokan.tenants.schemas import EMAIL_PATTERN
+from hokan.tenants.contacts import EMAIL_PATTERN
 
 
 class InvalidToken(Unauthenticated):

@@ -21,9 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hokan import mail
 from hokan.audit import service as audit
-from hokan.identity import repository, serials
+from hokan.identity import serials
 from hokan.identity.errors import InvalidValidity, OperatorNotFound, check_email
 from hokan.identity.mfa import ISSUER
 from hokan.identity.passwords import Passwords, check_policy
@@ -41,6 +40,7 @@ from hokan.models import (
 )
 from hokan.principals.principal import Principal
 from hokan.principals.roles import OPERATOR_ROLES, Role, validate_roles
+from hokan.tenants.notices import notify
 
 OPERATOR_PASSWORD_MIN = 14
 # OPS-2: "使用期間付(1日未満)" — strictly under one day; 24 hours or more is refused.
@@ -282,11 +282,6 @@ def _send_usage_report(session: Session, operator: Operator, now: datetime) -> N
     ]
     if len(events) > 500:
         lines.append(f"… 他 {len(events) - 500} 件 / and {len(events) - 500} more")
-    recipients = [
-        c["email"] for c in tenant.contacts or [] if {"security", "admin"} & set(c.get("roles", []))
-    ]
-    admins = session.execute(repository.active_user_emails(tenant.id))
-    recipients += [email for email, roles in admins if "tenant_admin" in (roles or [])]
     issued = operator.created_at
     body = (
         f"{tenant.name} ご担当者様\n\n"
@@ -302,13 +297,12 @@ def _send_usage_report(session: Session, operator: Operator, now: datetime) -> N
         f"{operator.request_ref} has expired and is disabled. It performed {len(events)} "
         "recorded actions, listed above.\n"
     )
-    mail.enqueue(
+    notify(
         session,
-        recipients,
-        "【Hokan】一時アカウント利用報告 / Temporary account usage report",
-        body,
         "operator.usage_report",
-        tenant.id,
+        tenant=tenant,
+        subject="【Hokan】一時アカウント利用報告 / Temporary account usage report",
+        body=body,
     )
 
 

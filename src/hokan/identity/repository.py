@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from hokan.kit.db import tenant_scoped
-from hokan.models import ApiToken, Tenant, User, UserSession, UserStatus
+from hokan.models import ApiToken, Tenant, User, UserSession
 
 # Built once: constructing a statement costs more than running it on SQLite.
 _CREDENTIALS = (
@@ -77,13 +77,6 @@ class TokenRepository:
 def scoped(model: Any, tenant_id: uuid.UUID) -> Select[Any]:
     """``select(model)`` limited to one tenant's rows."""
     return tenant_scoped(select(model), model, tenant_id)
-
-
-def active_user_emails(tenant_id: uuid.UUID) -> Select[str, list[str]]:
-    """(email, roles) of a tenant's active users (who is notified)."""
-    return select(User.email, User.roles).where(
-        User.tenant_id == tenant_id, User.status == UserStatus.active
-    )
 
 
 # A user's login row with the tenant's status and settings (by serial, across tenants:

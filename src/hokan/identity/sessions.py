@@ -20,11 +20,9 @@ from typing import Any, NoReturn
 from sqlalchemy import Row, and_, case, or_, update
 from sqlalchemy.orm import Session
 
-from hokan import mail
 from hokan.audit import service as audit
 from hokan.audit.context import cert_fingerprint_var, source_ip_var
 from hokan.identity import login_decision, mfa, repository, serials
-from hokan.identity.contacts import security_recipients
 from hokan.identity.errors import (
     CsrfFailed,
     InvalidCredentials,
@@ -42,6 +40,7 @@ from hokan.kit.db import Database
 from hokan.models import Operator, Tenant, TenantStatus, User, UserSession, UserStatus
 from hokan.principals.principal import ANONYMOUS, Principal, PrincipalKind
 from hokan.principals.roles import permissions_of
+from hokan.tenants.notices import notify
 from hokan.tenants.schemas import TenantSettings
 
 SESSION_COOKIE = "hokan_session"
@@ -370,7 +369,6 @@ def _notify_lock(s: Session, row: Row[Any], serial: str, until: datetime) -> Non
     tenant = s.get(Tenant, row.tenant_id)
     if tenant is None:
         return
-    recipients = security_recipients(s, tenant)
     body = (
         f"{tenant.name} ご担当者様\n\n"
         "次のアカウントが、パスワードの連続誤入力によりロックされました。\n"
@@ -382,13 +380,12 @@ def _notify_lock(s: Session, row: Row[Any], serial: str, until: datetime) -> Non
         f"The account {serial} ({row.display_name}) was locked after repeated wrong "
         f"passwords. It unlocks by itself at {iso(until)}; a tenant admin can unlock it now.\n"
     )
-    mail.enqueue(
+    notify(
         s,
-        recipients,
-        "【Hokan】アカウントがロックされました / Account locked",
-        body,
         "auth.lock",
-        row.tenant_id,
+        tenant=tenant,
+        subject="【Hokan】アカウントがロックされました / Account locked",
+        body=body,
     )
 
 

@@ -24,8 +24,8 @@ from hokan.jobs.registry import Scheduled
 from hokan.kit import metrics
 from hokan.kit.errors import HokanError
 from hokan.kit.jobs import JobHost
-from hokan.mail import enqueue
 from hokan.principals.principal import SYSTEM
+from hokan.tenants.notices import notify
 
 log = logging.getLogger("hokan.jobs")
 
@@ -111,13 +111,13 @@ def _record_failure(host: JobHost, name: str, run_id: Any, trigger: str, error: 
                 detail={"error": error.code, "trigger": trigger},
             )
             if runs.consecutive_failures(s, name) == 1:  # the first of a streak
-                recipients = {*host.settings.oncall_emails, *notified_emails(s)}
-                enqueue(
+                notify(
                     s,
-                    recipients,
-                    f"【Hokan】ジョブ失敗 / Job failed: {name}",
-                    _failure_mail(name, trigger, error),
                     "job.failed",
+                    tenant=None,
+                    subject=f"【Hokan】ジョブ失敗 / Job failed: {name}",
+                    body=_failure_mail(name, trigger, error),
+                    operators=sorted({*host.settings.oncall_emails, *notified_emails(s)}),
                 )
     except Exception:  # the database itself may be what failed: the log still says so
         log.exception("job failure could not be recorded", extra={"fields": {"job": name}})

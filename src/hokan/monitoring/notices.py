@@ -23,16 +23,15 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hokan.identity import repository as identity_repository
 from hokan.identity.operators import notified_emails
 from hokan.kit.clock import iso, to_jst
 from hokan.kit.db import Database
-from hokan.mail import enqueue
 from hokan.mail.outbox import MAX_ATTEMPTS as MAIL_MAX_ATTEMPTS
 from hokan.models import Incident, MailMessage, NotificationDelivery, Tenant, TenantStatus
 from hokan.monitoring import components as c
 from hokan.monitoring.incidents import note
 from hokan.settings import Settings
+from hokan.tenants.notices import notify
 
 log = logging.getLogger("hokan.monitoring")
 
@@ -42,14 +41,6 @@ SIGNATURE_HEADER = "Hokan-Signature"
 
 _EVENT_JA = {"opened": "発生", "updated": "更新", "resolved": "復旧"}
 _EVENT_EN = {"opened": "opened", "updated": "updated", "resolved": "resolved"}
-
-
-def tenant_recipients(session: Session, tenant: Tenant) -> list[str]:
-    """Who hears of service notices for a tenant: its contacts and its active admins."""
-    out = [x["email"] for x in tenant.contacts or [] if x.get("email")]
-    people = session.execute(identity_repository.active_user_emails(tenant.id))
-    out += [email for email, roles in people if "tenant_admin" in (roles or [])]
-    return sorted(set(out))
 
 
 def _body(incident: Incident, event: str, status_url: str) -> str:
@@ -103,16 +94,23 @@ def announce(session: Session, settings: Settings, incident: Incident, event: st
     subject = f"【Hokan】障害{_EVENT_JA[event]} / Incident {_EVENT_EN[event]}: {incident.number}"
     body = _body(incident, event, settings.status_page_url)
     queued = 0
-    groups: list[tuple[list[str], Any]] = [
-        ([*settings.oncall_emails, *notified_emails(session)], None)
+    kind_of = {"opened": "opened", "updated": "updated", "resolved": "resolved"}
+    sent: list[MailMessage | None] = [
+        notify(
+            session,
+            "ops.incident",
+            tenant=None,
+            subject=subject,
+            body=body,
+            operators=sorted({*settings.oncall_emails, *notified_emails(session)}),
+        )
     ]
     tenants = select(Tenant).where(Tenant.status == TenantStatus.active)
     if incident.tenant_ids is not None:
         tenants = tenants.where(Tenant.id.in_(incident.tenant_ids))
-    for tenant in session.scalars(tenants):
-        groups.append((tenant_recipients(session, tenant), tenant.id))
-    for recipients, tenant_id in groups:  # one message per tenant: nobody sees another's contacts
-        message = enqueue(session, recipients, subject, body, f"incident.{event}", tenant_id)
+    for tenant in session.scalars(tenants):  # one message per tenant: nobody sees another's
+        sent.append(notify(session, "service.incident", tenant=tenant, subject=subject, body=body))
+    for message in sent:
         if message is None:
             continue
         session.flush()
@@ -120,7 +118,7 @@ def announce(session: Session, settings: Settings, incident: Incident, event: st
             NotificationDelivery(
                 subject_type="incident",
                 subject_id=incident.id,
-                event=event,
+                event=kind_of[event],
                 channel="mail",
                 mail_id=message.id,
                 recipients=len(message.recipients),

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hokan.models import Tenant
+from hokan.models import Tenant, User, UserStatus
 
 
 class TenantRepository:
@@ -27,3 +27,12 @@ class TenantRepository:
         self.session.add(tenant)
         self.session.flush()
         return tenant
+
+    def admin_emails(self, tenant_id: uuid.UUID) -> list[str]:
+        """E-mail addresses of the tenant's active admins (who is notified)."""
+        rows = self.session.execute(
+            select(User.email, User.roles).where(
+                User.tenant_id == tenant_id, User.status == UserStatus.active
+            )
+        )
+        return [email for email, roles in rows if email and "tenant_admin" in (roles or [])]

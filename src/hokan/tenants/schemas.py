@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hokan.models import Product, TenantStatus
+from hokan.tenants.contacts import Contact, ContactIn
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,31}$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-
-
-class ContactRole(StrEnum):
-    notice = "notice"  # maintenance and incident notices
-    security = "security"  # lockouts, bans, security events
-    admin = "admin"
-
-
-class Contact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=100)
-    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
-    phone: str | None = Field(default=None, pattern=r"^[0-9+\-() ]{6,20}$")
-    roles: list[ContactRole] = Field(default_factory=lambda: [ContactRole.notice])
 
 
 class TenantSettings(BaseModel):
@@ -51,7 +35,7 @@ class TenantCreate(BaseModel):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     product: Product
-    contacts: list[Contact] = Field(default_factory=list)
+    contacts: list[ContactIn] = Field(default_factory=list)
     settings: TenantSettings = Field(default_factory=TenantSettings)
 
 

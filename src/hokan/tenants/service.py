@@ -1,4 +1,4 @@
-"""Tenant rules: creation with keys, status changes, validated settings."""
+"""Tenant rules: creation with keys, status changes, validated settings, contacts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ from hokan.keyring.service import Keyring
 from hokan.kit.clock import utcnow
 from hokan.models import Tenant, TenantStatus
 from hokan.principals.principal import Principal
+from hokan.tenants import contacts
+from hokan.tenants.contacts import Contact, ContactIn
 from hokan.tenants.errors import (
+    ContactNotFound,
+    InvalidContact,
     InvalidTenantSettings,
     TenantCodeTaken,
     TenantInactive,
@@ -32,7 +36,7 @@ def to_out(tenant: Tenant) -> TenantOut:
             "name": tenant.name,
             "product": tenant.product,
             "status": tenant.status,
-            "contacts": tenant.contacts,
+            "contacts": contacts.stored(tenant.id, tenant.contacts),
             "settings": tenant.settings,
             "created_at": tenant.created_at,
             "updated_at": tenant.updated_at,
@@ -57,6 +61,9 @@ class TenantService:
         repo = TenantRepository(session)
         if repo.by_code(data.code) is not None:
             raise TenantCodeTaken
+        book: list[Contact] = []
+        for given in data.contacts:
+            book, _, _ = contacts.merged(book, contacts.checked(given))
         tenant = repo.add(
             Tenant(
                 id=uuid.uuid4(),
@@ -64,7 +71,7 @@ class TenantService:
                 name=data.name,
                 product=data.product,
                 status=TenantStatus.active,
-                contacts=[c.model_dump(mode="json") for c in data.contacts],
+                contacts=contacts.dumped(book),
                 settings=data.settings.model_dump(mode="json"),
             )
         )
@@ -146,3 +153,126 @@ class TenantService:
             tenant_id=tenant.id,
         )
         return tenant
+
+    # -- contacts (who hears the tenant's notices: tenants.contacts.NOTICE_ROUTES) ----
+
+    def _contact_tenant(self, session: Session, principal: Principal, ref: str | None) -> Tenant:
+        """A tenant's own caller reaches its own tenant only; the CLI names one."""
+        if principal.tenant_id is not None:
+            return self.get_by_id(session, principal.tenant_id)
+        if ref is None:
+            raise TenantNotFound
+        return self.get(session, ref)
+
+    @action("tenant.contact_list", "tenant")
+    def list_contacts(
+        self, session: Session, principal: Principal, *, tenant: str | None = None
+    ) -> list[Contact]:
+        """The tenant's contacts (``tenant``: its code or id, for the CLI only)."""
+        row = self._contact_tenant(session, principal, tenant)
+        found = contacts.stored(row.id, row.contacts)
+        audit.record(
+            session,
+            principal,
+            "tenant.contact_list",
+            "tenant",
+            row.code,
+            detail={"count": len(found)},
+            tenant_id=row.id,
+        )
+        return found
+
+    @action("tenant.contact_add", "contact")
+    def add_contact(
+        self, session: Session, principal: Principal, data: ContactIn, *, tenant: str | None = None
+    ) -> tuple[Contact, bool]:
+        """Add a contact, or merge its roles into the contact with the same address.
+        Returns the contact and whether it was merged. Audited by id, never by address."""
+        row = self._contact_tenant(session, principal, tenant)
+        book, contact, merged = contacts.merged(
+            contacts.stored(row.id, row.contacts),
+            contacts.checked(data),
+            language_given=data.language is not None,
+        )
+        self._store(session, row, book)
+        audit.record(
+            session,
+            principal,
+            "tenant.contact_add",
+            "contact",
+            str(contact.id),
+            detail={"roles": [r.value for r in contact.roles], "merged": merged},
+            tenant_id=row.id,
+        )
+        return contact, merged
+
+    @action("tenant.contact_update", "contact", lambda contact_id, *a, **k: str(contact_id))
+    def update_contact(
+        self,
+        session: Session,
+        principal: Principal,
+        contact_id: uuid.UUID,
+        data: ContactIn,
+        *,
+        tenant: str | None = None,
+    ) -> Contact:
+        """Replace a contact's address, roles, name and language (its id stays)."""
+        row = self._contact_tenant(session, principal, tenant)
+        book = contacts.stored(row.id, row.contacts)
+        if not any(c.id == contact_id for c in book):
+            raise ContactNotFound
+        contact = contacts.checked(data, contact_id)
+        others = [c for c in book if c.id != contact_id]
+        if any(c.email.lower() == contact.email.lower() for c in others):
+            # The address is another contact's: one address is one contact.
+            raise InvalidContact("duplicate")
+        self._store(session, row, [contact if c.id == contact_id else c for c in book])
+        audit.record(
+            session,
+            principal,
+            "tenant.contact_update",
+            "contact",
+            str(contact_id),
+            detail={"roles": [r.value for r in contact.roles]},
+            tenant_id=row.id,
+        )
+        return contact
+
+    @action("tenant.contact_remove", "contact", lambda ref, *a, **k: contacts.target(ref))
+    def remove_contact(
+        self,
+        session: Session,
+        principal: Principal,
+        ref: uuid.UUID | str,
+        *,
+        tenant: str | None = None,
+    ) -> Contact:
+        """Remove a contact by id, or (the CLI) by its e-mail address."""
+        row = self._contact_tenant(session, principal, tenant)
+        book = contacts.stored(row.id, row.contacts)
+        gone = next(
+            (
+                c
+                for c in book
+                if (c.id == ref if isinstance(ref, uuid.UUID) else c.email.lower() == ref.lower())
+            ),
+            None,
+        )
+        if gone is None:
+            raise ContactNotFound
+        self._store(session, row, [c for c in book if c.id != gone.id])
+        audit.record(
+            session,
+            principal,
+            "tenant.contact_remove",
+            "contact",
+            str(gone.id),
+            detail={"roles": [r.value for r in gone.roles]},
+            tenant_id=row.id,
+        )
+        return gone
+
+    def _store(self, session: Session, tenant: Tenant, book: list[Contact]) -> None:
+        tenant.contacts = contacts.dumped(book)
+        tenant.updated_at = utcnow()
+        session.flush()

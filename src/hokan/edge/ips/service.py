@@ -22,7 +22,6 @@ from ipaddress import ip_address
 
 from sqlalchemy.orm import Session
 
-from hokan import mail
 from hokan.audit import service as audit
 from hokan.audit.actions import action, succeeded
 from hokan.edge.ips.errors import (
@@ -40,6 +39,7 @@ from hokan.kit.db import Database
 from hokan.kit.errors import HokanError
 from hokan.principals.principal import SYSTEM, Principal
 from hokan.settings import Settings
+from hokan.tenants.notices import notify
 
 log = logging.getLogger("hokan.ips")
 FLOOD, SPRAYING, MANUAL, ATTACK = "flood", "password_spraying", "manual", "attack"
@@ -213,13 +213,14 @@ class Ips:
                     result=audit.DENIED,
                     detail={**detail, "reason": ban.reason, "offences": ban.offences},
                 )
-                mail.enqueue(
+                notify(
                     s,
-                    # The configured list plus the operators on call (incident response).
-                    [*self.settings.security_notify_list, *operators.notified_emails(s)],
-                    "【Hokan】IPSがアクセス元を遮断しました / IPS ban",
-                    _mail_body(ban, notice),
                     "ips.ban",
+                    tenant=None,
+                    subject="【Hokan】IPSがアクセス元を遮断しました / IPS ban",
+                    body=_mail_body(ban, notice),
+                    # The configured list plus the operators on call (incident response).
+                    operators=[*self.settings.security_notify_list, *operators.notified_emails(s)],
                 )
         except Exception as exc:  # the ban holds even if its record cannot be written
             log.error("ban not recorded", extra={"fields": {"exc_type": type(exc).__name__}})

@@ -18,11 +18,9 @@ from itertools import chain
 
 from sqlalchemy.orm import Session
 
-from hokan import mail
 from hokan.audit import service as audit
 from hokan.audit.actions import action, succeeded
 from hokan.blobs import BlobMissing, BlobStore
-from hokan.identity.contacts import security_recipients
 from hokan.keyring.service import RECORDS, Keyring, Sealed
 from hokan.kit import crypto
 from hokan.kit.actions import declare
@@ -43,6 +41,7 @@ from hokan.records.errors import (
     TooManyAttachments,
 )
 from hokan.scanning.scanner import Scanner, ScanResult
+from hokan.tenants.notices import notify
 
 log = logging.getLogger("hokan.attachments")
 
@@ -259,7 +258,6 @@ class AttachmentService:
         result: ScanResult,
         target: str,
     ) -> None:
-        recipients = security_recipients(s, row.tenant_id) + self.operator_emails
         when = row.created_at
         body = (
             "ご担当者様\n\n"
@@ -274,13 +272,13 @@ class AttachmentService:
             f"by {principal.display_name} at {iso(when)}. The file was refused and kept, "
             "encrypted, in quarantine.\n"
         )
-        mail.enqueue(
+        notify(
             s,
-            recipients,
-            "【Hokan】マルウェアを検出しました / Malware detected",
-            body,
             "attachments.malware",
-            row.tenant_id,
+            tenant=row.tenant_id,
+            subject="【Hokan】マルウェアを検出しました / Malware detected",
+            body=body,
+            operators=self.operator_emails,
         )
 
     # -- reads ----------------------------------------------------------------
