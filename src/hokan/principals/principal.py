@@ -46,6 +46,10 @@ class Principal:
     # An operator acting in a tenant's environment does so under that tenant's
     # consent grant; its id goes into every audit entry (OPS-1).
     grant_id: str | None = None
+    # A personal API token acts for its user (IAM-5): the user's id goes into every
+    # audit entry it causes (``detail.for_user``), so the daily audit tells a person's
+    # token from the tenant's application token.
+    for_user: str | None = None
 
     @property
     def actor(self) -> str:
