@@ -370,6 +370,7 @@ def test_bulk_reveals_by_the_application_far_above_its_normal_are_an_anomaly() -
     found = {f.rule: f for f in _high(r, burst)}
     assert set(found) == {"reveal_volume"}
     assert found["reveal_volume"].entry_count == 400 and found["reveal_volume"].tenant_id == TENANT
+    assert len(found["reveal_volume"].entry_ids) == 50  # the first ones, memory bounded
     assert "normal of 20.0" in found["reveal_volume"].summary
 
 

@@ -130,6 +130,24 @@ class Finding:
             self.entry_ids.append(entry_id)
 
 
+@dataclass
+class Tally:
+    """How many entries of a kind one actor made, with the first ids (memory stays bounded)."""
+
+    tenant_id: uuid.UUID | None
+    count: int = 0
+    ids: list[str] = field(default_factory=list)
+
+    def add(self, entry_id: str) -> None:
+        self.count += 1
+        if len(self.ids) < MAX_ENTRY_IDS:
+            self.ids.append(entry_id)
+
+    def into(self, finding: Finding) -> Finding:
+        finding.entry_ids, finding.entry_count = list(self.ids), self.count
+        return finding
+
+
 def parse_hours(text: str) -> tuple[time, time]:
     start, _, end = text.partition("-")
     h1, m1 = (int(x) for x in start.split(":"))
@@ -318,8 +336,8 @@ class BulkAccess(Rule):
     )
 
     def close(self, day: DayReview) -> Iterator[Finding]:
-        for (actor, tenant), ids in day.reads.items():
-            count = len(ids)
+        for (actor, tenant), tally in day.reads.items():
+            count = tally.count
             if count < day.bulk_threshold:
                 continue
             normal = day.read_baseline.get(actor, 0.0)
@@ -331,11 +349,9 @@ class BulkAccess(Rule):
                 f"{count} reads of one tenant's data in a day (threshold {day.bulk_threshold}"
                 + (f", normal {normal:.1f}" if actor in day.applications else "")
                 + ")",
-                uuid.UUID(tenant),
+                tally.tenant_id,
             )
-            for entry_id in ids:
-                f.add(entry_id)
-            yield f
+            yield tally.into(f)
 
 
 class PrivilegedAction(Rule):
@@ -420,19 +436,17 @@ class RevealVolume(Rule):
     )
 
     def close(self, day: DayReview) -> Iterator[Finding]:
-        for actor, (tenant, ids) in day.reveals.items():
-            count, normal = len(ids), day.reveal_baseline.get(actor, 0.0)
+        for actor, tally in day.reveals.items():
+            count, normal = tally.count, day.reveal_baseline.get(actor, 0.0)
             if count < day.reveal_min_events or count < day.anomaly_factor * max(normal, 1):
                 continue
             f = self.finding(
                 actor,
                 actor,
                 f"{count} My Number reveals in a day against a normal of {normal:.1f}",
-                tenant,
+                tally.tenant_id,
             )
-            for entry_id in ids:
-                f.add(entry_id)
-            yield f
+            yield tally.into(f)
 
 
 class VolumeAnomaly(Rule):
@@ -480,8 +494,8 @@ class DayReview:
     reveal_min_events: int = 50
     rules: Sequence[Rule] = RULES
     # The day's tallies, kept for the rules that judge the whole day.
-    reads: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
-    reveals: dict[str, tuple[uuid.UUID | None, list[str]]] = field(default_factory=dict)
+    reads: dict[tuple[str, str], Tally] = field(default_factory=dict)  # by actor and tenant
+    reveals: dict[str, Tally] = field(default_factory=dict)  # by actor
     volume: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     applications: set[str] = field(default_factory=set)  # actors that are application tokens
     examined: int = 0
@@ -496,9 +510,9 @@ class DayReview:
         if e.accessor is Accessor.application:
             self.applications.add(e.actor)
         if e.read_of_tenant_data:
-            self.reads[(e.actor, str(e.tenant))].append(e.id)
+            self.reads.setdefault((e.actor, str(e.tenant)), Tally(e.tenant)).add(e.id)
         if e.reveal:
-            self.reveals.setdefault(e.actor, (e.tenant, []))[1].append(e.id)
+            self.reveals.setdefault(e.actor, Tally(e.tenant)).add(e.id)
         for rule in self.rules:
             hit = rule.see(self, e)
             if hit is not None:
