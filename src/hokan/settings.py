@@ -221,6 +221,12 @@ class Settings(BaseSettings):
     audit_anomaly_min_events: int = Field(
         default=200, ge=1, description="Fewest events in a day before the anomaly check applies"
     )
+    audit_reveal_min_events: int = Field(
+        default=50,
+        ge=1,
+        description="Fewest My Number reveals by one accessor in a day before the daily audit "
+        "compares them with its normal",
+    )
 
     smtp_url: str = Field(
         default="", description="smtp://host:port, smtp+starttls://user:pass@host:587 or smtps://…"

@@ -530,3 +530,29 @@ def test_operator_commands_and_daily_audit(
     assert open_findings and len(open_findings) == report["open_findings"]
     cli("audit", "ack", open_findings[0]["id"], "--comment", "確認済み")
     assert len(json.loads(cli("audit", "findings", "--open").stdout)) == len(open_findings) - 1
+
+
+def test_audit_rules_lists_every_rule_in_japanese_and_english() -> None:
+    from hokan.audit.daily_rules import RULES
+
+    def rules(lang: str, *args: str) -> str:
+        result = CliRunner().invoke(
+            app, ["audit", "rules", *args], env={"LANG": lang, "LC_ALL": ""}
+        )
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    ja, en = rules("ja_JP.UTF-8"), rules("en_US.UTF-8")
+    for r in RULES:
+        line_ja = next(line for line in ja.splitlines() if line.startswith(r.name + " "))
+        line_en = next(line for line in en.splitlines() if line.startswith(r.name + " "))
+        assert r.description_ja in line_ja and r.description_en in line_en
+        assert (
+            r.severity in line_en
+            and {"high": "高", "medium": "中", "low": "低"}[r.severity] in line_ja
+        )
+    assert len(ja.splitlines()) == len(RULES)
+    import json
+
+    listed = json.loads(rules("en_US.UTF-8", "--json"))
+    assert [(r["name"], r["severity"]) for r in listed] == [(r.name, r.severity) for r in RULES]

@@ -8,6 +8,7 @@ day updates its findings in place and keeps their acknowledgements.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.audit.actions import action, succeeded
-from hokan.audit.daily_rules import DayReview, Finding, OperatorInfo
+from hokan.audit.daily_rules import VAULT_REVEALS, DayReview, Finding, OperatorInfo, is_data_read
 from hokan.audit.errors import FindingAlreadyAcknowledged, FindingNotFound
 from hokan.kit.clock import JST, iso, to_jst, utcnow
 from hokan.models import (
@@ -77,16 +78,40 @@ def _operators(session: Session) -> dict[str, OperatorInfo]:
     }
 
 
-def _baseline(session: Session, start: datetime) -> dict[str, float]:
+@dataclass(frozen=True)
+class Baselines:
+    """Each actor's mean per day over the previous days: entries, reads of tenant data,
+    My Number reveals (what the volume rules measure a day against)."""
+
+    entries: dict[str, float]
+    reads: dict[str, float]
+    reveals: dict[str, float]
+
+
+def _baselines(session: Session, start: datetime) -> Baselines:
+    no_tenant = AuditEvent.tenant_id.is_(None).label("no_tenant")
+    grouping = (AuditEvent.actor_type, AuditEvent.actor_id, AuditEvent.action, AuditEvent.result)
     rows = session.execute(
-        select(AuditEvent.actor_type, AuditEvent.actor_id, func.count())
+        select(*grouping, no_tenant, func.count())
         .where(
             AuditEvent.occurred_at >= start - timedelta(days=BASELINE_DAYS),
             AuditEvent.occurred_at < start,
         )
-        .group_by(AuditEvent.actor_type, AuditEvent.actor_id)
+        .group_by(*grouping, no_tenant)
     )
-    return {f"{t}:{a}": n / BASELINE_DAYS for t, a, n in rows}
+    entries: dict[str, float] = defaultdict(float)
+    reads: dict[str, float] = defaultdict(float)
+    reveals: dict[str, float] = defaultdict(float)
+    for actor_type, actor_id, name, result, without_tenant, n in rows:
+        actor, per_day = f"{actor_type}:{actor_id}", n / BASELINE_DAYS
+        entries[actor] += per_day
+        if result != "success":
+            continue
+        if is_data_read(name) and not without_tenant:
+            reads[actor] += per_day
+        if name in VAULT_REVEALS:
+            reveals[actor] += per_day
+    return Baselines(dict(entries), dict(reads), dict(reveals))
 
 
 _DAY_COLUMNS = (
@@ -107,6 +132,7 @@ def run_daily(session: Session, settings: Settings, day: date, actor: Principal)
     """Review one JST day's entries and record the findings (idempotent per day)."""
     started = utcnow()
     start, end = day_bounds(day)
+    normal = _baselines(session, start)
     review = DayReview(
         operator_cidrs=settings.operator_cidrs,
         global_hours=settings.operator_hours,
@@ -114,7 +140,10 @@ def run_daily(session: Session, settings: Settings, day: date, actor: Principal)
         anomaly_factor=settings.audit_anomaly_factor,
         anomaly_min_events=settings.audit_anomaly_min_events,
         operators=_operators(session),
-        baseline=_baseline(session, start),
+        baseline=normal.entries,
+        read_baseline=normal.reads,
+        reveal_baseline=normal.reveals,
+        reveal_min_events=settings.audit_reveal_min_events,
     )
     rows = session.execute(
         select(*_DAY_COLUMNS)

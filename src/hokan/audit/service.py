@@ -76,11 +76,7 @@ def record(
             "cert_fingerprint": cert_fingerprint_var.get(),
             "request_id": request_id_var.get(),
             "result": result,
-            "detail": check_detail(
-                {**(detail or {}), "grant": principal.grant_id}
-                if principal.grant_id
-                else (detail or {})
-            ),
+            "detail": check_detail(_with_principal(detail, principal)),
             "prev_hash": prev,
         }
         entry["entry_hash"] = digest = entry_hash(entry)
@@ -92,6 +88,17 @@ def record(
         raise
     except Exception as exc:
         raise AuditWriteFailed from exc
+
+
+def _with_principal(detail: Mapping[str, Any] | None, principal: Principal) -> dict[str, Any]:
+    """The detail plus what tells the daily audit how the principal acted: the consent
+    grant an operator acts under, the user a personal token acts for (ids only)."""
+    out = dict(detail or {})
+    if principal.grant_id:
+        out["grant"] = principal.grant_id
+    if principal.for_user:
+        out["for_user"] = principal.for_user
+    return out
 
 
 def outcome_of(exc: HokanError) -> str:

@@ -11,7 +11,8 @@ import typer
 
 from hokan.audit import archive, bundle, checkpoints, findings
 from hokan.audit import service as audit
-from hokan.cli._common import echo_json, fail, group, operator, runtime, writable_file
+from hokan.audit.daily_rules import RULES
+from hokan.cli._common import echo_json, fail, group, operator, runtime, say, writable_file
 from hokan.kit.clock import utcnow
 from hokan.models import FindingStatus
 
@@ -197,6 +198,32 @@ def daily(
         fail("--date must be YYYY-MM-DD", 2, ja="--date は YYYY-MM-DD で指定してください")
     with runtime() as rt, rt.db.session(write=True, system=True) as s:
         echo_json(findings.run_daily(s, rt.settings, when, operator()).as_json())
+
+
+_SEVERITY_JA = {"high": "高", "medium": "中", "low": "低"}
+
+
+@app.command("rules")
+def rules(as_json: bool = typer.Option(False, "--json", help="As JSON, in both languages")) -> None:
+    """List the daily internal audit's rules: name, severity and what each flags."""
+    if as_json:
+        echo_json(
+            [
+                {
+                    "name": r.name,
+                    "severity": r.severity,
+                    "description_ja": r.description_ja,
+                    "description_en": r.description_en,
+                }
+                for r in RULES
+            ]
+        )
+        return
+    width = max(len(r.name) for r in RULES)
+    for r in RULES:
+        severity = say(_SEVERITY_JA[r.severity], r.severity)
+        pad = " " * (6 - len(severity) * (1 if severity.isascii() else 2))  # 高 is two columns
+        typer.echo(f"{r.name:<{width}}  {severity}{pad}  {say(r.description_ja, r.description_en)}")
 
 
 @app.command("findings")

@@ -154,6 +154,7 @@ def authenticate(db: Database, raw: str) -> Principal:
         display_name=row.name,
         tenant_id=row.tenant_id,
         scopes=scopes,
+        for_user=str(row.user_id) if row.user_id is not None else None,
     )
 
 

@@ -49,6 +49,10 @@ class Principal:
     # A user's session whose password someone else set (or an admin wants changed):
     # admitted only to change that password or log out (ADR 0019).
     password_change_required: bool = False
+    # A personal API token acts for its user (IAM-5): the user's id goes into every
+    # audit entry it causes (``detail.for_user``), so the daily audit tells a person's
+    # token from the tenant's application token.
+    for_user: str | None = None
 
     @property
     def actor(self) -> str:
