@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from hokan.audit import tasks as audit_tasks
 from hokan.certificates import tasks as certificate_tasks
+from hokan.clock import tasks as clock_tasks
 from hokan.identity import tasks as identity_tasks
 from hokan.jobs import schedules
 from hokan.jobs.errors import InvalidSchedule, JobNotFound
@@ -32,6 +33,7 @@ CATALOGUE: tuple[Job, ...] = (
     *identity_tasks.JOBS,
     *mail_tasks.JOBS,
     *certificate_tasks.JOBS,
+    *clock_tasks.JOBS,
 )
 
 SETTING = "HOKAN_JOB_SCHEDULES"
