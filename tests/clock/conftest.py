@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
 
 NTP_DELTA = 2_208_988_800  # 1900-01-01 to 1970-01-01
 PACKET = struct.Struct("!BBbbII4sQQQQ")  # RFC 4330 § 4, 48 bytes
@@ -115,3 +117,29 @@ def closed_port() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"127.0.0.1:{port}"
+
+
+class Inbox(Message):
+    """What a real SMTP server (aiosmtpd) received."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[bytes] = []
+
+    def handle_message(self, message: object) -> None:
+        self.messages.append(bytes(message))  # type: ignore[call-overload]
+
+    def prepare_message(self, session: object, envelope: object) -> bytes:  # type: ignore[override]
+        return envelope.original_content  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, Inbox]]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield f"smtp://127.0.0.1:{port}", inbox
+    controller.stop()
