@@ -28,7 +28,7 @@ class ClockCheck(Base):
     offset_seconds: Mapped[float | None] = mapped_column(Double, default=None)
     delay_seconds: Mapped[float | None] = mapped_column(Double, default=None)
     stratum: Mapped[int | None] = mapped_column(Integer, default=None)
-    error: Mapped[str | None] = mapped_column(String(32), default=None)  # timeout, dns, unsynchronised, …
+    error: Mapped[str | None] = mapped_column(String(32), default=None)  # timeout, dns, bogus, …
     chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     result: Mapped[str] = mapped_column(String(32))
     max_offset_ms: Mapped[int] = mapped_column(Integer)
