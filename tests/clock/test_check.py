@@ -6,6 +6,7 @@ receives the alert from the outbox. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -229,3 +230,18 @@ def test_the_threshold_is_a_setting(runtime: Runtime, ntp_server: Callable[..., 
     outcome = _run(runtime, strict)
     assert outcome.error is not None and outcome.error.code == "clock_offset_exceeded"
     assert "100 ms" in outcome.error.message("en")
+
+
+def test_clock_checks_are_for_the_operators_only(
+    backend: str, runtime: Runtime, ntp_server: Callable[..., Responder]
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("row-level security is a PostgreSQL feature")
+    server = ntp_server(0.0)
+    assert _run(runtime, _settings(runtime, server.address)).status == "ok"
+    with runtime.db.session(tenant=uuid.uuid4()) as s:
+        assert s.scalars(select(ClockCheck)).all() == []
+    with runtime.db.session() as s:  # untagged: deny by default
+        assert s.scalars(select(ClockCheck)).all() == []
+    with runtime.db.session(system=True) as s:
+        assert len(s.scalars(select(ClockCheck)).all()) == 1
