@@ -8,9 +8,10 @@ Invalid values stop start-up with a message naming the variable
 from __future__ import annotations
 
 import os
+import re
 from enum import StrEnum
 from functools import cached_property
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,6 +42,40 @@ class WafMode(StrEnum):
 class LogFormat(StrEnum):
     json = "json"
     text = "text"
+
+
+NTP_PORT = 123
+_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        return isinstance(ip_address(text), IPv6Address)
+    except ValueError:
+        return False
+
+
+def ntp_server(text: str) -> tuple[str, int]:
+    """``host``, ``host:port`` or ``[v6]:port`` as (host, port); ValueError says what is wrong."""
+    text = text.strip()
+    host, port = text, str(NTP_PORT)
+    if text.startswith("["):
+        close = text.find("]")
+        host, rest = text[1:close], text[close + 1 :]
+        if close < 0 or (rest and not rest.startswith(":")):
+            raise ValueError(f"{text!r} is not host[:port] ([v6]:port for IPv6)")
+        port = rest[1:] if rest else port
+        valid = _is_ipv6(host)
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+        valid = bool(_HOST_NAME.match(host))
+    else:
+        valid = bool(_HOST_NAME.match(host))
+    if not valid:
+        raise ValueError(f"{text!r} is not host[:port] ([v6]:port for IPv6)")
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
+    return host, int(port)
 
 
 class SettingsError(Exception):
@@ -161,6 +196,22 @@ class Settings(BaseSettings):
     oncall_emails: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="On-call addresses for failed jobs, comma-separated (and incident operators)",
+    )
+
+    # The weekly clock check (MON-8, job clock.check).
+    ntp_servers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["ntp.nict.jp"],
+        description="NTP servers of the weekly clock check, comma-separated host[:port] "
+        "([v6]:port for IPv6)",
+    )
+    clock_max_offset_ms: int = Field(
+        default=1000,
+        ge=1,
+        le=3_600_000,
+        description="Clock offset from the NTP servers above which the clock check alerts (ms)",
+    )
+    ntp_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long the clock check waits for each NTP server"
     )
 
     argon2_time_cost: int = Field(
@@ -500,6 +551,23 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("ntp_servers", mode="before")
+    @classmethod
+    def _split_ntp_servers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("name at least one NTP server (host or host:port)")
+            for text in value:
+                ntp_server(str(text))  # ValueError names what is wrong
+        return value
+
+    @property
+    def ntp_server_list(self) -> list[tuple[str, int]]:
+        """(host, port) of each NTP server of the clock check."""
+        return [ntp_server(text) for text in self.ntp_servers]
 
     @field_validator("operator_cidrs", mode="before")
     @classmethod

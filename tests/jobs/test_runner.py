@@ -1,8 +1,10 @@
+# ruff: noqa: F811  (pytest injects the imported fixture by parameter name)
 """One run of a job: recorded, and a failure audited, mailed once per streak, counted."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import REGISTRY
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from hokan.kit.jobs import Job, JobHost, JobResult
 from hokan.models import AuditEvent, JobRun, MailMessage
 from hokan.runtime import Runtime
 from hokan.settings import Settings
+from tests.clock.conftest import ntp_server  # noqa: F401  (the fixture)
 from tests.conftest import OperatorHandle
 
 
@@ -90,12 +93,20 @@ def test_a_job_that_crashes_is_a_recorded_failure_not_a_dead_worker(runtime: Run
     assert row.error_code == "job_crashed" and "defect" not in str(row.summary)
 
 
-def test_every_registered_job_runs_through_the_runner(runtime: Runtime) -> None:
-    for sc in Registry(runtime.settings):
-        out = runner.execute(host(runtime), sc, trigger="manual")
-        assert out.status in ("ok", "skipped"), (sc.name, out)
-    with runtime.db.session(system=True) as s:
-        assert set(runs.last_started(s)) == {sc.name for sc in Registry(runtime.settings)}
+def test_every_registered_job_runs_through_the_runner(
+    settings_factory: Callable[..., Settings], ntp_server: Callable[..., Any]
+) -> None:
+    # No internet here: the clock check asks a responder on loopback.
+    runtime = Runtime(settings_factory(ntp_servers=ntp_server().address))
+    runtime.keyring.verify_master(initialise=True)
+    try:
+        for sc in Registry(runtime.settings):
+            out = runner.execute(host(runtime), sc, trigger="manual")
+            assert out.status in ("ok", "skipped"), (sc.name, out)
+        with runtime.db.session(system=True) as s:
+            assert set(runs.last_started(s)) == {sc.name for sc in Registry(runtime.settings)}
+    finally:
+        runtime.close()
 
 
 def test_retry_backoff_doubles_and_is_capped() -> None:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest injects the imported fixture by parameter name)
 """The worker in-process: every job runs after one scheduler tick; a failing retry job
 backs off instead of running at every tick; checkpoints are signed on their own."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,6 +20,7 @@ from hokan.models import AuditCheckpoint, JobRun
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from hokan.settings import Settings
+from tests.clock.conftest import ntp_server  # noqa: F401  (the fixture)
 from tests.conftest import wait_until
 
 
@@ -39,10 +42,16 @@ def _every_second(settings: Settings) -> dict[str, str]:
 
 
 def test_every_job_has_a_run_recorded_after_one_tick(
-    settings_factory: Callable[..., Settings],
+    settings_factory: Callable[..., Settings], ntp_server: Callable[..., Any]
 ) -> None:
     base = settings_factory()
-    rt = Runtime(settings_factory(job_schedules=_every_second(base), worker_lock_poll_seconds=1))
+    rt = Runtime(
+        settings_factory(
+            job_schedules=_every_second(base),
+            worker_lock_poll_seconds=1,
+            ntp_servers=ntp_server().address,  # no internet here: the clock check asks loopback
+        )
+    )
     rt.keyring.verify_master(initialise=True)
     try:
         names = {sc.name for sc in Registry(rt.settings)}

@@ -45,7 +45,9 @@ def test_an_operator_runs_an_incident_from_open_to_documented(
     number = incident["number"]
     assert incident["status"] == "open" and incident["timeline"][0]["kind"] == "detected"
     with runtime.db.session(system=True) as s:
-        mails = s.scalars(select(MailMessage).where(MailMessage.kind.in_(("ops.incident", "service.incident")))).all()
+        mails = s.scalars(
+            select(MailMessage).where(MailMessage.kind.in_(("ops.incident", "service.incident")))
+        ).all()
         sent = s.scalars(select(NotificationDelivery)).all()
     assert mails and all(m.sent_at is not None for m in mails)  # dispatched at once
     assert {d.status for d in sent} == {"delivered"}

@@ -8,6 +8,7 @@ from hokan.cli import (
     accounts,
     audit,
     cert,
+    clock,
     db,
     incident,
     init,
@@ -48,6 +49,7 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(operator.app, name="operator")
 app.add_typer(vault.app, name="vault")
 app.add_typer(cert.app, name="cert")
+app.add_typer(clock.app, name="clock")
 app.add_typer(ips.app, name="ips")
 app.add_typer(waf.app, name="waf")
 

@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from hokan.audit import tasks as audit_tasks
 from hokan.certificates import tasks as certificate_tasks
+from hokan.clock import tasks as clock_tasks
 from hokan.identity import tasks as identity_tasks
 from hokan.jobs import schedules
 from hokan.jobs import tasks as job_tasks
@@ -36,6 +37,7 @@ CATALOGUE: tuple[Job, ...] = (
     *certificate_tasks.JOBS,
     *job_tasks.JOBS,
     *monitoring_tasks.JOBS,
+    *clock_tasks.JOBS,
 )
 
 SETTING = "HOKAN_JOB_SCHEDULES"

@@ -19,3 +19,20 @@ JOB_LAST_SUCCESS = Gauge(
     ["job"],
     multiprocess_mode="max",
 )
+
+# clock
+CLOCK_OFFSET = Gauge(
+    "hokan_clock_offset_seconds",
+    "The last clock check's offset from the NTP server it rests on (server minus ours).",
+    multiprocess_mode="mostrecent",
+)
+CLOCK_LAST_CHECK = Gauge(
+    "hokan_clock_last_check_timestamp_seconds",
+    "When the clock was last checked against the NTP servers (Unix time).",
+    multiprocess_mode="max",
+)
+CLOCK_ALERTS = Counter(
+    "hokan_clock_alerts",
+    "Clock checks that alerted, by reason (offset_exceeded, unreachable).",
+    ["reason"],
+)

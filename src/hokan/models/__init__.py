@@ -8,6 +8,7 @@ from hokan.models.audit_daily_run import AuditDailyRun
 from hokan.models.audit_event import AuditEvent
 from hokan.models.audit_finding import AuditFinding, FindingStatus
 from hokan.models.audit_segment import AuditSegment
+from hokan.models.clock_check import ClockCheck
 from hokan.models.collection import Collection
 from hokan.models.consent_grant import ConsentGrant
 from hokan.models.job_run import JobRun
@@ -48,6 +49,7 @@ __all__ = [
     "AuditFinding",
     "AuditSegment",
     "AvailabilityImport",
+    "ClockCheck",
     "Collection",
     "ConsentGrant",
     "DeletionReason",
