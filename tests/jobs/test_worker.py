@@ -22,6 +22,7 @@ from hokan.runtime import Runtime
 from hokan.settings import Settings
 from tests.clock.conftest import ntp_server  # noqa: F401  (the fixture)
 from tests.conftest import wait_until
+from tests.identity.test_lock_notice import Inbox, smtp_server  # noqa: F401  (the fixture)
 
 
 @contextmanager
@@ -97,5 +98,42 @@ def test_checkpoints_are_signed_on_their_own(settings_factory: Callable[..., Set
                     return top is not None and (floor is None or top > floor)
 
                 assert wait_until(signed, 20), "no checkpoint covered the new entry"
+    finally:
+        rt.close()
+
+
+def test_a_notice_reaches_smtp_within_ten_seconds_of_enqueue(
+    settings_factory: Callable[..., Settings], smtp_server: tuple[str, Inbox]
+) -> None:
+    import time
+
+    from hokan.tenants.notices import notify
+
+    url, inbox = smtp_server
+    schedules = dict.fromkeys(_every_second(settings_factory()), "off")
+    schedules["mail.deliver"] = Registry(settings_factory()).get("mail.deliver").schedule  # default
+    rt = Runtime(
+        settings_factory(
+            job_schedules=schedules,
+            worker_lock_poll_seconds=1,
+            smtp_url=url,
+            oncall_emails=["oncall@hokan.example"],
+        )
+    )
+    rt.keyring.verify_master(initialise=True)
+    try:
+        with running(make_worker(rt)):
+            with rt.db.session(write=True, system=True) as s:
+                notify(
+                    s,
+                    "job.failed",
+                    tenant=None,
+                    subject="test",
+                    body="test",
+                    operators=["oncall@hokan.example"],
+                )
+            queued = time.monotonic()
+            assert wait_until(lambda: bool(inbox.messages), 15)
+            assert time.monotonic() - queued <= 10
     finally:
         rt.close()
