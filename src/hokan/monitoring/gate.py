@@ -44,6 +44,7 @@ from hokan.monitoring.errors import MaintenanceMode, ServiceDown
 from hokan.monitoring.state import FULL, Outage, ServiceState, Snapshot, Window
 
 HEADER = "hokan-maintenance"
+_HEADER = HEADER.encode()
 STATUS_PATH = "/status"
 RETRY_AFTER_OUTAGE = 30  # seconds: about one probe interval
 EXEMPT_EXACT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/favicon.ico"})
@@ -121,6 +122,7 @@ def maintenance_error(window: Window, now: datetime) -> MaintenanceMode:
         status_page=STATUS_PATH,
     )
     error.headers["Retry-After"] = _retry_after((window.ends_at - now).total_seconds())
+    error.headers["Hokan-Maintenance"] = header_value(window).decode()
     return error
 
 
@@ -191,9 +193,9 @@ class ServiceGate:
                 principal = (scope.get("state") or {}).get("principal")
                 tenant_id = getattr(principal, "tenant_id", None)
                 upcoming = snap.next_window(tenant_id, now)
-                if upcoming is not None:
-                    headers = list(message.get("headers", []))
-                    headers.append((HEADER.encode(), header_value(upcoming)))
+                headers = list(message.get("headers", []))
+                if upcoming is not None and all(k != _HEADER for k, _ in headers):
+                    headers.append((_HEADER, header_value(upcoming)))
                     message["headers"] = headers
             await send(message)
 
