@@ -11,7 +11,9 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy.exc import OperationalError
 
+from hokan.kit.db import Database
 from hokan.monitoring.gate import functions_for
 from hokan.monitoring.state import ServiceState
 from hokan.runtime import Runtime
@@ -227,3 +229,17 @@ def test_the_state_costs_next_to_nothing_per_request(runtime: Runtime) -> None:
     assert state.refreshes == 1  # every lookup within the second came from memory
     assert per_call_us < 20
     assert refresh_ms < 200
+
+
+def test_an_unreadable_state_lets_requests_through(runtime: Runtime) -> None:
+    """Fail open: a request that needs the database meets its own 503, not the gate's."""
+    add_incident(runtime, outage="full")
+    state = ServiceState(runtime.db)
+    assert state.refresh().outages  # read once
+
+    def broken() -> Database:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    blind = ServiceState(broken)
+    assert blind.refresh().quiet and blind.refreshes == 0
+    assert blind.fresh() is not None  # not retried before the second is up

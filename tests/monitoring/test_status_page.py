@@ -8,8 +8,10 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from defusedxml import ElementTree
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from hokan.runtime import Runtime
 from tests.conftest import TenantHandle
@@ -158,3 +160,18 @@ def test_json_and_atom_parse_and_carry_incidents_and_maintenance(
     assert incident.number in titles and "メンテナンス" in titles
     for e in entries:
         assert e.find(f"{ATOM}updated") is not None
+
+
+def test_the_page_still_answers_when_its_data_cannot_be_read(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hokan.monitoring import status_page
+
+    def down(*_: object, **__: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(status_page, "collect", down)
+    r = client.get("/status")
+    assert r.status_code == 503 and "稼働状況のデータを読み出せません" in r.text
+    assert client.get("/status.json").json()["readable"] is False
+    ElementTree.fromstring(client.get("/status/feed.atom").content)  # still a feed
