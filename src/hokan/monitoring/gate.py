@@ -68,7 +68,7 @@ _ATTACHMENTS = frozenset({"api", "records", "attachments"})
 
 
 def exempt(path: str) -> bool:
-    return path in EXEMPT_EXACT or path.startswith(EXEMPT_PREFIXES) or path == "/status"
+    return path in EXEMPT_EXACT or path.startswith(EXEMPT_PREFIXES)
 
 
 def is_read(method: str, path: str) -> bool:
