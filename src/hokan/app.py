@@ -26,6 +26,9 @@ from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.jobs import api as jobs_api
 from hokan.kit.logging import configure_logging
 from hokan.monitoring import api as monitoring_api
+from hokan.monitoring import api_maintenance, api_status
+from hokan.monitoring.gate import ServiceGate
+from hokan.monitoring.state import ServiceState
 from hokan.records import api as records_api
 from hokan.records.attachments import api as attachments_api
 from hokan.runtime import Runtime
@@ -77,9 +80,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(ips_api.router)
     app.include_router(jobs_api.router)
     app.include_router(monitoring_api.router)
+    app.include_router(api_status.router)
+    app.include_router(api_maintenance.router)
+    # What is down now (incidents, maintenance), read at most once a second (MON-4).
+    app.state.service_state = service_state = ServiceState(lambda: runtime.db)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests
     # flow: request id/timing → security headers → client-certificate identity →
-    # geo restriction (admission) → IPS → WAF → maintenance → routes.
+    # geo restriction (admission) → IPS → WAF → outage/maintenance gate → routes.
+    app.add_middleware(ServiceGate, state=service_state)  # 6: outages and maintenance
     app.add_middleware(WafMiddleware, runtime=runtime)  # 5: WAF, just before routing
     app.add_middleware(IpsMiddleware, runtime=runtime)  # 4: rate limits, bans, slow bodies
     app.add_middleware(AdmissionMiddleware, runtime=runtime)  # 3: geo restriction, client IP

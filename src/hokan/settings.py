@@ -522,6 +522,24 @@ class Settings(BaseSettings):
         description="Bodies up to this size are inspected; larger ones pass uninspected",
     )
 
+    # Maintenance windows (MON-5) and the status page (MON-4, UI-3).
+    maintenance_notice_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="Days a maintenance window must be announced before it starts "
+        "(shorter only as an emergency, which is marked)",
+    )
+    maintenance_max_hours: int = Field(
+        default=24, ge=1, le=168, description="Longest maintenance window accepted (hours)"
+    )
+    status_stale_seconds: int = Field(
+        default=120,
+        ge=10,
+        le=3600,
+        description="A component whose last probe result is older than this shows as unknown",
+    )
+
     log_level: str = Field(
         default="INFO",
         pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$",

@@ -15,6 +15,7 @@ from hokan.cli import (
     ips,
     keys,
     mail,
+    maintenance,
     operator,
     serve,
     tenant,
@@ -52,6 +53,7 @@ app.add_typer(cert.app, name="cert")
 app.add_typer(clock.app, name="clock")
 app.add_typer(ips.app, name="ips")
 app.add_typer(waf.app, name="waf")
+app.add_typer(maintenance.app, name="maintenance")
 
 
 def main() -> None:

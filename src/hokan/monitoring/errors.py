@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from hokan.kit.errors import Conflict, InvalidParameter, NotFound, because
+from hokan.kit.errors import (
+    Conflict,
+    HokanError,
+    InvalidParameter,
+    InvalidPayload,
+    NotFound,
+    ServiceUnavailable,
+    because,
+)
 
 # -- incidents (lead) ---------------------------------------------------------------
 
@@ -43,3 +51,115 @@ class InvalidProbeTarget(InvalidParameter):
     code = "invalid_probe_target"
     message_ja = "監視先の URL は http:// か https:// で始めてください。"
     message_en = "The probe target URL must start with http:// or https://."
+
+
+# -- maintenance windows, maintenance mode and the gate (MON-4, MON-5) ---------------
+
+
+class MaintenanceInPast(InvalidPayload):
+    code = "maintenance_in_past"
+    message_ja = "メンテナンスの開始日時が過去です。"
+    message_en = "The maintenance window starts in the past."
+
+
+class MaintenanceEndNotAfterStart(InvalidPayload):
+    code = "maintenance_end_not_after_start"
+    message_ja = "メンテナンスの終了日時は開始日時より後にしてください。"
+    message_en = "The maintenance window must end after it starts."
+
+
+class MaintenanceTooLong(InvalidPayload):
+    code = "maintenance_too_long"
+    message_ja = "メンテナンスの時間が長すぎます。"
+    message_en = "The maintenance window is too long."
+    reasons = because(
+        max_hours=("{max_hours}時間以内にしてください。", "At most {max_hours} hours."),
+    )
+
+
+class MaintenanceNoticeTooShort(InvalidPayload):
+    code = "maintenance_notice_too_short"
+    message_ja = "メンテナンスの告知期間が足りません。"
+    message_en = "The maintenance window is not announced far enough ahead."
+    reasons = because(
+        days=(
+            "開始の{days}日前までに告知してください。緊急の場合は emergency を指定してください"
+            " (例外として記録・表示されます)。",
+            "Announce it at least {days} days before it starts, or mark it as an emergency "
+            "(recorded and shown as an exception).",
+        ),
+    )
+
+
+class MaintenanceReasonMissing(InvalidPayload):
+    code = "maintenance_reason_missing"
+    message_ja = "メンテナンスの理由 (日本語) を入力してください。"
+    message_en = "Give the reason for the maintenance (in Japanese)."
+
+
+class MaintenanceOverlap(Conflict):
+    code = "maintenance_overlap"
+    message_ja = "同じ対象のメンテナンスと時間が重なっています。"
+    message_en = "The window overlaps another maintenance window for the same scope."
+    reasons = because(
+        window=("重なるメンテナンス: {window_id}", "Overlapping window: {window_id}"),
+    )
+
+
+class UnknownTenant(InvalidPayload):
+    code = "unknown_tenant"
+    message_ja = "指定されたテナントは存在しません。"
+    message_en = "No such tenant."
+
+
+class MaintenanceNotFound(NotFound):
+    code = "maintenance_not_found"
+    message_ja = "メンテナンスが見つかりません。"
+    message_en = "No such maintenance window."
+
+
+class MaintenanceNotCancellable(Conflict):
+    code = "maintenance_not_cancellable"
+    message_ja = "このメンテナンスは取り消せません。"
+    message_en = "This maintenance window cannot be cancelled."
+    reasons = because(
+        cancelled=("既に取り消されています。", "It is already cancelled."),
+        ended=("既に終了しています。", "It has already ended."),
+    )
+
+
+class MaintenanceMode(HokanError):
+    """A request refused while a maintenance window runs (Retry-After: its end)."""
+
+    status = 503
+    code = "maintenance"
+    message_ja = "メンテナンス中のため、この操作は一時的に利用できません。"
+    message_en = "This operation is unavailable during scheduled maintenance."
+    reasons = because(
+        writes=(
+            "参照はご利用いただけます。終了予定: {maintenance_end}",
+            "Reads are still served. Expected end: {maintenance_end}.",
+        ),
+        all=(
+            "終了予定: {maintenance_end}",
+            "Expected end: {maintenance_end}.",
+        ),
+    )
+
+
+class ServiceDown(ServiceUnavailable):
+    """The gate's answer while an incident takes out what the route needs (MON-4)."""
+
+    reasons = because(
+        full=(
+            "障害が発生しています ({incident})。状況は /status をご覧ください。",
+            "An outage is in progress ({incident}); see /status.",
+        ),
+        partial=(
+            "一部の機能で障害が発生しています ({incident})。状況は /status をご覧ください。",
+            "Some functions are down ({incident}); see /status.",
+        ),
+    )
+
+
+# -- end of the maintenance/gate block ------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hokan.kit.jobs import Job, JobHost, JobResult
-from hokan.monitoring import notices
+from hokan.monitoring import maintenance, notices
 from hokan.monitoring.prober import probe_round
 
 
@@ -30,4 +30,21 @@ DELIVER_NOTICES = Job(
     "Retry undelivered incident notices (mail, webhook) and record receipts",
 )
 
-JOBS = (PROBE, DELIVER_NOTICES)
+
+def _remind(host: JobHost) -> JobResult:
+    with host.db.session(write=True, system=True) as s:
+        windows, messages = maintenance.send_reminders(s, host.now())
+    if not windows:
+        return JobResult.skipped("nothing_due")
+    return JobResult({"windows": windows, "messages": messages})
+
+
+MAINTENANCE_REMIND = Job(
+    "monitoring.maintenance_remind",
+    "every 10m",
+    _remind,
+    "翌日に始まるメンテナンスを影響するテナントの連絡先へ再通知 (1回だけ)",
+    "Remind the affected tenants' contacts of maintenance starting within a day (once)",
+)
+
+JOBS = (PROBE, DELIVER_NOTICES, MAINTENANCE_REMIND)
