@@ -7,6 +7,7 @@ import typer
 from hokan.cli import (
     accounts,
     audit,
+    availability,
     cert,
     db,
     init,
@@ -48,6 +49,7 @@ app.add_typer(vault.app, name="vault")
 app.add_typer(cert.app, name="cert")
 app.add_typer(ips.app, name="ips")
 app.add_typer(waf.app, name="waf")
+app.add_typer(availability.app, name="availability")
 
 
 def main() -> None:
