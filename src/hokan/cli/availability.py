@@ -131,9 +131,15 @@ def import_figures(
 @units_app.command("set")
 def units_set(
     effective_from: datetime = typer.Option(
-        ..., "--from", formats=["%Y-%m-%d"], help="First day (JST) the units apply, YYYY-MM-DD"
+        ...,
+        "--from",
+        formats=["%Y-%m-%d"],
+        metavar="YYYY-MM-DD",
+        help="First day (JST) the units apply, YYYY-MM-DD",
     ),
-    units: int = typer.Option(..., "--units", help="Service units from that day on (1 or more)"),
+    units: int = typer.Option(
+        ..., "--units", metavar="N", help="Service units from that day on (1 or more)"
+    ),
 ) -> None:
     """Count N service units from a day on (until the next change); e.g. 18 from 2022-07-07."""
     day = effective_from.date()

@@ -58,13 +58,13 @@ _TEXT = {
             "※取込: hokan availability import で取り込んだ値です (算出値に優先します)。"
         ),
         "note_to_date": "※途中: 当月は現在までの値です。",
-        "note_unknown": "※監視できなかった時間 {minutes} ユニット分: {how}",
+        "note_unknown": "※監視できなかった時間 (不明) {minutes} 分: {how}",
         "unknown_exclude": "計画サービス時間から除外しています。",
         "unknown_up": "稼働として数えています。",
         "unknown_outage": "完全停止として数えています。",
         "budget": (
-            "SLO {slo}%: {month} のエラーバジェット {allowed} ユニット分のうち "
-            "{used} を使用、残り {remaining} ({percent})"
+            "SLO {slo}%: {month} のエラーバジェット {allowed} 分のうち "
+            "{used} 分を使用、残り {remaining} 分 ({percent})"
         ),
         "month_label": "{month}月",
         "year_label": "{year}年",
@@ -108,12 +108,12 @@ _TEXT = {
             "computation)."
         ),
         "note_to_date": "*to date: the current month so far.",
-        "note_unknown": "Minutes not observed by the prober: {minutes} unit-minutes, {how}",
+        "note_unknown": "Minutes not observed by the prober (unknown): {minutes}, {how}",
         "unknown_exclude": "left out of planned service time.",
         "unknown_up": "counted as service time.",
         "unknown_outage": "counted as full outage.",
         "budget": (
-            "SLO {slo}%: error budget of {month}: {allowed} unit-minutes, {used} used, "
+            "SLO {slo}%: error budget of {month}: {allowed} min, {used} used, "
             "{remaining} left ({percent})"
         ),
         "month_label": "{month}",
@@ -152,11 +152,12 @@ def _pad(text: str, width: int, *, right: bool) -> str:
     return gap + text if right else text + gap
 
 
-def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
+def _grid(header: list[str], rows: list[list[str]], *, label: bool = True) -> list[str]:
+    """Columns padded to their display width (full-width characters count two)."""
     widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
     out = []
     for r in [header, *rows]:
-        cells = [_pad(c, widths[i], right=i > 0) for i, c in enumerate(r)]
+        cells = [_pad(c, widths[i], right=i > 0 or not label) for i, c in enumerate(r)]
         out.append("  ".join(cells).rstrip())
     return out
 
@@ -212,6 +213,7 @@ def render_table(report: Report, lang: str = "ja") -> str:
         lines += _grid(
             [t["availability"], t["planned"], t["full"], t["partial"]],
             [_figure_cells(report.total)],
+            label=False,
         )
     lines += ["", t["note_full"], t["note_partial"], t["note_sum"]]
     if any(mf.imported for mf in report.months):
