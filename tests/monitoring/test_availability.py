@@ -491,3 +491,42 @@ def test_burn_rate_stays_quiet_for_a_one_minute_blip(session: Session) -> None:
     incident(session, now - timedelta(days=2), 120, outage="full")
     incident(session, now - timedelta(hours=5), 2, outage="partial")
     assert av.burn_alerts(session, now) == []
+
+
+def test_unknown_minutes_alike_in_short_and_long_reports(session: Session) -> None:
+    """A month reads the ledger by index ranges per line, a year by one scan: same minutes."""
+    start = jst(2024, 10, 1, 0, 0)
+    gap = start + timedelta(days=35)  # November: both probers down for 15 minutes
+    for component in ("api", "smtp"):
+        for location in ("tokyo", "osaka"):
+            for status, a, b in (
+                ("up", start, gap),
+                ("unknown", gap, gap + timedelta(minutes=15)),
+                ("up", gap + timedelta(minutes=15), start + timedelta(days=60)),
+            ):
+                session.add(
+                    MonitorSpan(
+                        component=component, location=location, status=status, start=a, end=b
+                    )
+                )
+    # October: one line unknown for 30 minutes, but every other line saw those minutes.
+    session.add(
+        MonitorSpan(
+            component="vault",
+            location="tokyo",
+            status="unknown",
+            start=start + timedelta(days=3),
+            end=start + timedelta(days=3, minutes=30),
+        )
+    )
+    session.flush()
+    assert av.ledger_lines(session) == [
+        ("api", "osaka"),
+        ("api", "tokyo"),
+        ("smtp", "osaka"),
+        ("smtp", "tokyo"),
+        ("vault", "tokyo"),
+    ]
+    by_month = [month_report(session, m).figures.unknown for m in ("2024-10", "2024-11")]
+    year = av.report(session, Month(2024, 1), Month(2024, 11), now=NOW)
+    assert by_month == [mf.figures.unknown for mf in year.months[-2:]] == [0, 15]
