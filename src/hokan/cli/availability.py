@@ -43,7 +43,8 @@ def report(
     minutes), months in JST; a month imported with 'hokan availability import'
     replaces the computation and is marked so. The current month counts to now.
     """
-    chosen = [name for name, v in (("--year", year), ("--month", month), ("--since", since)) if v]
+    given = (("--year", year), ("--month", month), ("--since", since))
+    chosen = [name for name, value in given if value is not None]
     if len(chosen) != 1:
         fail(
             "give exactly one of --year, --month or --since",
