@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
@@ -37,6 +38,14 @@ class BlockingMode(StrEnum):
 class WafMode(StrEnum):
     block = "block"
     detect = "detect"  # detect-only: audit and count, let the request through
+
+
+class UnknownMinutes(StrEnum):
+    """How availability counts minutes the prober did not observe (ADR 0018)."""
+
+    exclude = "exclude"  # removed from planned service time
+    up = "up"  # counted as service time without outage
+    outage = "outage"  # counted as full outage
 
 
 class LogFormat(StrEnum):
@@ -539,6 +548,21 @@ class Settings(BaseSettings):
         le=3600,
         description="A component whose last probe result is older than this shows as unknown",
     )
+    # -- Availability (MON-6, REP-2; ADR 0018) --
+    availability_unknown: UnknownMinutes = Field(
+        default=UnknownMinutes.exclude,
+        description="Minutes the prober did not observe: exclude (from planned service time), "
+        "up, or outage (full)",
+    )
+    slo_percent: Decimal = Field(
+        default=Decimal("99.9"),
+        gt=0,
+        lt=100,
+        max_digits=8,
+        decimal_places=4,
+        description="Availability objective (SLO) in percent: error budget and burn-rate alerts",
+    )
+    # -- end availability --
 
     log_level: str = Field(
         default="INFO",

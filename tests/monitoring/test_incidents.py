@@ -152,7 +152,8 @@ def test_an_outage_is_detected_notified_and_resolved(
         assert {d.receipt for d in mails} == {"smtp 250"}
         # Handed to SMTP in the same round that detected it: well under 60 s.
         assert all(d.latency_ms is not None and d.latency_ms < 60_000 for d in deliveries)
-        assert len(inbox.messages) == len(mails) >= 2  # on-call, and each tenant apart
+        incident_mails = [m for m in inbox.messages if b"INC-2026-" in m]
+        assert len(incident_mails) == len(mails) >= 2  # on-call, and each tenant apart
         assert any(b"INC-2026-" in m and b"oncall@hokan.example" in m for m in inbox.messages)
 
         headers, body = Hook.received[0]
@@ -268,3 +269,38 @@ def test_real_probes_see_a_healthy_installation(runtime: Runtime) -> None:
         "vault_store_3",
     ):
         assert results[name].status == UP, results[name]
+
+
+def test_a_fast_burning_error_budget_pages_once_per_episode(
+    settings_factory: Callable[..., Settings], fake: Fake
+) -> None:
+    from hokan.models import MailMessage
+
+    rt = _runtime(settings_factory, oncall_emails=["oncall@hokan.example"])
+    clock = {"now": datetime.now(UTC)}
+    host = WorkerHost(rt.settings, rt.db, rt.resolve, lambda: clock["now"])
+    try:
+        with rt.db.session(write=True, system=True) as s:
+            s.add(
+                Incident(
+                    number="INC-2026-9001",
+                    origin="operator",
+                    outage="full",
+                    status="open",
+                    title_ja="全面停止",
+                    title_en="Full outage",
+                    components=[],
+                    functions=["api"],
+                    started_at=clock["now"] - timedelta(minutes=65),
+                    detected_at=clock["now"] - timedelta(minutes=64),
+                )
+            )
+        for _ in range(3):
+            prober.probe_round(host)
+            clock["now"] += timedelta(seconds=30)
+        with rt.db.session(system=True) as s:
+            pages = s.scalars(select(MailMessage).where(MailMessage.kind == "ops.slo_burn")).all()
+        assert len(pages) >= 1 and all(p.recipients == ["oncall@hokan.example"] for p in pages)
+        assert len({p.subject for p in pages}) == len(pages)  # each rule once, not every tick
+    finally:
+        rt.close()

@@ -147,7 +147,8 @@ def test_json_and_atom_parse_and_carry_incidents_and_maintenance(
     flush_state(client)
     data = client.get("/status.json").json()
     assert set(data) >= {"components", "incidents", "maintenance", "availability", "overall"}
-    assert data["availability"] == []  # no engine yet: nothing made up
+    months = data["availability"]  # the availability engine's last 12 months, newest first
+    assert months and all({"month", "availability", "planned_minutes"} <= set(m) for m in months)
     feed = client.get("/status/feed.atom")
     assert feed.headers["content-type"].startswith("application/atom+xml")
     root = ElementTree.fromstring(feed.content)

@@ -7,6 +7,7 @@ import typer
 from hokan.cli import (
     accounts,
     audit,
+    availability,
     cert,
     clock,
     db,
@@ -54,6 +55,7 @@ app.add_typer(clock.app, name="clock")
 app.add_typer(ips.app, name="ips")
 app.add_typer(waf.app, name="waf")
 app.add_typer(maintenance.app, name="maintenance")
+app.add_typer(availability.app, name="availability")
 
 
 def main() -> None:

@@ -18,13 +18,17 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
+from hokan.identity.operators import notified_emails
 from hokan.kit.jobs import JobHost, JobResult
 from hokan.mail.outbox import send_now
-from hokan.monitoring import incidents, ledger, notices
+from hokan.monitoring import availability, incidents, ledger, notices
 from hokan.monitoring.probes import UP, Result, probes_for, run_all, vault_status
 from hokan.principals.principal import SYSTEM
+from hokan.settings import Settings
+from hokan.tenants.notices import notify
 from hokan.vault.stores import FragmentStores
 
 log = logging.getLogger("hokan.monitoring")
@@ -35,6 +39,7 @@ _pending: deque[tuple[datetime, list[Result]]] = deque(maxlen=BUFFER_ROUNDS)
 _lock = threading.Lock()
 _db_down_rounds = 0
 _paged = False
+_burning: set[str] = set()  # burn-rate rules firing now (paged once per episode)
 
 
 def probe_round(host: JobHost) -> JobResult:
@@ -88,6 +93,8 @@ def _write(host: JobHost, now: datetime) -> list[incidents.Change]:
                     fresh_seconds=3 * s.monitor_interval_seconds + 60,
                 )
             _pending.popleft()
+        if primary:
+            _page_burn(session, s, now)
         for change in changes:
             notices.announce(session, s, change.incident, change.event)
             audit.record(
@@ -99,6 +106,35 @@ def _write(host: JobHost, now: datetime) -> list[incidents.Change]:
                 detail={"outage": change.incident.outage, "components": change.incident.components},
             )
     return changes
+
+
+def _page_burn(session: Session, settings: Settings, now: datetime) -> None:
+    """Page the on-call when a multiwindow burn-rate rule starts firing (once per episode)."""
+    alerts = availability.burn_alerts(
+        session, now, slo_percent=settings.slo_percent, unknown=settings.availability_unknown
+    )
+    firing = {a.rule for a in alerts}
+    for alert in alerts:
+        if alert.rule in _burning:
+            continue
+        notify(
+            session,
+            "ops.slo_burn",
+            tenant=None,
+            subject=f"【Hokan】エラーバジェット消費 / Error budget burn: {alert.rule}",
+            body=f"{alert.message('ja')}\n\n{alert.message('en')}\n{settings.status_page_url}\n",
+            operators=sorted({*settings.oncall_emails, *notified_emails(session)}),
+        )
+        audit.record(
+            session,
+            SYSTEM,
+            "monitoring.slo_burn",
+            "slo",
+            alert.rule,
+            detail={"long_burn": str(alert.long_burn), "short_burn": str(alert.short_burn)},
+        )
+    _burning.clear()
+    _burning.update(firing)
 
 
 def _page_directly(host: JobHost, now: datetime, *, recovered: bool = False) -> bool:
@@ -129,4 +165,5 @@ def reset() -> None:
     global _db_down_rounds, _paged
     with _lock:
         _pending.clear()
+        _burning.clear()
         _db_down_rounds, _paged = 0, False

@@ -26,8 +26,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hokan.kit.clock import iso, to_jst
+from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.models import Incident, IncidentUpdate, MaintenanceWindow, MonitorSpan
+from hokan.monitoring import availability
 from hokan.monitoring import components as comp
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -77,13 +78,31 @@ class StatusData:
 
 
 def monthly_rows(session: Session, months: int = 12) -> list[dict[str, Any]]:
-    """Monthly availability rows, newest first: ``{"month": "YYYY-MM", "availability":
-    "99.9876", "planned_minutes", "full_minutes", "partial_minutes"}``.
-
-    TODO(issue 14): connect the availability engine (``monitoring/availability.py``)
-    at merge; until then nothing is computed here (no made-up figures).
-    """
-    return []
+    """Monthly availability rows from the availability engine (ADR 0018), newest first:
+    ``{"month": "YYYY-MM", "availability": "99.9876" or None, "planned_minutes",
+    "full_minutes", "partial_minutes", "to_date"}``."""
+    now = utcnow()
+    last = availability.Month.of(now)
+    index = last.year * 12 + last.month - 1 - (months - 1)
+    first = availability.Month(index // 12, index % 12 + 1)
+    rows = availability.report(session, first, last, now=now).months
+    out = []
+    for row in reversed(rows):
+        f = row.figures
+        if f.planned <= 0:
+            continue  # no service units configured for that month: nothing to show
+        value = f.availability
+        out.append(
+            {
+                "month": str(row.month),
+                "availability": None if value is None else f"{value:.4f}",
+                "planned_minutes": f.planned,
+                "full_minutes": f.full,
+                "partial_minutes": f.partial,
+                "to_date": row.to_date,
+            }
+        )
+    return out
 
 
 def _component_label(name: str, backups: dict[str, int]) -> dict[str, str]:

@@ -65,6 +65,12 @@ NOTICE_ROUTES: dict[str, NoticeRoute] = {
     "ops.incident": NoticeRoute(
         "an outage and its resolution, to the on-call (no tenant)", frozenset(), False, True
     ),
+    "ops.slo_burn": NoticeRoute(
+        "the error budget burns too fast (SRE multiwindow rule; no tenant)",
+        frozenset(),
+        False,
+        True,
+    ),
     "job.failed": NoticeRoute(
         "a scheduled job failed (first of a streak; no tenant)", frozenset(), False, True
     ),
