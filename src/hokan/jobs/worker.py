@@ -35,6 +35,11 @@ T = TypeVar("T")
 RETRY_FIRST_SECONDS = 30
 RETRY_MAX_SECONDS = 1800
 DB_BACKOFF_MAX_SECONDS = 60
+FIRST_RUN_MAX_SECONDS = 10
+
+# APScheduler says "Running job …" at INFO on every run (every 5 s for mail): our own
+# runner logs what matters.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 class WorkerHost:
@@ -143,7 +148,10 @@ class Worker:
             if sc.missed(last.get(sc.name), now):
                 self._once(sc, "catch_up")  # a daily control whose time passed while down
             elif isinstance(sc.trigger, IntervalTrigger):
-                first = datetime.now(JST)  # interval jobs start at once
+                # Interval jobs start soon, not at once: a worker started with
+                # 'hokan serve' lets the server come up before the first probe.
+                seconds = min(sc.trigger.interval.total_seconds(), FIRST_RUN_MAX_SECONDS)
+                first = datetime.now(JST) + timedelta(seconds=seconds)
             scheduler.add_job(
                 self._fire,
                 sc.trigger,
