@@ -24,6 +24,8 @@ from hokan.httpkit.responses import JsonResponse
 from hokan.identity import api as identity_api
 from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.kit.logging import configure_logging
+from hokan.monitoring import api as monitoring_api
+from hokan.monitoring.middleware import RequestMetricsMiddleware
 from hokan.records import api as records_api
 from hokan.records.attachments import api as attachments_api
 from hokan.runtime import Runtime
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.install(app)
     docs.install(app)
     app.include_router(health.router)
+    app.include_router(monitoring_api.router)
     app.include_router(identity_api.router)
     app.include_router(grants_api.router)
     app.include_router(tokens_api.router)
@@ -74,7 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(certificates_api.router)
     app.include_router(ips_api.router)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests
-    # flow: request id/timing → security headers → client-certificate identity →
+    # flow: request metrics → request id/timing → security headers → client-certificate identity →
     # geo restriction (admission) → IPS → WAF → maintenance → routes.
     app.add_middleware(WafMiddleware, runtime=runtime)  # 5: WAF, just before routing
     app.add_middleware(IpsMiddleware, runtime=runtime)  # 4: rate limits, bans, slow bodies
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(TerminalIdentityMiddleware, runtime=runtime)  # 2: client certificate
     app.add_middleware(SecurityHeadersMiddleware)  # on every response, refusals included
     app.add_middleware(RequestContextMiddleware)  # 1: request id and timing
+    app.add_middleware(RequestMetricsMiddleware)  # 0: /metrics counts every answer, refusals too
     return app
 
 

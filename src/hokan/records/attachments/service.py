@@ -24,7 +24,7 @@ from hokan.audit.actions import action, succeeded
 from hokan.blobs import BlobMissing, BlobStore
 from hokan.identity.contacts import security_recipients
 from hokan.keyring.service import RECORDS, Keyring, Sealed
-from hokan.kit import crypto
+from hokan.kit import crypto, metrics
 from hokan.kit.actions import declare
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
@@ -236,6 +236,7 @@ class AttachmentService:
             self.discard(row.blob_key)
             raise
         if not result.clean:
+            metrics.MALWARE_DETECTIONS.labels(result.scanner[:32]).inc()
             log.warning(
                 "malware quarantined",
                 extra={"fields": {"signature": result.signature, "scanner": result.scanner}},
