@@ -13,6 +13,7 @@ from hokan.cli import (
     ips,
     keys,
     mail,
+    monitoring,
     operator,
     serve,
     tenant,
@@ -48,6 +49,7 @@ app.add_typer(vault.app, name="vault")
 app.add_typer(cert.app, name="cert")
 app.add_typer(ips.app, name="ips")
 app.add_typer(waf.app, name="waf")
+app.add_typer(monitoring.app, name="monitoring")
 
 
 def main() -> None:

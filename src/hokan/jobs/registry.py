@@ -23,6 +23,7 @@ from hokan.jobs.errors import InvalidSchedule, JobNotFound
 from hokan.kit.clock import JST
 from hokan.kit.jobs import Job
 from hokan.mail import tasks as mail_tasks
+from hokan.monitoring import tasks as monitoring_tasks
 from hokan.settings import Settings
 from hokan.vault import tasks as vault_tasks
 
@@ -32,6 +33,7 @@ CATALOGUE: tuple[Job, ...] = (
     *identity_tasks.JOBS,
     *mail_tasks.JOBS,
     *certificate_tasks.JOBS,
+    *monitoring_tasks.JOBS,
 )
 
 SETTING = "HOKAN_JOB_SCHEDULES"

@@ -59,22 +59,26 @@ LATENCY_BUCKETS = (
     10.0,
     30.0,
 )
+HTTP_REQUESTS_NAME = "hokan_http_requests"
+HTTP_LATENCY_NAME = "hokan_http_request_duration_seconds"
+HTTP_BYTES_IN_NAME = "hokan_http_request_bytes"
+HTTP_BYTES_OUT_NAME = "hokan_http_response_bytes"
 HTTP_REQUESTS = Counter(
-    "hokan_http_requests",
+    HTTP_REQUESTS_NAME,
     "HTTP requests answered, by route template, method and status class.",
     ["route", "method", "status"],
 )
 HTTP_LATENCY = Histogram(
-    "hokan_http_request_duration_seconds",
+    HTTP_LATENCY_NAME,
     "Time from the request's arrival at the edge to the end of the response.",
     ["route", "method", "status"],
     buckets=LATENCY_BUCKETS,
 )
 HTTP_BYTES_IN = Counter(
-    "hokan_http_request_bytes", "Request body bytes received, by route template.", ["route"]
+    HTTP_BYTES_IN_NAME, "Request body bytes received, by route template.", ["route"]
 )
 HTTP_BYTES_OUT = Counter(
-    "hokan_http_response_bytes", "Response body bytes sent, by route template.", ["route"]
+    HTTP_BYTES_OUT_NAME, "Response body bytes sent, by route template.", ["route"]
 )
 
 # ---------------------------------------------------------------------------- the edge
@@ -183,6 +187,7 @@ class ScrapeCollector(Collector):
 
 # ---------------------------------------------------------------------------- multiprocess
 ENV = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROCESS_SUBDIR = "prometheus"  # under the data dir
 
 
 def multiprocess_dir() -> Path | None:
@@ -204,3 +209,9 @@ def enable_multiprocess(directory: Path) -> None:
     directory.mkdir(parents=True, mode=0o700)
     os.environ[ENV] = str(directory)
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+def discard_multiprocess(directory: Path) -> None:
+    """Remove a directory a previous multi-worker ``hokan serve`` left behind."""
+    if directory.exists():
+        shutil.rmtree(directory)
