@@ -91,7 +91,7 @@ METRICS_SNAPSHOT = Job(
 )
 PERFORMANCE_SAMPLE = Job(
     "monitoring.performance_sample",
-    "0 1 * * 1",
+    "0 1 * * mon",  # a name: APScheduler 3 numbers weekdays from Monday=0, cron from Sunday=0
     sample_performance,
     "過去7日間の性能 (p50/p95/p99・リクエスト率・エラー率・帯域) を記録 (週1回)",
     "Record the past week's performance (p50/p95/p99, request and error rates, bandwidth)",
