@@ -27,6 +27,7 @@ from tests.conftest import TenantHandle
 PUBLIC = {
     "/healthz",
     "/readyz",
+    "/metrics",  # no token: limited to HOKAN_METRICS_CIDRS (tests/monitoring)
     "/openapi.json",
     "/docs",
     "/api/v1/auth/login",
