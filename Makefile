@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/edge.py
 	$(BIN)/python bench/ips_attachments.py
 	$(BIN)/python bench/waf.py
+	$(BIN)/python bench/metrics.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

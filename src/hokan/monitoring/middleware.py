@@ -11,11 +11,17 @@ Raw paths and ids never become labels.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hokan.httpkit.routes import matched_route
 from hokan.kit import metrics
+
+# Labelled children by label values (``labels()`` costs more than the increment): as
+# bounded as the labels themselves — templates x methods x status classes.
+_REQUESTS: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+_BYTES: dict[str, tuple[Any, Any]] = {}
 
 
 def route_template(scope: Scope, status: int) -> str:
@@ -59,10 +65,23 @@ class RequestMetricsMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope, status)
-            labels = (route, metrics.method_label(scope["method"]), metrics.status_class(status))
-            metrics.HTTP_REQUESTS.labels(*labels).inc()
-            metrics.HTTP_LATENCY.labels(*labels).observe(elapsed)
-            if received:
-                metrics.HTTP_BYTES_IN.labels(route).inc(received)
-            if sent:
-                metrics.HTTP_BYTES_OUT.labels(route).inc(sent)
+            key = (route, metrics.method_label(scope["method"]), metrics.status_class(status))
+            children = _REQUESTS.get(key)
+            if children is None:
+                children = _REQUESTS[key] = (
+                    metrics.HTTP_REQUESTS.labels(*key),
+                    metrics.HTTP_LATENCY.labels(*key),
+                )
+            children[0].inc()
+            children[1].observe(elapsed)
+            if received or sent:
+                sizes = _BYTES.get(route)
+                if sizes is None:
+                    sizes = _BYTES[route] = (
+                        metrics.HTTP_BYTES_IN.labels(route),
+                        metrics.HTTP_BYTES_OUT.labels(route),
+                    )
+                if received:
+                    sizes[0].inc(received)
+                if sent:
+                    sizes[1].inc(sent)
