@@ -175,3 +175,28 @@ def test_a_failing_source_is_reported_not_fatal(client: TestClient, runtime: Run
         runtime.vault_stores.states = real  # type: ignore[method-assign]
     assert value(samples, "hokan_metrics_collector_up", collector="vault_stores") == 0
     assert value(samples, "hokan_metrics_collector_up", collector="host") == 1
+
+
+def test_rate_limits_and_bans_are_counted(settings_factory: Callable[..., Settings]) -> None:
+    rt = Runtime(
+        settings_factory(ips_ip_requests=3, ips_flood_factor=2, ips_exempt_ips="127.0.0.1")
+    )
+    rt.keyring.verify_master(initialise=True)
+    app = create_app(runtime=rt)
+    try:
+        with TestClient(app, client=("127.0.0.1", 4000)) as local:
+            before = scrape(local)
+            with TestClient(app, client=("133.1.1.1", 4000)) as japan:
+                statuses = [japan.get("/api/v1/tenant").status_code for _ in range(8)]
+            after = scrape(local)
+    finally:
+        rt.close()
+    # 3 answered (401: no token), 3 over the limit (429), then a flood: banned (403).
+    assert statuses[3:6] == [429, 429, 429] and statuses[6] == 403, statuses
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("hokan_rate_limited_total", limit="address") == 3
+    assert grew("hokan_ips_bans_total", reason="flood") == 1
+    assert grew("hokan_rate_limited_total", limit="banned") >= 1
