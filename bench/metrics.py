@@ -156,11 +156,16 @@ def request_cost(rt: Runtime, token: str, requests: int, rounds: int) -> dict[st
             await _call(app, "GET", RECORD, list(auth))
         return (time.perf_counter() - started) / n
 
+    def without_metrics() -> Any:
+        app = create_app(runtime=rt)
+        app.user_middleware = [
+            m for m in app.user_middleware if m.cls is not RequestMetricsMiddleware
+        ]
+        return app
+
     with_app = create_app(runtime=rt)
-    without_app = create_app(runtime=rt)
-    without_app.user_middleware = [
-        m for m in without_app.user_middleware if m.cls is not RequestMetricsMiddleware
-    ]
+    without_app = without_metrics()
+    control_app = without_metrics()  # A/A: the noise floor of this comparison
     loop = asyncio.new_event_loop()
     try:
         body = json.dumps({"氏名": "山田 太郎", "部署": "営業部", "等級": 3}).encode()
@@ -168,10 +173,14 @@ def request_cost(rt: Runtime, token: str, requests: int, rounds: int) -> dict[st
         assert loop.run_until_complete(_call(with_app, "PUT", RECORD, put, body)) in (200, 201)
         loop.run_until_complete(p50(with_app, 100))  # warm both
         loop.run_until_complete(p50(without_app, 100))
-        on, off = [], []
-        for i in range(rounds):  # interleaved A/B, order alternating: drift hits both alike
-            pair = [(with_app, on), (without_app, off)]
-            for app, into in pair if i % 2 == 0 else pair[::-1]:
+        loop.run_until_complete(p50(control_app, 100))
+        on: list[float] = []
+        off: list[float] = []
+        control: list[float] = []
+        for i in range(rounds):  # interleaved rounds, order rotating: drift hits all alike
+            trio = [(with_app, on), (without_app, off), (control_app, control)]
+            shift = i % 3
+            for app, into in trio[shift:] + trio[:shift]:
                 into.append(loop.run_until_complete(p50(app, requests)))
         alone = RequestMetricsMiddleware(nothing)
         n_micro = requests * 20
@@ -187,6 +196,7 @@ def request_cost(rt: Runtime, token: str, requests: int, rounds: int) -> dict[st
         "p50_on_ms": p50_on * 1000,
         "p50_off_ms": p50_off * 1000,
         "overhead": p50_on / p50_off - 1,
+        "control_difference": statistics.median(control) / p50_off - 1,
         "middleware_us": (statistics.median(layer) - statistics.median(bare)) * 1e6,
         "scrape_ms": statistics.median(scrape) * 1000,
     }
@@ -287,6 +297,7 @@ def render(out: dict[str, Any]) -> str:
             f"record GET p50, metrics on   {r['p50_on_ms']:.3f} ms",
             f"record GET p50, metrics off  {r['p50_off_ms']:.3f} ms",
             f"overhead                     {r['overhead'] * 100:+.2f} % (goal <= +5 %: {goal})",
+            f"A/A control (both off)       {r['control_difference'] * 100:+.2f} % (noise floor)",
             f"metrics middleware alone     {r['middleware_us']:.1f} µs/request",
             f"one /metrics scrape          {r['scrape_ms']:.2f} ms",
             f"bare function call           {s['bare_call_us']:.3f} µs",
