@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -155,3 +156,14 @@ def test_snapshot_reads_the_multiprocess_directory_of_a_multi_worker_serve(
     snapshots.prepare(data_dir, 1)
     assert not directory.exists()
     assert snapshots.read(data_dir)[0].startswith("pid:")
+
+
+def test_operations_tables_are_invisible_to_tenant_scopes(runtime: Runtime) -> None:
+    if runtime.db.dialect != "postgresql":
+        pytest.skip("row-level security is a PostgreSQL feature")
+    _snapshot(runtime, datetime.now(UTC), 10, "a")
+    with runtime.db.session(tenant=uuid.uuid4()) as s:
+        assert s.scalars(select(MetricsSnapshot)).all() == []
+        assert s.scalars(select(PerformanceSample)).all() == []
+    with runtime.db.session(system=True) as s:
+        assert len(s.scalars(select(MetricsSnapshot)).all()) == 1
