@@ -200,3 +200,17 @@ def test_rate_limits_and_bans_are_counted(settings_factory: Callable[..., Settin
     assert grew("hokan_rate_limited_total", limit="address") == 3
     assert grew("hokan_ips_bans_total", reason="flood") == 1
     assert grew("hokan_rate_limited_total", limit="banned") >= 1
+
+
+def test_the_waf_skips_bodies_on_metrics_but_not_the_query(client: TestClient) -> None:
+    attack = "' OR '1'='1' --"
+    body = client.request(
+        "GET", "/metrics", json={"q": attack}, headers={"content-type": "application/json"}
+    )
+    assert body.status_code == 200
+    query = client.get("/metrics", params={"q": attack})
+    assert query.status_code == 403 and query.json()["error"] == "waf_blocked"
+    elsewhere = client.request(
+        "GET", "/healthz", json={"q": attack}, headers={"content-type": "application/json"}
+    )
+    assert elsewhere.status_code == 403  # the exclusion is /metrics' own
