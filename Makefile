@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/waf.py
 	$(BIN)/python bench/monitoring.py
 	$(BIN)/python bench/availability.py
+	$(BIN)/python bench/metrics.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

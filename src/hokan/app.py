@@ -26,8 +26,9 @@ from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.jobs import api as jobs_api
 from hokan.kit.logging import configure_logging
 from hokan.monitoring import api as monitoring_api
-from hokan.monitoring import api_maintenance, api_status
+from hokan.monitoring import api_maintenance, api_metrics, api_status
 from hokan.monitoring.gate import ServiceGate
+from hokan.monitoring.middleware import RequestMetricsMiddleware
 from hokan.monitoring.state import ServiceState
 from hokan.records import api as records_api
 from hokan.records.attachments import api as attachments_api
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.install(app)
     docs.install(app)
     app.include_router(health.router)
+    app.include_router(api_metrics.router)
     app.include_router(identity_api.router)
     app.include_router(grants_api.router)
     app.include_router(tokens_api.router)
@@ -85,8 +87,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # What is down now (incidents, maintenance), read at most once a second (MON-4).
     app.state.service_state = service_state = ServiceState(lambda: runtime.db)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests
-    # flow: request id/timing → security headers → client-certificate identity →
-    # geo restriction (admission) → IPS → WAF → outage/maintenance gate → routes.
+    # flow: request metrics → request id/timing → security headers → client-certificate
+    # identity → geo restriction (admission) → IPS → WAF → outage/maintenance gate → routes.
     app.add_middleware(ServiceGate, state=service_state)  # 6: outages and maintenance
     app.add_middleware(WafMiddleware, runtime=runtime)  # 5: WAF, just before routing
     app.add_middleware(IpsMiddleware, runtime=runtime)  # 4: rate limits, bans, slow bodies
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(TerminalIdentityMiddleware, runtime=runtime)  # 2: client certificate
     app.add_middleware(SecurityHeadersMiddleware)  # on every response, refusals included
     app.add_middleware(RequestContextMiddleware)  # 1: request id and timing
+    app.add_middleware(RequestMetricsMiddleware)  # 0: /metrics counts every answer, refusals too
     return app
 
 

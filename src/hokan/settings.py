@@ -421,6 +421,11 @@ class Settings(BaseSettings):
         description="CIDRs (comma-separated) admitted whatever their country (loopback, "
         "private ranges); default loopback outside production, none in production",
     )
+    metrics_cidrs: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")],
+        description="CIDRs (comma-separated) allowed to read /metrics (Prometheus); "
+        "others get 404. Default loopback",
+    )
     tls_cert_file: Path | None = Field(default=None, description="'hokan serve --tls' certificate")
     tls_key_file: Path | None = Field(default=None, description="'hokan serve --tls' private key")
     crl_days: int = Field(default=30, ge=1, le=365, description="Validity of a published CRL")
@@ -682,7 +687,7 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.env is Environment.production
 
-    @field_validator("trusted_proxies", "local_networks", mode="before")
+    @field_validator("trusted_proxies", "local_networks", "metrics_cidrs", mode="before")
     @classmethod
     def _split_networks(cls, value: Any) -> Any:
         if isinstance(value, str):

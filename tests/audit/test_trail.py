@@ -24,7 +24,18 @@ from hokan.runtime import Runtime
 from hokan.settings import Settings
 from tests.conftest import TenantHandle
 
-PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/api/v1/auth/login"}
+# Probes and the Prometheus scrape (every 15 s: counters, never audited) are not audited.
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/status",
+    "/status.json",
+    "/status/feed.atom",
+    "/openapi.json",
+    "/docs",
+    "/api/v1/auth/login",
+}
 
 
 def _events(runtime: Runtime, chain: str | None = None) -> list[AuditEvent]:

@@ -279,8 +279,14 @@ def test_password_change_ends_every_session(
 def test_one_address_failing_across_many_serials_raises_an_alarm(
     client: TestClient, runtime: Runtime, account: Callable[..., Account]
 ) -> None:
+    from prometheus_client import REGISTRY
+
     from hokan.identity import serials as serial_numbers
 
+    def alarms_counted() -> float:
+        return REGISTRY.get_sample_value("hokan_spraying_alerts_total", {"kind": "user"}) or 0.0
+
+    counted = alarms_counted()
     for _ in range(runtime.settings.spraying_serials):
         assert _login(client, serial_numbers.new_serial(), "Summer2026!!")[0] == 401
     # The alarm bans the address at the IPS (EDGE-4): its next attempts do not get through.
@@ -291,6 +297,7 @@ def test_one_address_failing_across_many_serials_raises_an_alarm(
             s.scalars(select(AuditEvent).where(AuditEvent.action == "auth.spraying_suspected"))
         )
     assert len(alarms) == 1  # once per window, not once per attempt
+    assert alarms_counted() == counted + 1  # and on /metrics
     assert alarms[0].detail == {"serials": runtime.settings.spraying_serials}
     assert (
         alarms[0].source_ip == "127.0.0.1"

@@ -402,6 +402,7 @@ _IDS = {
     "address": "198.51.100.1",
     "name": "audit.daily_review",
     "number": "INC-2026-0001",
+    "window_id": "00000000-0000-4000-8000-000000000000",
 }
 
 
@@ -418,7 +419,7 @@ def test_operator_route_matrix(
     assert len(OPERATOR_ROUTES) >= 9
     t = make_tenant()
     tenant_user = admin_session(ops_client, runtime, t)
-    nobody = op_login(ops_client, make_operator(("environment_maintenance",)))
+    nobody = op_login(ops_client, make_operator(("operations_support",)))  # no route role
     self_service = {"/api/v1/operator/me", "/api/v1/operator/auth/logout"}
     for method, path in OPERATOR_ROUTES:
         url = re.sub(r"\{(\w+)\}", lambda m: _IDS[m.group(1)], path)

@@ -79,3 +79,27 @@ def test_a_cron_job_is_missed_when_its_time_passed_since_the_last_run(
     assert review.missed(None, ran)  # never ran: catch up on start
     purge = Registry(settings).get("vault.purge_due")
     assert not purge.missed(None, ran)  # interval jobs simply run at start
+
+
+@pytest.mark.parametrize(
+    ("expr", "weekday"),
+    [("0 3 * * 1", 0), ("0 3 * * 0", 6), ("0 3 * * 7", 6), ("0 3 * * mon", 0), ("0 3 * * 5", 4)],
+)
+def test_cron_weekdays_count_from_sunday_as_cron_does(expr: str, weekday: int) -> None:
+    from hokan.jobs.schedules import parse
+
+    trigger = parse(expr, "test")
+    assert trigger is not None
+    fire = trigger.get_next_fire_time(None, datetime(2026, 3, 4, tzinfo=JST))
+    assert fire.weekday() == weekday and fire.hour == 3
+
+
+def test_weekday_ranges_and_steps_translate() -> None:
+    from hokan.jobs.schedules import cron_weekdays
+
+    assert cron_weekdays("1-5") == "mon-fri"
+    assert cron_weekdays("0,6") == "sun,sat"
+    assert cron_weekdays("*/2") == "*/2"
+    assert cron_weekdays("1-5/2") == "mon-fri/2"
+    assert cron_weekdays("0-6") == "mon-sat,sun"
+    assert cron_weekdays("5-7") == "fri-sat,sun"

@@ -1,16 +1,18 @@
-"""Helpers of the monitoring tests: incidents, windows and ledger rows written directly
-(the prober and the incident API are the lead's), and the gate's cache flushed."""
+"""Helpers of the monitoring tests: incidents, windows and ledger rows written directly,
+the gate's cache flushed; ``/metrics`` read as Prometheus would (the instruments are
+process-wide, so other tests' counts are there too: compare before and after)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
 from hokan.kit.clock import utcnow
 from hokan.models import Incident, IncidentUpdate, MaintenanceWindow, MonitorSpan
+from hokan.monitoring.exposition import parse
 from hokan.runtime import Runtime
 
 
@@ -109,3 +111,22 @@ def add_span(
 def flush_state(client: TestClient) -> None:
     """The gate reads what is down at most once a second; tests need it now."""
     client.app.state.service_state.invalidate()  # type: ignore[attr-defined]
+
+
+Labels = Mapping[str, str]
+
+
+def scrape(client: TestClient) -> list[tuple[str, dict[str, str], float]]:
+    r = client.get("/metrics")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/plain")
+    return list(parse(r.text))
+
+
+def value(samples: list[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples whose labels include ``labels`` (0 when none)."""
+    return sum(
+        v
+        for n, ls, v in samples
+        if n == name and all(ls.get(k) == want for k, want in labels.items())
+    )

@@ -130,6 +130,19 @@ def test_types_are_sniffed_against_the_allow_list(
     assert _blobs(runtime) == []  # nothing half-stored
 
 
+def _detections() -> float:
+    """Malware detections counted for /metrics, over every scanner."""
+    from prometheus_client import REGISTRY
+
+    return sum(
+        s.value
+        for m in REGISTRY.collect()
+        if m.name == "hokan_malware_detections"
+        for s in m.samples
+        if s.name.endswith("_total")
+    )
+
+
 def test_malware_is_refused_quarantined_audited_and_reported(
     client: TestClient, runtime: Runtime, make_tenant: Callable[..., TenantHandle]
 ) -> None:
@@ -143,8 +156,10 @@ def test_malware_is_refused_quarantined_audited_and_reported(
     runtime.attachments.operator_emails = ["soc@hokan.example.jp"]
     url = _record(client, t)
     infected = b"report text\n" * 10_000 + _EICAR + b"\nmore\n"  # past the first chunk
+    detections = _detections()
     r = client.post(url, files={"file": ("report.txt", infected, "text/plain")}, headers=t.headers)
     assert r.status_code == 422
+    assert _detections() == detections + 1  # counted on /metrics
     assert r.json()["error"] == "malware_detected"
     assert r.json()["signature"] == "EICAR-Test-File"
     assert client.get(url, headers=t.headers).json() == []

@@ -27,6 +27,10 @@ from tests.conftest import TenantHandle
 PUBLIC = {
     "/healthz",
     "/readyz",
+    "/metrics",  # no token: limited to HOKAN_METRICS_CIDRS (tests/monitoring)
+    "/status",  # the public status page (MON-4, UI-3; tests/monitoring)
+    "/status.json",
+    "/status/feed.atom",
     "/openapi.json",
     "/docs",
     "/api/v1/auth/login",
@@ -46,6 +50,7 @@ PARAMS = {
     "entry_id": "00000000-0000-4000-8000-000000000000",
     "name": "audit.daily_review",
     "number": "INC-2026-0001",
+    "window_id": "00000000-0000-4000-8000-000000000000",
 }
 
 

@@ -17,6 +17,7 @@ from hokan.cli import (
     keys,
     mail,
     maintenance,
+    monitoring,
     operator,
     serve,
     tenant,
@@ -56,6 +57,7 @@ app.add_typer(ips.app, name="ips")
 app.add_typer(waf.app, name="waf")
 app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(availability.app, name="availability")
+app.add_typer(monitoring.app, name="monitoring")
 
 
 def main() -> None:

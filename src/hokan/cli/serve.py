@@ -16,6 +16,7 @@ from hokan.edge import tls as edge_tls
 from hokan.edge.ips.protocol import GuardedHttpToolsProtocol
 from hokan.jobs.registry import Registry
 from hokan.kit.db import Database
+from hokan.monitoring import snapshots as metrics_snapshots
 from hokan.runtime import Runtime
 
 
@@ -59,6 +60,9 @@ def serve(
     }
     if files is not None:
         options.update(edge_tls.uvicorn_options(**files))
+    # Several workers: Prometheus multiprocess mode, a fresh DATA_DIR/prometheus for this
+    # run, set before the workers (and the in-process job worker) write a value.
+    metrics_snapshots.prepare(settings.data_dir, options["workers"])
     # The scheduled controls run here too unless a separate 'hokan worker' runs them;
     # with both, the leader lock lets exactly one schedule (ADR 0017).
     background = None if no_worker else start_in_background(Runtime(settings))

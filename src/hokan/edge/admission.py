@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hokan.audit.context import source_ip_var
 from hokan.edge.refusals import refuse
+from hokan.kit import metrics
 from hokan.kit.db import Database
 from hokan.kit.errors import Forbidden
 from hokan.models import Tenant
@@ -195,6 +196,7 @@ class AdmissionMiddleware:
         refusal = self.policy.check(addr)
         address = str(addr) if addr is not None else peer[:45]
         if refusal is not None:
+            metrics.GEO_REFUSALS.labels(refusal.code).inc()
             await refuse(self.runtime, refusal, address, scope, receive, send)
             return
         scope["client"] = (address, client[1] if client else 0)

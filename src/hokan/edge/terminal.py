@@ -52,7 +52,8 @@ STATE_KEY = "hokan.terminal"
 CERT_HEADER = b"x-client-cert"
 VERIFY_HEADER = b"x-client-verify"
 _CERT_HEADERS = frozenset({CERT_HEADER, VERIFY_HEADER})
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+# Probes and the Prometheus scrape (itself limited to HOKAN_METRICS_CIDRS).
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 @dataclass(frozen=True, slots=True)

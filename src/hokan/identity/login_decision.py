@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from hokan.audit import service as audit
 from hokan.audit.context import cert_fingerprint_var
 from hokan.identity.passwords import Passwords
-from hokan.kit import crypto
+from hokan.kit import crypto, metrics
 from hokan.models import Operator, User
 from hokan.principals.principal import Principal
 
@@ -85,6 +85,7 @@ class Attempt:
             return
         self.record(s, self.bad_reason, failures=failures)
         if locked_now:
+            metrics.LOCKOUTS.labels(self.target_type).inc()
             revoke()
             audit.record(
                 s,

@@ -34,7 +34,7 @@ from hokan.identity.login_decision import Attempt, Checked
 from hokan.identity.passwords import Passwords
 from hokan.identity.spraying import SprayingDetector
 from hokan.keyring.service import Keyring
-from hokan.kit import crypto
+from hokan.kit import crypto, metrics
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
 from hokan.models import Operator, Tenant, TenantStatus, User, UserSession, UserStatus
@@ -142,6 +142,7 @@ def decide(
         return LoginOutcome(result)
     tried = spraying.failure(source_ip_var.get(), serial) if spraying else None
     if tried is not None:
+        metrics.SPRAYING_ALERTS.labels("user").inc()
         audit.record(
             s,
             ANONYMOUS,

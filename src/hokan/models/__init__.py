@@ -14,6 +14,7 @@ from hokan.models.consent_grant import ConsentGrant
 from hokan.models.job_run import JobRun
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.mail_message import MailMessage
+from hokan.models.metrics_snapshot import MetricsSnapshot
 from hokan.models.monitoring import (
     AvailabilityImport,
     Incident,
@@ -25,6 +26,7 @@ from hokan.models.monitoring import (
 )
 from hokan.models.operator import Operator, OperatorKind, OperatorStatus
 from hokan.models.operator_session import OperatorSession
+from hokan.models.performance_sample import PerformanceSample
 from hokan.models.record import Record
 from hokan.models.record_attachment import AttachmentStatus, RecordAttachment
 from hokan.models.record_revision import RecordRevision
@@ -61,12 +63,14 @@ __all__ = [
     "KeyringMeta",
     "MailMessage",
     "MaintenanceWindow",
+    "MetricsSnapshot",
     "MonitorSpan",
     "NotificationDelivery",
     "Operator",
     "OperatorKind",
     "OperatorSession",
     "OperatorStatus",
+    "PerformanceSample",
     "Product",
     "Record",
     "RecordAttachment",

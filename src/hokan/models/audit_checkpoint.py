@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String, Uuid
+from sqlalchemy import BigInteger, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hokan.kit.db import Base, UTCDateTime
@@ -16,6 +16,8 @@ class AuditCheckpoint(Base):
     """
 
     __tablename__ = "audit_checkpoints"
+    # The latest checkpoint of a chain (the checkpoint job, the /metrics age) by index.
+    __table_args__ = (Index("ix_audit_checkpoints_chain_seq", "chain", "seq"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     chain: Mapped[str] = mapped_column(String(40), index=True)

@@ -23,12 +23,18 @@ from hokan.edge.ips.errors import RequestTimeout, TooManyConcurrent, with_retry_
 from hokan.httpkit.body import route_body_limit
 from hokan.httpkit.context import preferred_language
 from hokan.httpkit.responses import JsonResponse
+from hokan.kit import metrics
 from hokan.kit.errors import HokanError, PayloadTooLarge
 
 if TYPE_CHECKING:
     from hokan.edge.host import EdgeHost
 
 UNCOUNTED_PATHS = frozenset({"/healthz", "/readyz"})  # probes: never rate-limited
+
+
+def _limit(error: HokanError) -> str:
+    """The metrics label of a per-address refusal: a ban, or the request-rate limit."""
+    return "banned" if error.code == "source_banned" else "address"
 
 
 class IpsMiddleware:
@@ -56,6 +62,7 @@ class IpsMiddleware:
         if scope["path"] not in UNCOUNTED_PATHS:
             verdict = ips.check_ip(ip)
             if verdict is not None:
+                metrics.RATE_LIMITED.labels(_limit(verdict.error)).inc()
                 if verdict.ban:
                     await to_thread.run_sync(ips.ban, ip, verdict.ban)
                 await self._refuse(scope, receive, send, verdict.error)
@@ -73,6 +80,7 @@ class IpsMiddleware:
             else settings.ips_max_concurrent_per_ip
         )
         if ip and self._inflight.get(ip, 0) >= cap:
+            metrics.RATE_LIMITED.labels("concurrent").inc()
             error = with_retry_after(TooManyConcurrent(), 1)
             await self._refuse(scope, receive, send, error)
             return

@@ -33,6 +33,7 @@ from hokan.edge.ips.errors import (
 )
 from hokan.edge.ips.store import Ban, BanOutcome, IpsStore
 from hokan.identity import operators
+from hokan.kit import metrics
 from hokan.kit.actions import declare
 from hokan.kit.clock import iso, to_jst
 from hokan.kit.db import Database
@@ -119,8 +120,10 @@ class Ips:
             keys.append(f"tenant:{principal.tenant_id}")
         counts = self.store.hit(keys, s.ips_window_seconds, now)
         if counts[0] > s.ips_account_requests:
+            metrics.RATE_LIMITED.labels("account").inc()
             raise with_retry_after(RateLimited("per-account limit"), self._retry(now))
         if len(counts) > 1 and counts[1] > s.ips_tenant_requests:
+            metrics.RATE_LIMITED.labels("tenant").inc()
             raise with_retry_after(RateLimited("per-tenant limit"), self._retry(now))
 
     # -- bans -------------------------------------------------------------------
@@ -137,6 +140,7 @@ class Ips:
             self.clock(),
         )
         if outcome.new:
+            metrics.IPS_BANS.labels(reason).inc()
             self._announce(outcome.ban, detail or {})
         return outcome
 

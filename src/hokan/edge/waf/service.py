@@ -23,6 +23,7 @@ from hokan.edge.waf import extract, xmlbody
 from hokan.edge.waf.engine import Inspector, Verdict
 from hokan.edge.waf.extract import Field
 from hokan.edge.waf.model import CRITICAL, Hit
+from hokan.kit import metrics
 from hokan.principals.principal import ANONYMOUS
 from hokan.settings import Settings, WafMode
 
@@ -201,6 +202,9 @@ class Waf:
 
     def record(self, verdict: Verdict) -> None:
         self.counters.rules.update(verdict.rules)
+        mode = "block" if self.blocking else "detect"
+        for family in sorted({h.family for h in verdict.hits}):
+            metrics.WAF_BLOCKS.labels(family, mode).inc()
         if self.blocking:
             self.counters.blocked += 1
         else:

@@ -22,7 +22,7 @@ from hokan.audit import service as audit
 from hokan.audit.actions import action, succeeded
 from hokan.blobs import BlobMissing, BlobStore
 from hokan.keyring.service import RECORDS, Keyring, Sealed
-from hokan.kit import crypto
+from hokan.kit import crypto, metrics
 from hokan.kit.actions import declare
 from hokan.kit.clock import iso, to_jst, utcnow
 from hokan.kit.db import Database
@@ -235,6 +235,7 @@ class AttachmentService:
             self.discard(row.blob_key)
             raise
         if not result.clean:
+            metrics.MALWARE_DETECTIONS.labels(result.scanner[:32]).inc()
             log.warning(
                 "malware quarantined",
                 extra={"fields": {"signature": result.signature, "scanner": result.scanner}},
