@@ -37,7 +37,7 @@ def test_both_jobs_are_registered_with_their_schedules(runtime: Runtime) -> None
     registry = Registry(runtime.settings)
     assert registry.get("monitoring.metrics_snapshot").schedule == "every 5m"
     weekly = registry.get("monitoring.performance_sample")
-    assert weekly.schedule == "0 1 * * mon"
+    assert weekly.schedule == "0 1 * * 1"  # cron numbering: 1 is Monday
     for days in (1, 2, 6):  # Monday 01:00 JST, whichever day of the week before
         assert weekly.next_fire(MONDAY_1AM_JST - timedelta(days=days)) == MONDAY_1AM_JST
 
