@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
 
 from hokan.app import create_app
-
 from hokan.backup.service import Backups
 from hokan.runtime import Runtime
 from hokan.settings import Settings

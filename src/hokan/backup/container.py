@@ -15,6 +15,7 @@ without the authenticated copy. Nothing holds more than one chunk in memory.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import struct
 from collections.abc import Iterable, Iterator
@@ -43,7 +44,12 @@ def generation_tag(generation: str) -> bytes:
 
 
 def chunk_aad(generation: str, name: str, index: int, final: bool) -> bytes:
-    fields = {"generation": generation, "file": name, "index": index, "final": int(final)}
+    fields: dict[str, str | int] = {
+        "generation": generation,
+        "file": name,
+        "index": index,
+        "final": int(final),
+    }
     return crypto.aad("backup-chunk", fields)
 
 
@@ -167,8 +173,6 @@ def open_sealed(
     while True:
         header = _read_exactly(stream, HEADER.size)
         if len(header) < HEADER.size:
-            if not header and index >= expected:
-                raise errors.Truncated("chunk", **where(index))  # no final chunk seen
             raise errors.Truncated("chunk", **where(index))
         magic, their_tag, their_index, flags, length = HEADER.unpack(header)
         if magic != MAGIC or length > _MAX_RECORD or length < NONCE + TAG:
@@ -208,8 +212,6 @@ def open_sealed(
 
 
 def _same(a: str, b: str) -> bool:
-    import hmac
-
     return hmac.compare_digest(a, b)
 
 

@@ -118,7 +118,8 @@ class TargetUnavailable(BackupError):
     reasons = because(
         target=("バックアップ先: {target} ({error})", "Target: {target} ({error})."),
         inside_data_dir=(
-            "バックアップ先 {target} がデータディレクトリの中にあります (別の場所を指定してください)。",
+            "バックアップ先 {target} がデータディレクトリの中にあります "
+            "(別の場所を指定してください)。",
             "Target {target} lies inside the data directory (name another volume).",
         ),
     )

@@ -106,7 +106,8 @@ def decide(generations: Iterable[Generation], now: datetime) -> list[Decision]:
                 newest.generation,
                 True,
                 "last_generation",
-                f"the newest generation of target {target} is never removed (would be: {newest.rule})",
+                f"the newest generation of target {target} is never removed "
+                f"(would be: {newest.rule})",
                 f"バックアップ先 {target} の最新世代は削除しません (本来: {newest.rule})",
             )
     return out
