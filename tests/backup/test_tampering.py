@@ -95,7 +95,7 @@ def test_chunk_swapped_in_from_another_generation(
     damaged: tuple[Backups, str, Path, list[bytes]],
 ) -> None:
     backups, name, folder, records = damaged
-    other, other_folder = _generation(backups)
+    _, other_folder = _generation(backups)
     foreign = _records((other_folder / "blobs.pack.hbk").read_bytes())
     (folder / "blobs.pack.hbk").write_bytes(b"".join([foreign[0], *records[1:]]))
     result = _failure(backups, name)
