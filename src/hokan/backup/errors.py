@@ -163,3 +163,15 @@ class UnknownClass(BackupError):
     reasons = because(
         known=("指定できる種類: {known}", "Known classes: {known}."),
     )
+
+
+class VerifyFailed(BackupError):
+    code = "backup_verify_failed"
+    message_ja = "バックアップの検証で不合格の世代があります。"
+    message_en = "Backup verification found bad generations."
+    reasons = because(
+        first=(
+            "{failed} 世代が不合格です。最初: 世代 {generation} ({error})",
+            "{failed} generation(s) failed; first: {generation} ({error}).",
+        ),
+    )
