@@ -45,7 +45,7 @@ from hokan.keyring.service import Keyring
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database, make_engine
-from hokan.principals.principal import SYSTEM
+from hokan.principals.principal import SYSTEM, Principal
 from hokan.settings import Settings
 
 FORMAT = "hokan-backup-1"
@@ -237,6 +237,7 @@ class Backups:
         db: Database | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,
+        actor: Principal = SYSTEM,
     ) -> None:
         self.settings = settings
         self.keyring = keyring
@@ -244,6 +245,7 @@ class Backups:
         self.blobs = blobs
         self.db = db
         self.clock = clock
+        self.actor = actor
 
     # -- targets -------------------------------------------------------------
 
@@ -803,7 +805,7 @@ class Backups:
         if self.db is None:
             return
         with self.db.session(write=True, system=True) as s:
-            audit.record(s, SYSTEM, action, "backup", target_id, result=result, detail=detail)
+            audit.record(s, self.actor, action, "backup", target_id, result=result, detail=detail)
 
 
 def _generation(

@@ -7,6 +7,7 @@ import typer
 from hokan.cli import (
     accounts,
     audit,
+    backup,
     cert,
     clock,
     db,
@@ -52,6 +53,8 @@ app.add_typer(cert.app, name="cert")
 app.add_typer(clock.app, name="clock")
 app.add_typer(ips.app, name="ips")
 app.add_typer(waf.app, name="waf")
+app.add_typer(backup.app, name="backup")
+app.command("restore")(backup.restore)
 
 
 def main() -> None:
