@@ -17,14 +17,13 @@ from hokan.monitoring import probes
 from hokan.monitoring.probes import DOWN, UP
 from hokan.runtime import Runtime
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-
 
 def _execute(runtime: Runtime, name: str) -> runner.Outcome:
     host = WorkerHost(runtime.settings, runtime.db, runtime.resolve)
     return runner.execute(host, Registry(runtime.settings).get(name), trigger="manual")
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_jobs_are_scheduled_late_at_night_jst(runtime: Runtime) -> None:
     registry = Registry(runtime.settings)
     after = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -36,6 +35,7 @@ def test_the_jobs_are_scheduled_late_at_night_jst(runtime: Runtime) -> None:
         assert registry.get(name).next_fire(after) is not None
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_nightly_job_takes_daily_and_vault_then_verify_and_prune_pass(
     runtime: Runtime, backups: Backups
 ) -> None:
@@ -50,6 +50,7 @@ def test_the_nightly_job_takes_daily_and_vault_then_verify_and_prune_pass(
     assert _execute(runtime, "backup.prune").status == runs.OK
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_damaged_generation_fails_the_verify_job_with_its_name(
     runtime: Runtime, backups: Backups
 ) -> None:
@@ -65,6 +66,7 @@ def test_a_damaged_generation_fails_the_verify_job_with_its_name(
     assert outcome.error.params["error"] == "backup_chunk_tampered"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_each_target_has_a_probe(runtime: Runtime, tmp_path: Path) -> None:
     host = WorkerHost(runtime.settings, runtime.db, runtime.resolve)
     results = {r.component: r for r in probes.run_all(probes.probes_for(host), 5)}
@@ -76,3 +78,14 @@ def test_each_target_has_a_probe(runtime: Runtime, tmp_path: Path) -> None:
     host = WorkerHost(broken, runtime.db, runtime.resolve)
     results = {r.component: r for r in probes.run_all(probes.probes_for(host), 5)}
     assert results["backup_remote"].status == DOWN
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_on_postgresql_without_a_backup_role_the_system_classes_are_skipped_by_name(
+    runtime: Runtime,
+) -> None:
+    outcome = _execute(runtime, "backup.run_daily")
+    assert outcome.status == runs.OK, outcome.error
+    assert outcome.summary["skipped"] == "HOKAN_BACKUP_DATABASE_URL is unset on PostgreSQL"
+    assert outcome.summary["vault"]["target"] == "local"  # the vault class still ran
+    assert _execute(runtime, "backup.run_monthly").status == runs.SKIPPED
