@@ -443,7 +443,7 @@ class Settings(BaseSettings):
         default=4, ge=1, le=64, description="Backup chunk size (MiB) before compression"
     )
     backup_zstd_level: int = Field(
-        default=3, ge=1, le=19, description="zstd level of backup chunks"
+        default=1, ge=1, le=19, description="zstd level of backup chunks"
     )
     # -- Attachments, blob store, malware scanning and IPS (issue 7: REC-4, EDGE-4, EDGE-6) --
     blob_url: str = Field(

@@ -18,6 +18,9 @@ import hashlib
 import hmac
 import os
 import struct
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -35,6 +38,7 @@ NONCE = 12
 TAG = 16
 FINAL = 0x01
 DEFAULT_CHUNK = 4 * 1024 * 1024
+WORKERS = 2
 # A record can never be longer than its chunk compressed at worst, plus the tag.
 _MAX_RECORD = 256 * 1024 * 1024
 
@@ -101,6 +105,42 @@ def rechunk(source: Iterable[bytes], size: int) -> Iterator[bytes]:
         yield bytes(buffer)
 
 
+def _lookahead(pieces: Iterator[bytes]) -> Iterator[tuple[int, bytes, bool]]:
+    """(index, piece, final) — the final flag needs to know the stream ended; an empty
+    stream is one empty final chunk."""
+    current: bytes | None = next(pieces, b"")
+    index = 0
+    while current is not None:
+        following = next(pieces, None)
+        yield index, current, following is None
+        current, index = following, index + 1
+
+
+_local = threading.local()
+
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    found: zstandard.ZstdCompressor | None = getattr(_local, f"c{level}", None)
+    if found is None:
+        found = zstandard.ZstdCompressor(level=level)
+        setattr(_local, f"c{level}", found)
+    return found
+
+
+def _seal_one(
+    aead: AESGCM, level: int, generation: str, name: str, index: int, piece: bytes, final: bool
+) -> tuple[bytes, str]:
+    nonce = os.urandom(NONCE)
+    body = aead.encrypt(
+        nonce, _compressor(level).compress(piece), chunk_aad(generation, name, index, final)
+    )
+    head = HEADER.pack(
+        MAGIC, generation_tag(generation), index, FINAL if final else 0, NONCE + len(body)
+    )
+    record = head + nonce + body
+    return record, hashlib.sha256(record).hexdigest()
+
+
 def seal(
     source: Iterable[bytes],
     *,
@@ -108,35 +148,57 @@ def seal(
     generation: str,
     entry: FileEntry,
     chunk_bytes: int = DEFAULT_CHUNK,
-    level: int = 3,
+    level: int = 1,
+    workers: int = WORKERS,
 ) -> Iterator[bytes]:
-    """Encrypt ``source`` as records, filling ``entry`` (sizes and checksums) as it goes."""
+    """Encrypt ``source`` as records, filling ``entry`` (sizes and checksums) as it goes.
+
+    Chunks are compressed and sealed on ``workers`` threads (zstd and SHA-256 release the
+    GIL), at most ``2 × workers`` in flight: memory stays a few chunks whatever the size.
+    """
     aead = AESGCM(key)
-    compressor = zstandard.ZstdCompressor(level=level)
-    tag = generation_tag(generation)
     whole = hashlib.sha256()
-    pieces = rechunk(source, chunk_bytes)
-    current: bytes | None = next(pieces, b"")
-    index = 0
-    while current is not None:
-        following = next(pieces, None)
-        final = following is None
-        nonce = os.urandom(NONCE)
-        body = aead.encrypt(
-            nonce,
-            compressor.compress(current),
-            chunk_aad(generation, entry.name, index, final),
-        )
-        record = (
-            HEADER.pack(MAGIC, tag, index, FINAL if final else 0, NONCE + len(body)) + nonce + body
-        )
+    pending: deque[tuple[int, Future[tuple[bytes, str]]]] = deque()
+
+    def emit() -> bytes:
+        plain, future = pending.popleft()
+        record, digest = future.result()
         whole.update(record)
-        entry.chunks.append(hashlib.sha256(record).hexdigest())
+        entry.chunks.append(digest)
         entry.size += len(record)
-        entry.plain_size += len(current)
-        yield record
-        current, index = following, index + 1
+        entry.plain_size += plain
+        return record
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hokan-seal") as pool:
+        for index, piece, final in _lookahead(rechunk(source, chunk_bytes)):
+            args = (aead, level, generation, entry.name, index, piece, final)
+            pending.append((len(piece), pool.submit(_seal_one, *args)))
+            if len(pending) >= 2 * workers:
+                yield emit()
+        while pending:
+            yield emit()
     entry.sha256 = whole.hexdigest()
+
+
+def check_stored(stream: BinaryIO, *, generation: str, entry: FileEntry) -> None:
+    """Read a just-written file back: every record's SHA-256 and the file's, as sealed
+    (the bytes on the target are the bytes sealed; the nightly verify also decrypts)."""
+    whole = hashlib.sha256()
+    for index, expected in enumerate(entry.chunks):
+        header = _read_exactly(stream, HEADER.size)
+        if len(header) < HEADER.size:
+            raise errors.Truncated("chunk", generation=generation, file=entry.name, chunk=index)
+        rest = _read_exactly(stream, HEADER.unpack(header)[4])
+        record = header + rest
+        if not _same(hashlib.sha256(record).hexdigest(), expected):
+            raise errors.ChunkTampered("chunk", generation=generation, file=entry.name, chunk=index)
+        whole.update(record)
+    if stream.read(1):
+        raise errors.TrailingData(
+            "chunk", generation=generation, file=entry.name, chunk=len(entry.chunks)
+        )
+    if not _same(whole.hexdigest(), entry.sha256):
+        raise errors.ChecksumMismatch("file", generation=generation, file=entry.name)
 
 
 def _read_exactly(stream: BinaryIO, n: int) -> bytes:
@@ -151,64 +213,82 @@ def _read_exactly(stream: BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
+def _open_one(aead: AESGCM, generation: str, entry: FileEntry, index: int, record: bytes) -> bytes:
+    if not _same(hashlib.sha256(record).hexdigest(), entry.chunks[index]):
+        raise errors.ChunkTampered("chunk", generation=generation, file=entry.name, chunk=index)
+    final = bool(record[HEADER.size - 5] & FINAL)
+    body = record[HEADER.size :]
+    try:
+        compressed = aead.decrypt(
+            body[:NONCE], body[NONCE:], chunk_aad(generation, entry.name, index, final)
+        )
+        return zstandard.ZstdDecompressor().decompress(compressed)
+    except (InvalidTag, zstandard.ZstdError):
+        raise errors.ChunkTampered(
+            "chunk", generation=generation, file=entry.name, chunk=index
+        ) from None
+
+
 def open_sealed(
     stream: BinaryIO,
     *,
     key: bytes,
     generation: str,
     entry: FileEntry,
+    workers: int = WORKERS,
 ) -> Iterator[bytes]:
     """The plaintext of one sealed file, chunk by chunk; raises a :mod:`errors` class
-    naming the generation, file and chunk at the first thing that is not as sealed."""
+    naming the generation, file and chunk at the first thing that is not as sealed.
+
+    Each record's SHA-256 must be the (signed) manifest's and its GCM tag must open under
+    this generation, file, index and final flag; chunks open on ``workers`` threads."""
     aead = AESGCM(key)
-    decompressor = zstandard.ZstdDecompressor()
     tag = generation_tag(generation)
-    whole = hashlib.sha256()
     expected = len(entry.chunks)
-    index = 0
+    pending: deque[Future[bytes]] = deque()
 
     def where(i: int) -> dict[str, Any]:
         return {"generation": generation, "file": entry.name, "chunk": i}
 
-    while True:
-        header = _read_exactly(stream, HEADER.size)
-        if len(header) < HEADER.size:
-            raise errors.Truncated("chunk", **where(index))
-        magic, their_tag, their_index, flags, length = HEADER.unpack(header)
-        if magic != MAGIC or length > _MAX_RECORD or length < NONCE + TAG:
-            raise errors.ChunkTampered("chunk", **where(index))
-        if their_tag != tag:
-            raise errors.ChunkForeign("chunk", **where(index))
-        if their_index > index:
-            raise errors.ChunkMissing("chunk", **where(index))
-        if their_index < index:
-            raise errors.ChunkReordered("chunk", **where(index))
-        rest = _read_exactly(stream, length)
-        if len(rest) < length:
-            raise errors.Truncated("chunk", **where(index))
-        record = header + rest
-        digest = hashlib.sha256(record).hexdigest()
-        if index >= expected or not _same(digest, entry.chunks[index]):
-            raise errors.ChunkTampered("chunk", **where(index))
-        final = bool(flags & FINAL)
-        try:
-            compressed = aead.decrypt(
-                rest[:NONCE], rest[NONCE:], chunk_aad(generation, entry.name, index, final)
-            )
-            plain = decompressor.decompress(compressed)
-        except (InvalidTag, zstandard.ZstdError):
-            raise errors.ChunkTampered("chunk", **where(index)) from None
-        whole.update(record)
-        yield plain
-        index += 1
-        if final:
-            break
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hokan-open") as pool:
+        index = 0
+        while True:
+            header = _read_exactly(stream, HEADER.size)
+            if len(header) < HEADER.size:
+                while pending:  # an earlier chunk's own failure comes first
+                    pending.popleft().result()
+                raise errors.Truncated("chunk", **where(index))
+            magic, their_tag, their_index, flags, length = HEADER.unpack(header)
+            problem: errors.BackupError | None = None
+            if magic != MAGIC or length > _MAX_RECORD or length < NONCE + TAG:
+                problem = errors.ChunkTampered("chunk", **where(index))
+            elif their_tag != tag:
+                problem = errors.ChunkForeign("chunk", **where(index))
+            elif their_index > index:
+                problem = errors.ChunkMissing("chunk", **where(index))
+            elif their_index < index:
+                problem = errors.ChunkReordered("chunk", **where(index))
+            elif index >= expected:
+                problem = errors.TrailingData("chunk", **where(index))
+            rest = b"" if problem else _read_exactly(stream, length)
+            if not problem and len(rest) < length:
+                problem = errors.Truncated("chunk", **where(index))
+            if problem:
+                while pending:
+                    pending.popleft().result()
+                raise problem
+            pending.append(pool.submit(_open_one, aead, generation, entry, index, header + rest))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+            index += 1
+            if flags & FINAL:
+                break
+        while pending:
+            yield pending.popleft().result()
     if stream.read(1):
         raise errors.TrailingData("chunk", **where(index))
     if index != expected:
         raise errors.Truncated("chunk", **where(index))
-    if not _same(whole.hexdigest(), entry.sha256):
-        raise errors.ChecksumMismatch("file", generation=generation, file=entry.name)
 
 
 def _same(a: str, b: str) -> bool:

@@ -373,7 +373,8 @@ class Backups:
             target.write(name, MANIFEST, [json.dumps(document, indent=1).encode()])
             # BAK-3: read every chunk back before the generation counts as taken.
             for entry in files:
-                self._read_back(target, name, entry, keys[entry.key], incomplete=True)
+                with target.open(name, entry.name, incomplete=True) as stream:
+                    container.check_stored(stream, generation=name, entry=entry)
         except BaseException:
             target.abandon(name)  # a kill -9 leaves the marker instead: the next run cleans it
             raise
