@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ips_attachments.py
 	$(BIN)/python bench/waf.py
 	$(BIN)/python bench/monitoring.py
+	$(BIN)/python bench/backup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
