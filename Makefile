@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/monitoring.py
 	$(BIN)/python bench/availability.py
 	$(BIN)/python bench/metrics.py
+	$(BIN)/python bench/backup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

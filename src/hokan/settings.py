@@ -437,6 +437,28 @@ class Settings(BaseSettings):
         default=None,
         description="Run after each CRL publication, e.g. 'nginx -s reload' (no shell)",
     )
+    # -- Backups (issue 15: BAK-1..5) --
+    backup_local_dir: Path | None = Field(
+        default=None,
+        description="Local backup target folder, on another volume (別筐体); "
+        "empty: DATA_DIR/../backups-local; never inside DATA_DIR",
+    )
+    backup_remote_dir: Path | None = Field(
+        default=None,
+        description="Remote backup target folder (遠隔地) on the embedded default; "
+        "empty: DATA_DIR/../backups-remote",
+    )
+    backup_database_url: str = Field(
+        default="",
+        description="System database URL the backup reads with (PostgreSQL: a role that "
+        "bypasses row-level security, e.g. the owner); empty: HOKAN_DATABASE_URL",
+    )
+    backup_chunk_mib: int = Field(
+        default=4, ge=1, le=64, description="Backup chunk size (MiB) before compression"
+    )
+    backup_zstd_level: int = Field(
+        default=1, ge=1, le=19, description="zstd level of backup chunks"
+    )
     # -- Attachments, blob store, malware scanning and IPS (issue 7: REC-4, EDGE-4, EDGE-6) --
     blob_url: str = Field(
         default="", description="file:///path or s3://bucket/prefix; empty: DATA_DIR/blobs"
@@ -668,6 +690,18 @@ class Settings(BaseSettings):
     @property
     def resolved_audit_archive_dir(self) -> Path:
         return self.audit_archive_dir or self.data_dir / "audit-archive"
+
+    @property
+    def resolved_backup_local_dir(self) -> Path:
+        return self.backup_local_dir or self.data_dir.resolve().parent / "backups-local"
+
+    @property
+    def resolved_backup_remote_dir(self) -> Path:
+        return self.backup_remote_dir or self.data_dir.resolve().parent / "backups-remote"
+
+    @property
+    def resolved_backup_database_url(self) -> str:
+        return self.backup_database_url or self.resolved_database_url
 
     @property
     def default_master_key_path(self) -> Path:

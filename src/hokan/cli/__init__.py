@@ -8,6 +8,7 @@ from hokan.cli import (
     accounts,
     audit,
     availability,
+    backup,
     cert,
     clock,
     db,
@@ -58,6 +59,8 @@ app.add_typer(waf.app, name="waf")
 app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(availability.app, name="availability")
 app.add_typer(monitoring.app, name="monitoring")
+app.add_typer(backup.app, name="backup")
+app.command("restore")(backup.restore)
 
 
 def main() -> None:

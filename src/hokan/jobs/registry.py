@@ -16,6 +16,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from hokan.audit import tasks as audit_tasks
+from hokan.backup import tasks as backup_tasks
 from hokan.certificates import tasks as certificate_tasks
 from hokan.clock import tasks as clock_tasks
 from hokan.identity import tasks as identity_tasks
@@ -38,6 +39,7 @@ CATALOGUE: tuple[Job, ...] = (
     *job_tasks.JOBS,
     *monitoring_tasks.JOBS,
     *clock_tasks.JOBS,
+    *backup_tasks.JOBS,
 )
 
 SETTING = "HOKAN_JOB_SCHEDULES"

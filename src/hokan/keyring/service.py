@@ -46,6 +46,7 @@ PURPOSES = (RECORDS,)
 _CHECK_NAME = "master_check"
 _AUDIT_KEY_NAME = "audit_signing_key"
 _AUDIT_MAC_NAME = "audit_mac_key"
+_BACKUP_KEK_NAME = "backup_kek"
 _CHECK_PLAINTEXT = b"hokan master key check v1"
 
 
@@ -163,6 +164,35 @@ class Keyring:
             except crypto.DecryptionError:
                 raise MasterKeyMismatch("the audit MAC key does not open") from None
         raise MasterKeyMismatch("the audit MAC key could not be read")
+
+    def backup_kek(self) -> bytes:
+        """The 256-bit key that wraps each backup generation's data key, made on first use.
+
+        Wrapped by the master key like the audit keys. The keyring's own backup is not
+        sealed under it (it lives in the keyring): that set's data key is wrapped by
+        the master key directly (ADR 0021, KEY-2).
+        """
+        associated = crypto.aad("backup-kek", {})
+        for _ in range(2):
+            try:
+                with self.db.session(write=True) as s:
+                    row = s.get(KeyringMeta, _BACKUP_KEK_NAME)
+                    if row is None:
+                        key = crypto.random_key()
+                        s.add(
+                            KeyringMeta(
+                                name=_BACKUP_KEK_NAME, value=self.master.wrap(key, associated)
+                            )
+                        )
+                        return key
+                    wrapped = row.value
+            except IntegrityError:  # another process made it first: read theirs
+                continue
+            try:
+                return self.master.unwrap(wrapped, associated)
+            except crypto.DecryptionError:
+                raise MasterKeyMismatch("the backup key does not open") from None
+        raise MasterKeyMismatch("the backup key could not be read")
 
     # -- tenant keys ------------------------------------------------------
 

@@ -1,0 +1,160 @@
+"""``hokan backup`` and ``hokan restore``: encrypted generational backups (BAK-1..4, ADR 0021).
+
+Generations are sealed chunk by chunk (zstd, then AES-256-GCM under a fresh data
+key per generation), signed, read back before they count, and kept by class
+against the wall clock. Nothing here prints data: only names, sizes and counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlalchemy import create_engine
+
+from hokan.backup import retention
+from hokan.backup.service import Backups
+from hokan.cli._common import echo_json, fail, group, operator, runtime, say, settings_or_exit
+from hokan.keyring.master import load_master_key
+from hokan.keyring.service import Keyring
+from hokan.kit.db import Database
+from hokan.kit.errors import HokanError
+from hokan.runtime import Runtime
+
+app = group("Encrypted backups: run, list, show, verify, pin, prune (restore: 'hokan restore').")
+
+_CLASSES = ", ".join(retention.CLASSES)
+
+
+def _service(rt: Runtime) -> Backups:
+    return Backups(rt.settings, rt.keyring, rt.blobs, rt.db, actor=operator())
+
+
+@app.command("run")
+def run(
+    klass: str = typer.Option(..., "--class", help=f"One of: {_CLASSES}"),
+    target: str | None = typer.Option(
+        None, "--target", help="local or remote (default: the class's own)"
+    ),
+) -> None:
+    """Take one generation now: snapshot, seal, write, read every chunk back, publish."""
+    if klass not in retention.CLASSES:
+        fail(f"--class must be one of: {_CLASSES}", ja=f"--class は次のいずれか: {_CLASSES}")
+    if target not in (None, "local", "remote"):
+        fail("--target must be local or remote", ja="--target は local か remote です")
+    with runtime() as rt:
+        echo_json(_service(rt).run(klass, target))
+
+
+@app.command("list")
+def listing(
+    klass: str | None = typer.Option(None, "--class", help="Only this class"),
+    target: str | None = typer.Option(None, "--target", help="Only this target"),
+) -> None:
+    """Every generation, newest first, with its expiry and why retention keeps it."""
+    with runtime() as rt:
+        echo_json(_service(rt).listing(klass=klass, target_name=target))
+
+
+@app.command("show")
+def show(generation: str = typer.Argument(..., help="Generation name")) -> None:
+    """A generation's signed manifest: files, sizes, row counts, chain heads, expiry."""
+    with runtime() as rt:
+        echo_json(_service(rt).show(generation))
+
+
+@app.command("verify")
+def verify(
+    generation: str | None = typer.Argument(None, help="One generation (default: all)"),
+    quick: bool = typer.Option(
+        False, "--quick", help="Existence and sizes only (no decryption of every chunk)"
+    ),
+) -> None:
+    """Check generations: signed manifest, every file and size, every chunk decrypted
+    (exit 1 if any is bad)."""
+    with runtime() as rt:
+        results = _service(rt).verify(generation, full=not quick)
+        echo_json(results)
+        if any(not r["ok"] for r in results):
+            raise typer.Exit(1)
+
+
+@app.command("pin")
+def pin(generation: str = typer.Argument(..., help="Generation name")) -> None:
+    """Put a generation on legal hold: never pruned until unpinned."""
+    with runtime() as rt:
+        _service(rt).set_pin(generation, True)
+        typer.echo(say(f"固定しました: {generation}", f"pinned: {generation}"))
+
+
+@app.command("unpin")
+def unpin(generation: str = typer.Argument(..., help="Generation name")) -> None:
+    """Release a generation's legal hold (retention applies again)."""
+    with runtime() as rt:
+        _service(rt).set_pin(generation, False)
+        typer.echo(say(f"固定を解除しました: {generation}", f"unpinned: {generation}"))
+
+
+@app.command("prune")
+def prune(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Explain, remove nothing"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """Remove generations retention no longer keeps, explaining every decision (audited)."""
+    with runtime() as rt:
+        decisions = _service(rt).prune(dry_run=dry_run)
+    if as_json:
+        echo_json(decisions)
+        return
+    for d in decisions:
+        why = say(str(d["why_ja"]), str(d["why"]))
+        typer.echo(f"{d['action']:<8} {d['generation']}  [{d['target']}] {d['rule']}: {why}")
+
+
+def restore(
+    generation: str = typer.Option(..., "--generation", help="Generation name"),
+    to: Path = typer.Option(..., "--to", help="A new, empty data directory"),
+    to_database_url: str | None = typer.Option(
+        None, "--to-database-url", help="PostgreSQL dumps: an empty system database"
+    ),
+    to_keyring_url: str | None = typer.Option(
+        None, "--to-keyring-url", help="PostgreSQL dumps: an empty keyring database"
+    ),
+) -> None:
+    """Restore a generation into a new data directory (needs only the master key and the
+    backup target: the running service is not touched). Prints the measured duration."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    settings = settings_or_exit()
+    try:
+        # The live keyring is never read: the generation's own keyring is restored first.
+        unused = Database(create_engine("sqlite://"))
+        service = Backups(settings, Keyring(unused, load_master_key(settings), 0))
+        columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True) as bar:
+            task = bar.add_task("restore", total=None)
+            result: dict[str, Any] = service.restore(
+                generation,
+                to,
+                to_database_url=to_database_url,
+                to_keyring_url=to_keyring_url,
+                progress=lambda n: bar.advance(task, n),
+                total=lambda n: bar.update(task, total=n),
+            )
+    except HokanError as exc:
+        fail(f"{exc.code}: {exc.message('en')}", ja=f"{exc.code}: {exc.message('ja')}")
+    echo_json(result)
+    typer.echo(
+        say(
+            f"復元しました: {generation} → {to} ({result['seconds']} 秒)",
+            f"restored {generation} into {to} in {result['seconds']} s",
+        ),
+        err=True,
+    )
