@@ -63,7 +63,7 @@ def test_a_damaged_generation_fails_the_verify_job_with_its_name(
     assert outcome.status == runs.FAILED
     assert outcome.error is not None and outcome.error.code == "backup_verify_failed"
     assert outcome.error.params["generation"] == name
-    assert outcome.error.params["error"] == "backup_chunk_tampered"
+    assert outcome.error.params["cause"] == "backup_chunk_tampered"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

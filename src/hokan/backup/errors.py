@@ -116,7 +116,7 @@ class TargetUnavailable(BackupError):
     message_en = "The backup target cannot be reached or written."
     dependency = "backup"
     reasons = because(
-        target=("バックアップ先: {target} ({error})", "Target: {target} ({error})."),
+        target=("バックアップ先: {target} ({cause})", "Target: {target} ({cause})."),
         inside_data_dir=(
             "バックアップ先 {target} がデータディレクトリの中にあります "
             "(別の場所を指定してください)。",
@@ -171,7 +171,7 @@ class VerifyFailed(BackupError):
     message_en = "Backup verification found bad generations."
     reasons = because(
         first=(
-            "{failed} 世代が不合格です。最初: 世代 {generation} ({error})",
-            "{failed} generation(s) failed; first: {generation} ({error}).",
+            "{failed} 世代が不合格です。最初: 世代 {generation} ({cause})",
+            "{failed} generation(s) failed; first: {generation} ({cause}).",
         ),
     )

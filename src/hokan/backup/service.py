@@ -256,7 +256,7 @@ class Backups:
         elif name == "remote":
             root = s.resolved_backup_remote_dir
         else:
-            raise errors.TargetUnavailable("target", target=name[:40], error="unknown")
+            raise errors.TargetUnavailable("target", target=name[:40], cause="unknown")
         if _inside(root, s.data_dir):
             raise errors.TargetUnavailable("inside_data_dir", target=name)
         return FolderTarget(name, root)

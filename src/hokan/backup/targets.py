@@ -88,7 +88,7 @@ class FolderTarget:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise errors.TargetUnavailable(
-                "target", target=self.name, error=type(exc).__name__
+                "target", target=self.name, cause=type(exc).__name__
             ) from None
 
     @contextlib.contextmanager
@@ -138,7 +138,7 @@ class FolderTarget:
                 os.fsync(out.fileno())
         except OSError as exc:
             raise errors.TargetUnavailable(
-                "target", target=self.name, error=type(exc).__name__
+                "target", target=self.name, cause=type(exc).__name__
             ) from None
         return size
 

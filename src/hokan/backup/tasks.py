@@ -52,7 +52,7 @@ def _verify(host: JobHost) -> JobResult:
     if bad:
         first = bad[0]
         raise errors.VerifyFailed(
-            "first", failed=len(bad), generation=first["generation"], error=first["error"]
+            "first", failed=len(bad), generation=first["generation"], cause=first["error"]
         )
     return JobResult(
         {"generations": len(results), "bytes_verified": sum(r["bytes_verified"] for r in results)}
