@@ -20,6 +20,7 @@ from hokan.cli import (
     maintenance,
     monitoring,
     operator,
+    restore,
     serve,
     tenant,
     user,
@@ -60,7 +61,8 @@ app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(availability.app, name="availability")
 app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(backup.app, name="backup")
-app.command("restore")(backup.restore)
+app.command("restore")(restore.restore)
+app.add_typer(restore.dr_app, name="dr")
 
 
 def main() -> None:
