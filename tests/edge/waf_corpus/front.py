@@ -97,14 +97,22 @@ http {{
     return conf
 
 
-def plain_front_conf(work: Path, upstream: int, fronts: dict[str, tuple[int, bool]]) -> Path:
+def plain_front_conf(
+    work: Path, upstream: int, fronts: dict[str, tuple[int, bool]], instant: bool = False
+) -> Path:
     """Plain-HTTP fronts to 127.0.0.1:``upstream``: ``{name: (port, modsecurity on?)}``.
 
-    The ModSecurity server carries the same directives as deploy/nginx/hokan.conf."""
+    The ModSecurity server carries the same directives as deploy/nginx/hokan.conf.
+    ``instant``: the same nginx serves ``upstream`` too, answering 200 at once."""
     rules = install_rules(work)
     servers = [
         f"upstream app {{ server 127.0.0.1:{upstream}; keepalive 32; }}",
     ]
+    if instant:
+        servers.append(
+            f"server {{ listen 127.0.0.1:{upstream}; modsecurity off; "
+            "location / { return 200 '{}'; } }"
+        )
     for port, waf in fronts.values():
         modsec = (
             f"""modsecurity on;
