@@ -459,6 +459,30 @@ class Settings(BaseSettings):
     backup_zstd_level: int = Field(
         default=1, ge=1, le=19, description="zstd level of backup chunks"
     )
+    backup_daily_generations: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="Daily system backups kept per target (whitepaper §3-3: 7 世代)",
+    )
+    backup_monthly_generations: int = Field(
+        default=3,
+        ge=1,
+        le=120,
+        description="Monthly system backups kept on the remote target (§3-3: 3 世代)",
+    )
+    backup_vault_generations: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="Daily My Number vault backups kept (§3-3: 7 世代)",
+    )
+    # -- Reports (REP-1..3) --
+    report_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra addresses of the weekly operations report, comma-separated "
+        "(the active operations managers always receive it)",
+    )
     # -- Attachments, blob store, malware scanning and IPS (issue 7: REC-4, EDGE-4, EDGE-6) --
     blob_url: str = Field(
         default="", description="file:///path or s3://bucket/prefix; empty: DATA_DIR/blobs"
@@ -614,7 +638,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https:// (invalid_probe_target)")
         return value
 
-    @field_validator("oncall_emails", mode="before")
+    @field_validator("oncall_emails", "report_emails", mode="before")
     @classmethod
     def _split_emails(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -22,9 +22,13 @@ generation: if every rule would remove everything, the newest is kept.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hokan.settings import Settings
 
 DAILY, UPGRADE, MAINTENANCE, MONTHLY, VAULT = "daily", "upgrade", "maintenance", "monthly", "vault"
 CLASSES = (DAILY, UPGRADE, MAINTENANCE, MONTHLY, VAULT)
@@ -32,6 +36,16 @@ CLASSES = (DAILY, UPGRADE, MAINTENANCE, MONTHLY, VAULT)
 KEEP_NEWEST = {DAILY: 7, MONTHLY: 3, VAULT: 7, UPGRADE: 1, MAINTENANCE: 1}
 DEFAULT_TARGET = {DAILY: "local", UPGRADE: "local", MAINTENANCE: "local", MONTHLY: "remote"}
 DEFAULT_TARGET[VAULT] = "local"
+
+
+def keep_newest(settings: Settings) -> dict[str, int]:
+    """How many of the newest each class keeps, as configured (HOKAN_BACKUP_*_GENERATIONS)."""
+    return {
+        **KEEP_NEWEST,
+        DAILY: settings.backup_daily_generations,
+        MONTHLY: settings.backup_monthly_generations,
+        VAULT: settings.backup_vault_generations,
+    }
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -85,8 +99,12 @@ class Decision:
         }
 
 
-def decide(generations: Iterable[Generation], now: datetime) -> list[Decision]:
-    """A decision with its reason for every generation, newest first."""
+def decide(
+    generations: Iterable[Generation], now: datetime, keep: Mapping[str, int] | None = None
+) -> list[Decision]:
+    """A decision with its reason for every generation, newest first (``keep``: how many
+    of the newest each class keeps, :func:`keep_newest`; default :data:`KEEP_NEWEST`)."""
+    keep = KEEP_NEWEST if keep is None else keep
     items = sorted(generations, key=lambda g: (g.created_at, g.name), reverse=True)
     rank: dict[str, int] = {}
     counters: dict[tuple[str, str], int] = {}
@@ -96,7 +114,7 @@ def decide(generations: Iterable[Generation], now: datetime) -> list[Decision]:
         rank[g.name] = counters[slot]
     out: list[Decision] = []
     for g in items:
-        out.append(_one(g, rank[g.name], now))
+        out.append(_one(g, rank[g.name], now, keep))
     # Never leave a target empty: the newest generation of a target stays.
     for target in {g.target for g in items}:
         mine = [d for d in out if d.generation.target == target]
@@ -113,12 +131,12 @@ def decide(generations: Iterable[Generation], now: datetime) -> list[Decision]:
     return out
 
 
-def _one(g: Generation, rank: int, now: datetime) -> Decision:
+def _one(g: Generation, rank: int, now: datetime, keep: Mapping[str, int]) -> Decision:
     if g.pinned:
         return Decision(
             g, True, "pinned", "pinned (legal hold)", "固定されています (リーガルホールド)"
         )
-    keep_n = KEEP_NEWEST.get(g.klass)
+    keep_n = keep.get(g.klass)
     if keep_n is None:
         return Decision(
             g, True, "unknown_class", f"class {g.klass!r} has no rule", "規則のない種類です"

@@ -349,7 +349,7 @@ class Backups:
                 "target": target.name,
                 "created_at": created.isoformat(),
                 "expires_at": expires.isoformat() if expires else None,
-                "keep_newest": retention.KEEP_NEWEST[klass],
+                "keep_newest": retention.keep_newest(s)[klass],
                 "hokan_version": __version__,
                 "migration_heads": heads,
                 "row_counts": row_counts,
@@ -542,7 +542,8 @@ class Backups:
         self, *, klass: str | None = None, target_name: str | None = None
     ) -> list[dict[str, Any]]:
         now = self.clock()
-        decisions = {d.generation.name: d for d in retention.decide(self.generations(), now)}
+        keep = retention.keep_newest(self.settings)
+        decisions = {d.generation.name: d for d in retention.decide(self.generations(), now, keep)}
         out = []
         for g in self.generations(klass=klass, target_name=target_name):
             decision = decisions[g.name]
@@ -703,7 +704,8 @@ class Backups:
             "seconds": seconds,
         }
         with contextlib.suppress(Exception):  # a disaster-recovery host may have no database yet
-            self._audit("backup.restore", generation, detail={"seconds": seconds})
+            # A string: audit details refuse floats (they do not round-trip on every engine).
+            self._audit("backup.restore", generation, detail={"seconds": str(seconds)})
         return result
 
     def _keys_keyring(self, generation: str, manifest: dict[str, Any]) -> bytes:
@@ -773,7 +775,9 @@ class Backups:
 
     def prune(self, *, dry_run: bool = False, now: datetime | None = None) -> list[dict[str, Any]]:
         moment = now or self.clock()
-        decisions = retention.decide(self.generations(), moment)
+        decisions = retention.decide(
+            self.generations(), moment, retention.keep_newest(self.settings)
+        )
         out = []
         for decision in decisions:
             shown = decision.as_json()
