@@ -459,23 +459,30 @@ class Settings(BaseSettings):
     backup_zstd_level: int = Field(
         default=1, ge=1, le=19, description="zstd level of backup chunks"
     )
-    backup_daily_generations: int = Field(
+    backup_policies: dict[str, dict[str, int | str]] = Field(
+        default_factory=dict,
+        description=(
+            "GFS retention per class and target as JSON (restic semantics, JST periods; "
+            '-1: unlimited), e.g. {"local/daily": {"daily": 7, "weekly": 4}, '
+            '"monthly": {"monthly": 3}, "upgrade": {"last": 1, "within": "1m"}}; keys: '
+            "class, target/class or target/*; unset: the whitepaper's counts"
+        ),
+    )
+    backup_verify_days: int = Field(
         default=7,
         ge=1,
-        le=365,
-        description="Daily system backups kept per target (whitepaper §3-3: 7 世代)",
+        le=366,
+        description="Every stored backup byte is read back and decrypted within this many days",
     )
-    backup_monthly_generations: int = Field(
-        default=3,
-        ge=1,
-        le=120,
-        description="Monthly system backups kept on the remote target (§3-3: 3 世代)",
+    backup_lock_wait_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=86_400,
+        description="How long a backup run waits for another run on its target (0: refuse)",
     )
-    backup_vault_generations: int = Field(
-        default=7,
-        ge=1,
-        le=365,
-        description="Daily My Number vault backups kept (§3-3: 7 世代)",
+    backup_drill_scratch_dir: Path | None = Field(
+        default=None,
+        description="Scratch folder for restore drills (empty: the system temporary folder)",
     )
     # -- Reports (REP-1..3) --
     report_emails: Annotated[list[str], NoDecode] = Field(

@@ -135,19 +135,6 @@ def test_every_decision_explains_itself() -> None:
     made = datetime(2026, 3, 1, tzinfo=UTC)
     gens = [_make("daily", "local", made + timedelta(days=i), i) for i in range(9)]
     decisions = retention.decide(gens, made + timedelta(days=9))
-    assert [d.rule for d in decisions] == ["newest_n"] * 7 + ["beyond_newest"] * 2
-    assert "only the 7 newest" in decisions[-1].why_en
-
-
-def test_the_configured_generations_are_kept() -> None:
-    """HOKAN_BACKUP_DAILY_GENERATIONS=5: the sixth newest daily is removed (the whitepaper
-    regenerated from the same setting says 5 世代, tests/reports/test_whitepaper.py)."""
-    from hokan.settings import Settings
-
-    keep = retention.keep_newest(Settings(backup_daily_generations=5))
-    assert keep[retention.DAILY] == 5 and keep[retention.MONTHLY] == 3
-    gens = [_make("daily", "local", START + timedelta(days=i), i) for i in range(8)]
-    decisions = retention.decide(gens, START + timedelta(days=8), keep)
-    assert [d.keep for d in decisions] == [True] * 5 + [False] * 3
-    assert "保持は 5 世代" in decisions[5].why_ja
-    assert sum(d.keep for d in retention.decide(gens, START + timedelta(days=8))) == 7
+    assert [d.rule for d in decisions] == ["last"] * 7 + ["beyond_policy"] * 2
+    assert "last #7 of 7" in decisions[6].why_en
+    assert "no rule of default:daily [last 7] keeps it" in decisions[-1].why_en
