@@ -216,3 +216,27 @@ class VerifyFailed(BackupError):
             "{failed} generation(s) failed; first: {generation} ({cause}).",
         ),
     )
+
+
+class InvalidPolicy(BackupError):
+    status = 400
+    code = "backup_invalid_policy"
+    message_ja = "バックアップの保持規則 (HOKAN_BACKUP_POLICIES) が正しくありません。"
+    message_en = "The backup retention policy (HOKAN_BACKUP_POLICIES) is not valid."
+    reasons = because(
+        setting=("{problem}", "{problem}"),
+    )
+
+
+class PruneFailed(BackupError):
+    status = 503
+    code = "backup_prune_failed"
+    message_ja = "保持期間を過ぎた世代の一部を削除できませんでした。"
+    message_en = "Some generations past their retention could not be removed."
+    dependency = "backup"
+    reasons = because(
+        first=(
+            "{failed} 世代を削除できませんでした。最初: {generation} ({target})",
+            "{failed} generation(s) not removed; first: {generation} ({target}).",
+        ),
+    )

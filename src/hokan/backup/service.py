@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 
 from hokan import __version__
 from hokan.audit import service as audit
-from hokan.backup import container, errors, retention
+from hokan.backup import container, errors, pruning, retention
 from hokan.backup.container import FileEntry
 from hokan.backup.targets import MANIFEST, FolderTarget, Target
 from hokan.blobs import BlobStore
@@ -617,10 +617,12 @@ class Backups:
         self, *, klass: str | None = None, target_name: str | None = None
     ) -> list[dict[str, Any]]:
         now = self.clock()
-        decisions = {d.generation.name: d for d in retention.decide(self.generations(), now)}
+        decisions = {
+            (d.generation.target, d.generation.name): d for d in pruning.decisions(self, now)
+        }
         out = []
         for g in self.generations(klass=klass, target_name=target_name):
-            decision = decisions[g.name]
+            decision = decisions[g.target, g.name]
             shown = decision.as_json()
             shown["action"] = "keep" if decision.keep else "remove_at_next_prune"
             out.append(shown)
@@ -741,26 +743,7 @@ class Backups:
         self._audit("backup.pin" if pinned else "backup.unpin", generation)
 
     def prune(self, *, dry_run: bool = False, now: datetime | None = None) -> list[dict[str, Any]]:
-        moment = now or self.clock()
-        decisions = retention.decide(self.generations(), moment)
-        out = []
-        for decision in decisions:
-            shown = decision.as_json()
-            if not decision.keep and not dry_run:
-                g = decision.generation
-                self.target(g.target).delete(g.name)
-                self._audit(
-                    "backup.prune",
-                    g.name,
-                    detail={
-                        "class": g.klass,
-                        "target": g.target,
-                        "rule": decision.rule,
-                    },
-                )
-                shown["action"] = "removed"
-            out.append(shown)
-        return out
+        return pruning.prune(self, dry_run=dry_run, now=now)
 
     # -- audit ------------------------------------------------------------------
 
@@ -793,4 +776,5 @@ def _generation(
         created_at=created,
         expires_at=datetime.fromisoformat(expires_text) if expires_text else None,
         pinned=pinned,
+        home=str(manifest.get("target") or target),
     )

@@ -20,6 +20,7 @@ from hokan.cli import (
     maintenance,
     monitoring,
     operator,
+    report,
     restore,
     serve,
     tenant,
@@ -61,6 +62,7 @@ app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(availability.app, name="availability")
 app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(backup.app, name="backup")
+app.add_typer(report.app, name="report")
 app.command("restore")(restore.restore)
 app.add_typer(restore.dr_app, name="dr")
 

@@ -93,12 +93,17 @@ def prune(
     dry_run: bool = typer.Option(False, "--dry-run", help="Explain, remove nothing"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
-    """Remove generations retention no longer keeps, explaining every decision (audited)."""
+    """Remove generations retention no longer keeps, explaining every decision: the rule
+    and counter that keep it (``daily #3 of 7``) or why it goes (audited). Policies:
+    HOKAN_BACKUP_POLICIES. Exit 1 if a removal failed."""
     with runtime() as rt:
         decisions = _service(rt).prune(dry_run=dry_run)
     if as_json:
         echo_json(decisions)
-        return
-    for d in decisions:
-        why = say(str(d["why_ja"]), str(d["why"]))
-        typer.echo(f"{d['action']:<8} {d['generation']}  [{d['target']}] {d['rule']}: {why}")
+    else:
+        for d in decisions:
+            why = say(str(d["why_ja"]), str(d["why"]))
+            action = "would-remove" if dry_run and d["action"] == "remove" else d["action"]
+            typer.echo(f"{action:<12} {d['generation']}  [{d['target']}] {d['rule']}: {why}")
+    if any(d["action"] == "failed" for d in decisions):
+        raise typer.Exit(1)
