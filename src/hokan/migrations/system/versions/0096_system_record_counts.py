@@ -16,7 +16,7 @@ Note for later SQLite migrations: a batch operation that re-creates
 ``records`` drops its triggers; re-create them (``record_count_triggers``).
 
 Revision ID: 0096_system
-Revises: 0074_system
+Revises: 0092_system
 Create Date: 2026-12-05
 """
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0096_system"
-down_revision: str | None = "0074_system"
+down_revision: str | None = "0092_system"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
