@@ -7,10 +7,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select, update
 
 from hokan.identity import tokens
+from hokan.identity.credential_cache import CredentialCache
+from hokan.identity.errors import InvalidToken
 from hokan.models import ApiToken, AuthGeneration, Tenant, TenantStatus
 from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
@@ -61,17 +64,25 @@ def test_a_cached_token_is_not_looked_up_again(
     assert len([s for s in seen if "FROM api_tokens" in s]) == 2
 
 
-def test_revocation_reaches_the_cache_within_the_bound(
+def test_revocation_applies_at_once_here_and_within_the_bound_elsewhere(
     runtime: Runtime, client: TestClient, make_tenant: Callable[..., TenantHandle]
 ) -> None:
     t = make_tenant()
     assert client.put(URL, json={"a": 1}, headers=t.headers).status_code == 201
     assert client.get(URL, headers=t.headers).status_code == 200  # cached now
+    # Another process's cache (its own, warmed with the same token).
+    elsewhere = CredentialCache(runtime.db, runtime.settings.auth_cache_seconds, 100)
+    assert tokens.authenticate(runtime.db, t.token, elsewhere).tenant_id == t.id
     before = _generation(runtime)
-    with runtime.db.session(write=True, system=True) as s:  # as another process would
+    with runtime.db.session(write=True, system=True) as s:
         tokens.revoke(s, t.id, tokens.public_prefix(t.token), SYSTEM)
     assert _generation(runtime) == before + 1
-    _refused_within_bound(client, t, runtime)
+    # This process made the change: refused at once.
+    assert client.get(URL, headers=t.headers).status_code == 401
+    # Another process: at the latest once it re-read the generation (the bound).
+    time.sleep(runtime.settings.auth_cache_seconds + 0.05)
+    with pytest.raises(InvalidToken):
+        tokens.authenticate(runtime.db, t.token, elsewhere)
 
 
 def test_a_suspended_tenant_is_refused_within_the_bound(

@@ -22,13 +22,21 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from hokan.kit.db import Database
 from hokan.models import AuthGeneration
 
 MAX_AGE = 60.0  # seconds a cached row is trusted even while the generation stands still
 _GENERATION = select(AuthGeneration.value).where(AuthGeneration.id == 1)
+# Statements that may move the generation: a transaction of this process that ran one
+# makes the next lookup re-read it at once (this process's own revocations apply at once).
+_WATCHED = tuple(
+    f"{verb} {table}"
+    for verb in ("UPDATE", "DELETE FROM")
+    for table in ("api_tokens", "users", "tenants")
+)
+_CHANGED = "hokan.auth_changed"
 
 
 class CachedCredential:
@@ -51,6 +59,14 @@ class CredentialCache:
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._checked_at = float("-inf")
+        if self.enabled:
+            event.listen(db.engine, "before_cursor_execute", _note_change)
+            event.listen(db.engine, "commit", self._after_own_change)
+            event.listen(db.engine, "rollback", _forget_change)
+
+    def _after_own_change(self, conn: Any) -> None:
+        if conn.info.pop(_CHANGED, False):
+            self._checked_at = float("-inf")
 
     @property
     def enabled(self) -> bool:
@@ -113,3 +129,12 @@ class CredentialCache:
                 self._rows.clear()
             self._generation = value
             self._checked_at = now
+
+
+def _note_change(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    if statement.startswith(_WATCHED):
+        conn.info[_CHANGED] = True
+
+
+def _forget_change(conn: Any) -> None:
+    conn.info.pop(_CHANGED, None)
