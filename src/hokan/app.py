@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from hokan import __version__, health
 from hokan.audit import api as audit_api
 from hokan.audit import operator_api as audit_operator_api
+from hokan.backup import operator_api as backup_operator_api
 from hokan.certificates import api as certificates_api
 from hokan.edge.admission import AdmissionMiddleware
 from hokan.edge.ips import api as ips_api
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(monitoring_api.router)
     app.include_router(api_status.router)
     app.include_router(api_maintenance.router)
+    app.include_router(backup_operator_api.router)
     # What is down now (incidents, maintenance), read at most once a second (MON-4).
     app.state.service_state = service_state = ServiceState(lambda: runtime.db)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests

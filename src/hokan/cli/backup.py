@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from sqlalchemy import create_engine
 
-from hokan.backup import retention
+from hokan.backup import coverage, drills, retention
 from hokan.backup.service import Backups
 from hokan.cli._common import echo_json, fail, group, operator, runtime, say, settings_or_exit
 from hokan.keyring.master import load_master_key
@@ -78,6 +78,22 @@ def verify(
         echo_json(results)
         if any(not r["ok"] for r in results):
             raise typer.Exit(1)
+
+
+@app.command("coverage")
+def coverage_report() -> None:
+    """Each generation's verification coverage: last check, last full read (the coverage
+    date) and whether it is within HOKAN_BACKUP_VERIFY_DAYS (from the nightly verify)."""
+    with runtime() as rt:
+        echo_json(coverage.coverage(_service(rt), rt.settings.backup_verify_days))
+
+
+@app.command("drill")
+def drill() -> None:
+    """Run a restore drill now: a random generation and tenant restored into a scratch
+    area and checked; prints the checks and the measured RTO (exit 1 if it failed)."""
+    with runtime() as rt:
+        echo_json(drills.run(_service(rt), requested_by=operator().display_name, trigger="cli"))
 
 
 @app.command("pin")

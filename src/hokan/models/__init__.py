@@ -8,6 +8,12 @@ from hokan.models.audit_daily_run import AuditDailyRun
 from hokan.models.audit_event import AuditEvent
 from hokan.models.audit_finding import AuditFinding, FindingStatus
 from hokan.models.audit_segment import AuditSegment
+from hokan.models.backup import (
+    BackupDrill,
+    BackupRestoreRequest,
+    BackupVerification,
+    BackupWindowRun,
+)
 from hokan.models.clock_check import ClockCheck
 from hokan.models.collection import Collection
 from hokan.models.consent_grant import ConsentGrant
@@ -51,6 +57,10 @@ __all__ = [
     "AuditFinding",
     "AuditSegment",
     "AvailabilityImport",
+    "BackupDrill",
+    "BackupRestoreRequest",
+    "BackupVerification",
+    "BackupWindowRun",
     "ClockCheck",
     "Collection",
     "ConsentGrant",
