@@ -459,6 +459,55 @@ class Settings(BaseSettings):
     backup_zstd_level: int = Field(
         default=1, ge=1, le=19, description="zstd level of backup chunks"
     )
+    # -- Remote backup target on the S3 API, restore (issue 15: BAK-4, BAK-5, ADR 0023) --
+    backup_remote_url: str = Field(
+        default="",
+        description="Remote backup target on the S3 API: s3://bucket/prefix; "
+        "empty: the folder HOKAN_BACKUP_REMOTE_DIR",
+    )
+    backup_s3_endpoint_url: str = Field(
+        default="", description="S3-compatible endpoint of the remote backup target"
+    )
+    backup_s3_region: str = Field(
+        default="ap-northeast-1", description="S3 region of the remote backup target"
+    )
+    backup_s3_access_key_id: str = Field(
+        default="", description="Access key id of the remote backup target"
+    )
+    backup_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="Secret access key of the remote backup target"
+    )
+    backup_policies: dict[str, dict[str, int | str]] = Field(
+        default_factory=dict,
+        description=(
+            "GFS retention per class and target as JSON (restic semantics, JST periods; "
+            '-1: unlimited), e.g. {"local/daily": {"daily": 7, "weekly": 4}, '
+            '"monthly": {"monthly": 3}, "upgrade": {"last": 1, "within": "1m"}}; keys: '
+            "class, target/class or target/*; unset: the whitepaper's counts"
+        ),
+    )
+    backup_verify_days: int = Field(
+        default=7,
+        ge=1,
+        le=366,
+        description="Every stored backup byte is read back and decrypted within this many days",
+    )
+    backup_lock_wait_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=86_400,
+        description="How long a backup run waits for another run on its target (0: refuse)",
+    )
+    backup_drill_scratch_dir: Path | None = Field(
+        default=None,
+        description="Scratch folder for restore drills (empty: the system temporary folder)",
+    )
+    # -- Reports (REP-1..3) --
+    report_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra addresses of the weekly operations report, comma-separated "
+        "(the active operations managers always receive it)",
+    )
     # -- Attachments, blob store, malware scanning and IPS (issue 7: REC-4, EDGE-4, EDGE-6) --
     blob_url: str = Field(
         default="", description="file:///path or s3://bucket/prefix; empty: DATA_DIR/blobs"
@@ -614,7 +663,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https:// (invalid_probe_target)")
         return value
 
-    @field_validator("oncall_emails", mode="before")
+    @field_validator("oncall_emails", "report_emails", mode="before")
     @classmethod
     def _split_emails(cls, value: Any) -> Any:
         if isinstance(value, str):

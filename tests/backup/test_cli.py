@@ -88,3 +88,20 @@ def test_a_damaged_generation_fails_verify_with_exit_1(cli: Cli, settings: Setti
     [result] = json.loads(r.stdout)
     assert result["error"] == "backup_chunk_tampered"
     assert result["where"]["file"] == "vault-store-1.db.hbk"
+
+
+def test_prune_explains_each_generation_under_configured_policies(cli: Cli) -> None:
+    names = [json.loads(cli("backup", "run", "--class", "vault").stdout)["generation"]]
+    names.append(json.loads(cli("backup", "run", "--class", "vault").stdout)["generation"])
+    policies = json.dumps({"vault": {"last": 1}})
+    r = cli("backup", "prune", "--dry-run", HOKAN_BACKUP_POLICIES=policies)
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("keep") and "last #1 of 1" in lines[0]
+    assert lines[1].startswith("would-remove") and "beyond_policy" in lines[1]
+    r = cli("backup", "prune", "--json", HOKAN_BACKUP_POLICIES=policies)
+    shown = {d["generation"]: d for d in json.loads(r.stdout)}
+    assert shown[names[0]]["action"] == "removed"
+    assert shown[names[1]]["reasons"] == [{"rule": "last", "counter": 1, "of": 1}]
+    r = cli("backup", "prune", HOKAN_BACKUP_POLICIES=json.dumps({"vault": {"weekly": "x"}}))
+    assert r.exit_code == 1 and "backup_invalid_policy" in r.stderr

@@ -125,6 +125,13 @@ class TargetUnavailable(BackupError):
     )
 
 
+class TargetFull(TargetUnavailable):
+    status = 507
+    code = "backup_target_full"
+    message_ja = "バックアップ先の容量が足りません。途中の世代は削除しました。"
+    message_en = "The backup target is full; the partial generation was removed."
+
+
 class SnapshotFailed(BackupError):
     status = 503
     code = "backup_snapshot_failed"
@@ -152,6 +159,40 @@ class RestoreRefused(BackupError):
             "世代 {generation} は PostgreSQL のダンプです: --to-database-url を指定してください。",
             "Generation {generation} holds a PostgreSQL dump: give --to-database-url.",
         ),
+        engine=(
+            "{file} は復元先と別のデータベース種別です (SQLite と PostgreSQL)。",
+            "{file} was taken from another database engine than the destination's.",
+        ),
+        vault=(
+            "保管庫ストア {store} の復元先がありません (--to-vault-url を指定してください)。",
+            "No destination for vault store {store} (give --to-vault-url).",
+        ),
+        tenant_unknown=(
+            "テナント {tenant} はこのサービスにありません。",
+            "Tenant {tenant} does not exist in this service.",
+        ),
+        tenant_absent=(
+            "世代 {generation} にテナント {tenant} の行はありません。",
+            "Generation {generation} holds no rows of tenant {tenant}.",
+        ),
+        tenant_keys=(
+            "テナント {tenant} の鍵 (版 {versions}) がこの鍵束にありません "
+            "(破棄済みの鍵で暗号化されたデータは復元できません)。",
+            "Tenant {tenant}'s keys (versions {versions}) are not in this keyring "
+            "(data sealed under destroyed keys cannot be restored).",
+        ),
+        master_key=(
+            "世代 {generation} は別のマスター鍵 ({expected}) で作られています。",
+            "Generation {generation} was made under another master key ({expected}).",
+        ),
+        nothing=(
+            "{target} に復元できる世代がありません。",
+            "No generation to restore on {target}.",
+        ),
+        confirm=(
+            "稼働中のデータを置き換えます: --yes を付けてください。",
+            "This replaces live data: add --yes.",
+        ),
     )
 
 
@@ -173,5 +214,29 @@ class VerifyFailed(BackupError):
         first=(
             "{failed} 世代が不合格です。最初: 世代 {generation} ({cause})",
             "{failed} generation(s) failed; first: {generation} ({cause}).",
+        ),
+    )
+
+
+class InvalidPolicy(BackupError):
+    status = 400
+    code = "backup_invalid_policy"
+    message_ja = "バックアップの保持規則 (HOKAN_BACKUP_POLICIES) が正しくありません。"
+    message_en = "The backup retention policy (HOKAN_BACKUP_POLICIES) is not valid."
+    reasons = because(
+        setting=("{problem}", "{problem}"),
+    )
+
+
+class PruneFailed(BackupError):
+    status = 503
+    code = "backup_prune_failed"
+    message_ja = "保持期間を過ぎた世代の一部を削除できませんでした。"
+    message_en = "Some generations past their retention could not be removed."
+    dependency = "backup"
+    reasons = because(
+        first=(
+            "{failed} 世代を削除できませんでした。最初: {generation} ({target})",
+            "{failed} generation(s) not removed; first: {generation} ({target}).",
         ),
     )

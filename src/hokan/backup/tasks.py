@@ -62,6 +62,12 @@ def _verify(host: JobHost) -> JobResult:
 def _prune(host: JobHost) -> JobResult:
     decisions = backups_for(host).prune()
     removed = [d["generation"] for d in decisions if d["action"] == "removed"]
+    failed = [d for d in decisions if d["action"] == "failed"]
+    if failed:
+        first = failed[0]
+        raise errors.PruneFailed(
+            "first", failed=len(failed), generation=first["generation"], target=first["target"]
+        )
     return JobResult({"kept": len(decisions) - len(removed), "removed": removed})
 
 
