@@ -459,6 +459,24 @@ class Settings(BaseSettings):
     backup_zstd_level: int = Field(
         default=1, ge=1, le=19, description="zstd level of backup chunks"
     )
+    # -- Remote backup target on the S3 API, restore (issue 15: BAK-4, BAK-5, ADR 0023) --
+    backup_remote_url: str = Field(
+        default="",
+        description="Remote backup target on the S3 API: s3://bucket/prefix; "
+        "empty: the folder HOKAN_BACKUP_REMOTE_DIR",
+    )
+    backup_s3_endpoint_url: str = Field(
+        default="", description="S3-compatible endpoint of the remote backup target"
+    )
+    backup_s3_region: str = Field(
+        default="ap-northeast-1", description="S3 region of the remote backup target"
+    )
+    backup_s3_access_key_id: str = Field(
+        default="", description="Access key id of the remote backup target"
+    )
+    backup_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="Secret access key of the remote backup target"
+    )
     backup_policies: dict[str, dict[str, int | str]] = Field(
         default_factory=dict,
         description=(
@@ -483,6 +501,12 @@ class Settings(BaseSettings):
     backup_drill_scratch_dir: Path | None = Field(
         default=None,
         description="Scratch folder for restore drills (empty: the system temporary folder)",
+    )
+    # -- Reports (REP-1..3) --
+    report_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra addresses of the weekly operations report, comma-separated "
+        "(the active operations managers always receive it)",
     )
     # -- Attachments, blob store, malware scanning and IPS (issue 7: REC-4, EDGE-4, EDGE-6) --
     blob_url: str = Field(
@@ -639,7 +663,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https:// (invalid_probe_target)")
         return value
 
-    @field_validator("oncall_emails", mode="before")
+    @field_validator("oncall_emails", "report_emails", mode="before")
     @classmethod
     def _split_emails(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -89,11 +89,13 @@ def cli(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return run
 
 
-def _behind(runtime: Runtime) -> None:
-    """The system database one migration behind the code."""
+def _behind(runtime: Runtime) -> str:
+    """The system database one migration behind the code; its revision."""
     config = migrations.alembic_config("system", runtime.db.engine)
-    command.downgrade(config, "0074_system")
-    assert migrations.current("system", runtime.db.engine) == "0074_system"
+    command.downgrade(config, "-1")
+    behind = migrations.current("system", runtime.db.engine)
+    assert behind is not None and behind != migrations.head("system")
+    return behind
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -117,11 +119,11 @@ def test_db_upgrade_refuses_when_the_backup_fails_unless_told_and_audits_that(
 ) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the target should be")
-    _behind(runtime)
+    behind = _behind(runtime)
     r = cli("db", "upgrade", HOKAN_BACKUP_LOCAL_DIR=str(blocked))
     assert r.exit_code == 1 and "not migrated" in r.stderr
     assert "backup_target_unavailable" in r.stderr
-    assert migrations.current("system", runtime.db.engine) == "0074_system"
+    assert migrations.current("system", runtime.db.engine) == behind
     r = cli("db", "upgrade", "--no-backup", HOKAN_BACKUP_LOCAL_DIR=str(blocked))
     assert r.exit_code == 0, r.output
     assert "skipped (--no-backup" in r.stdout
@@ -130,4 +132,4 @@ def test_db_upgrade_refuses_when_the_backup_fails_unless_told_and_audits_that(
         [entry] = s.scalars(
             select(AuditEvent).where(AuditEvent.action == "db.upgrade_without_backup")
         ).all()
-    assert "system:0074_system->" in json.dumps(entry.detail)
+    assert f"system:{behind}->" in json.dumps(entry.detail)

@@ -85,7 +85,7 @@ def test_a_full_target_leaves_no_generation_and_no_success(
         results = s.scalars(select(AuditEvent.result).where(AuditEvent.action == "backup.run"))
         assert set(results) == {"error"}
     assert incident.title_en == "Backup failed"
-    assert outcome.error is not None and outcome.error.code == "backup_target_unavailable"
+    assert outcome.error is not None and outcome.error.code == "backup_target_full"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -226,7 +226,7 @@ def _records(db: Database, keyring: Keyring, tenant_id: Any, pick: random.Random
         repo = RecordRepository(s, tenant_id)
         rows = [
             r
-            for c, _n in repo.collections()
+            for c in repo.collections()
             for r in repo.page(
                 c.id, limit=50, after=None, updated_since=None, include_deleted=False
             )

@@ -125,6 +125,13 @@ class TargetUnavailable(BackupError):
     )
 
 
+class TargetFull(TargetUnavailable):
+    status = 507
+    code = "backup_target_full"
+    message_ja = "バックアップ先の容量が足りません。途中の世代は削除しました。"
+    message_en = "The backup target is full; the partial generation was removed."
+
+
 class SnapshotFailed(BackupError):
     status = 503
     code = "backup_snapshot_failed"
@@ -155,6 +162,40 @@ class RestoreRefused(BackupError):
         tenant_needed=(
             "テナント単位の復元にはテナントの指定が必要です。",
             "A single-tenant restore needs a tenant.",
+        ),
+        engine=(
+            "{file} は復元先と別のデータベース種別です (SQLite と PostgreSQL)。",
+            "{file} was taken from another database engine than the destination's.",
+        ),
+        vault=(
+            "保管庫ストア {store} の復元先がありません (--to-vault-url を指定してください)。",
+            "No destination for vault store {store} (give --to-vault-url).",
+        ),
+        tenant_unknown=(
+            "テナント {tenant} はこのサービスにありません。",
+            "Tenant {tenant} does not exist in this service.",
+        ),
+        tenant_absent=(
+            "世代 {generation} にテナント {tenant} の行はありません。",
+            "Generation {generation} holds no rows of tenant {tenant}.",
+        ),
+        tenant_keys=(
+            "テナント {tenant} の鍵 (版 {versions}) がこの鍵束にありません "
+            "(破棄済みの鍵で暗号化されたデータは復元できません)。",
+            "Tenant {tenant}'s keys (versions {versions}) are not in this keyring "
+            "(data sealed under destroyed keys cannot be restored).",
+        ),
+        master_key=(
+            "世代 {generation} は別のマスター鍵 ({expected}) で作られています。",
+            "Generation {generation} was made under another master key ({expected}).",
+        ),
+        nothing=(
+            "{target} に復元できる世代がありません。",
+            "No generation to restore on {target}.",
+        ),
+        confirm=(
+            "稼働中のデータを置き換えます: --yes を付けてください。",
+            "This replaces live data: add --yes.",
         ),
     )
 

@@ -12,6 +12,7 @@ run, under the lock.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -37,7 +38,7 @@ def check_generation(name: str) -> str:
     return name
 
 
-def _check_file(name: str) -> str:
+def check_file(name: str) -> str:
     if not _FILE.match(name) or ".." in name:
         raise ValueError("invalid backup file name")
     return name
@@ -134,7 +135,7 @@ class FolderTarget:
         (path / "INCOMPLETE").write_text("a backup run is writing (or died writing) here\n")
 
     def write(self, generation: str, name: str, chunks: Iterable[bytes]) -> int:
-        path = self._incomplete(generation) / _check_file(name)
+        path = self._incomplete(generation) / check_file(name)
         size = 0
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -145,6 +146,8 @@ class FolderTarget:
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise errors.TargetFull("target", target=self.name, cause="no space") from None
             raise errors.TargetUnavailable(
                 "target", target=self.name, cause=type(exc).__name__
             ) from None
@@ -153,13 +156,13 @@ class FolderTarget:
     def open(self, generation: str, name: str, *, incomplete: bool = False) -> BinaryIO:
         base = self._incomplete(generation) if incomplete else self._published(generation)
         try:
-            return (base / _check_file(name)).open("rb")
+            return (base / check_file(name)).open("rb")
         except FileNotFoundError:
             raise errors.FileMissing("file", generation=generation, file=name) from None
 
     def size(self, generation: str, name: str) -> int | None:
         try:
-            return (self._published(generation) / _check_file(name)).stat().st_size
+            return (self._published(generation) / check_file(name)).stat().st_size
         except FileNotFoundError:
             return None
 

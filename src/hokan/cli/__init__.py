@@ -20,6 +20,8 @@ from hokan.cli import (
     maintenance,
     monitoring,
     operator,
+    report,
+    restore,
     serve,
     tenant,
     user,
@@ -60,7 +62,9 @@ app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(availability.app, name="availability")
 app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(backup.app, name="backup")
-app.command("restore")(backup.restore)
+app.add_typer(report.app, name="report")
+app.command("restore")(restore.restore)
+app.add_typer(restore.dr_app, name="dr")
 
 
 def main() -> None:

@@ -7,19 +7,11 @@ against the wall clock. Nothing here prints data: only names, sizes and counts.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import typer
-from sqlalchemy import create_engine
 
 from hokan.backup import coverage, drills, retention
 from hokan.backup.service import Backups
-from hokan.cli._common import echo_json, fail, group, operator, runtime, say, settings_or_exit
-from hokan.keyring.master import load_master_key
-from hokan.keyring.service import Keyring
-from hokan.kit.db import Database
-from hokan.kit.errors import HokanError
+from hokan.cli._common import echo_json, fail, group, operator, runtime, say
 from hokan.runtime import Runtime
 
 app = group("Encrypted backups: run, list, show, verify, pin, prune (restore: 'hokan restore').")
@@ -131,51 +123,3 @@ def prune(
             typer.echo(f"{action:<12} {d['generation']}  [{d['target']}] {d['rule']}: {why}")
     if any(d["action"] == "failed" for d in decisions):
         raise typer.Exit(1)
-
-
-def restore(
-    generation: str = typer.Option(..., "--generation", help="Generation name"),
-    to: Path = typer.Option(..., "--to", help="A new, empty data directory"),
-    to_database_url: str | None = typer.Option(
-        None, "--to-database-url", help="PostgreSQL dumps: an empty system database"
-    ),
-    to_keyring_url: str | None = typer.Option(
-        None, "--to-keyring-url", help="PostgreSQL dumps: an empty keyring database"
-    ),
-) -> None:
-    """Restore a generation into a new data directory (needs only the master key and the
-    backup target: the running service is not touched). Prints the measured duration."""
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    settings = settings_or_exit()
-    try:
-        # The live keyring is never read: the generation's own keyring is restored first.
-        unused = Database(create_engine("sqlite://"))
-        service = Backups(settings, Keyring(unused, load_master_key(settings), 0))
-        columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=True) as bar:
-            task = bar.add_task("restore", total=None)
-            result: dict[str, Any] = service.restore(
-                generation,
-                to,
-                to_database_url=to_database_url,
-                to_keyring_url=to_keyring_url,
-                progress=lambda n: bar.advance(task, n),
-                total=lambda n: bar.update(task, total=n),
-            )
-    except HokanError as exc:
-        fail(f"{exc.code}: {exc.message('en')}", ja=f"{exc.code}: {exc.message('ja')}")
-    echo_json(result)
-    typer.echo(
-        say(
-            f"復元しました: {generation} → {to} ({result['seconds']} 秒)",
-            f"restored {generation} into {to} in {result['seconds']} s",
-        ),
-        err=True,
-    )

@@ -17,6 +17,7 @@ from hokan.models.backup import (
 from hokan.models.clock_check import ClockCheck
 from hokan.models.collection import Collection
 from hokan.models.consent_grant import ConsentGrant
+from hokan.models.host_sample import HostSample
 from hokan.models.job_run import JobRun
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.mail_message import MailMessage
@@ -37,6 +38,7 @@ from hokan.models.record import Record
 from hokan.models.record_attachment import AttachmentStatus, RecordAttachment
 from hokan.models.record_revision import RecordRevision
 from hokan.models.recovery_code import RecoveryCode
+from hokan.models.stored_report import StoredReport
 from hokan.models.tenant import Product, Tenant, TenantStatus
 from hokan.models.terminal_certificate import TerminalCertificate
 from hokan.models.user import User, UserStatus
@@ -66,6 +68,7 @@ __all__ = [
     "ConsentGrant",
     "DeletionReason",
     "FindingStatus",
+    "HostSample",
     "Incident",
     "IncidentUpdate",
     "JobRun",
@@ -87,6 +90,7 @@ __all__ = [
     "RecordRevision",
     "RecoveryCode",
     "ServiceUnits",
+    "StoredReport",
     "Tenant",
     "TenantKey",
     "TenantStatus",

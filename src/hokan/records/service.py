@@ -172,8 +172,10 @@ class RecordService:
     def list_collections(self, session: Session, principal: Principal) -> list[CollectionView]:
         repo = RecordRepository(session, _tenant(principal))
         views = [
-            CollectionView(c.name, c.json_schema, c.schema_version, n, c.created_at, c.updated_at)
-            for c, n in repo.collections()
+            CollectionView(
+                c.name, c.json_schema, c.schema_version, c.record_count, c.created_at, c.updated_at
+            )
+            for c in repo.collections()
         ]
         succeeded(session, principal, detail={"count": len(views)})
         return views

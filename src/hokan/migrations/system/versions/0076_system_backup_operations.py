@@ -2,7 +2,7 @@
 maintenance-window backups
 
 Revision ID: 0076_system
-Revises: 0074_system
+Revises: 0096_system
 Create Date: 2026-12-05
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import hokan.kit.db
 
 revision: str = "0076_system"
-down_revision: str | None = "0074_system"
+down_revision: str | None = "0096_system"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
