@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from hokan.backup import drills, errors
 from hokan.backup.service import Backups
@@ -60,6 +60,7 @@ def test_a_drill_restores_checks_and_records_its_rto(
     assert checks["audit"]["ok"] and checks["audit"]["chains"] >= 2
     assert checks["audit"]["heads_differ"] == []
     assert shown["tenant"] is not None
+    assert checks["tenant_rows"]["ok"] and checks["tenant_rows"]["rows"] > 0
     if shown["tenant"] == t.tenant.code:
         assert checks["vault"]["generation"] == vault
         assert checks["vault"]["decrypted"] == 1
@@ -71,7 +72,7 @@ def test_a_drill_restores_checks_and_records_its_rto(
     assert row.status == "passed" and row.seconds is not None and row.seconds > 0
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_every_tenant_drill_decrypts_its_own_vault_entry(
     runtime: Runtime,
     backups: Backups,
@@ -84,8 +85,17 @@ def test_every_tenant_drill_decrypts_its_own_vault_entry(
     backups.run("vault")
     shown = drills.run(backups, rng=random.Random(0))
     assert shown["tenant"] == t.tenant.code
-    assert shown["result"]["checks"]["vault"]["decrypted"] == 1
-    assert shown["result"]["checks"]["records"]["decrypted"] == 1
+    checks = shown["result"]["checks"]
+    assert checks["vault"]["decrypted"] == 1 and checks["records"]["decrypted"] == 1
+    assert all(c["ok"] for c in checks.values())
+    if backups.settings.backup_database_url:  # PostgreSQL: the scratch databases are gone
+        engine = create_engine(backups.settings.backup_database_url)
+        with engine.connect() as conn:
+            left = conn.execute(
+                text("SELECT datname FROM pg_database WHERE datname LIKE 'hokan_drill_%'")
+            ).all()
+        engine.dispose()
+        assert left == []
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -98,8 +108,8 @@ def test_a_drill_that_finds_a_difference_fails_its_job_and_opens_an_incident(
     backups.run("daily")
     real = drills._rows
 
-    def differ(path: Path, manifest: dict[str, object]) -> dict[str, object]:
-        out = real(path, manifest)
+    def differ(facts: object, manifest: dict[str, object]) -> dict[str, object]:
+        out = real(facts, manifest)  # type: ignore[arg-type]
         return out | {"ok": False, "differ": ["records"]}
 
     monkeypatch.setattr(drills, "_rows", differ)

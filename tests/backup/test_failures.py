@@ -18,7 +18,9 @@ from hokan.backup.service import Backups
 from hokan.jobs import runner, runs
 from hokan.jobs.registry import Registry
 from hokan.jobs.worker import WorkerHost
+from hokan.kit.clock import utcnow
 from hokan.models import AuditEvent, Incident, IncidentUpdate, JobRun, MailMessage
+from hokan.monitoring import status_page
 from hokan.runtime import Runtime
 from hokan.settings import Settings
 
@@ -58,6 +60,9 @@ def test_an_unreachable_target_opens_one_incident_until_a_run_succeeds(
     assert len(mails) == 2 and all(m.recipients == ["oncall@example.jp"] for m in mails)
     assert all(m.tenant_id is None for m in mails)  # no tenant is told
     assert "backup_target_unavailable" not in mails[0].subject
+    # Operators see it; the public status page does not (no customer is affected).
+    with runtime.db.session(system=True) as s:
+        assert status_page._incidents(s, utcnow()) == []
     assert list(job_runs) == [runs.FAILED, runs.FAILED] and successes == []
 
     fixed = broken.model_copy(update={"backup_local_dir": tmp_path / "local"})

@@ -5,7 +5,7 @@ random system generation is restored into a scratch folder with the ordinary res
 (:meth:`Backups.restore`: the running service is not touched) and a random tenant of it
 is checked:
 
-* every table's row count equals the manifest's;
+* every table's row count equals the manifest's, and so do the tenant's own rows;
 * the audit chains verify (hashes, MACs, signed checkpoints) and their heads equal the
   manifest's chain heads;
 * a sample of the tenant's records decrypts under the *restored* keyring;
@@ -16,13 +16,15 @@ The measured duration — restore plus checks — is the drill's RTO, recorded i
 ``backup_drills`` with the checks' results. The scratch folder is removed afterwards. A
 failed drill fails its job (an incident and a notice follow, ADR 0022).
 
-PostgreSQL generations hold ``pg_dump`` files that restore into databases, not a
-folder: their drill is recorded as *skipped* with that reason (ADR 0022).
+PostgreSQL generations hold ``pg_dump`` files: they are restored into scratch databases
+made on ``HOKAN_BACKUP_DRILL_DATABASE_URL`` (default: the backup role's server) and
+dropped after; without one the drill is recorded as *skipped* with that reason.
 """
 
 from __future__ import annotations
 
 import random
+import secrets
 import shutil
 import tempfile
 import time
@@ -30,7 +32,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from hokan.audit import service as audit
 from hokan.backup import errors, retention
@@ -48,7 +51,7 @@ from hokan.vault.service import VaultService
 from hokan.vault.stores import FragmentStores
 
 if TYPE_CHECKING:
-    from hokan.backup.service import Backups
+    from hokan.backup.service import Backups, Facts
 
 SAMPLE = 5
 REQUESTED, RUNNING, PASSED, FAILED, SKIPPED = "requested", "running", "passed", "failed", "skipped"
@@ -110,8 +113,13 @@ def run(
             generation = g.name
             manifest, _ = backups.manifest(backups.target(g.target), g.name)
             system = _system_file(manifest)
-            if system is None or system.meta.get("format") != "sqlite":
-                result["skipped"] = "PostgreSQL generations restore into databases (ADR 0022)"
+            conf = backups.settings
+            if (
+                system is not None
+                and system.meta.get("format") == "pg_dump_custom"
+                and not (conf.backup_drill_database_url or conf.backup_database_url)
+            ):
+                result["skipped"] = "PostgreSQL drills need HOKAN_BACKUP_DRILL_DATABASE_URL"
             else:
                 started = time.monotonic()
                 result, tenant_code = _drill(backups, g, manifest, pick)
@@ -149,53 +157,136 @@ def run(
     return shown
 
 
+class _Scratch:
+    """Where a drill restores: a scratch folder and, for PostgreSQL generations, empty
+    databases created for the drill on the drill server and dropped after it."""
+
+    def __init__(self, backups: Backups, postgresql: bool) -> None:
+        s = backups.settings
+        base = s.backup_drill_scratch_dir
+        if base is not None:
+            base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.folder = Path(tempfile.mkdtemp(prefix="hokan-drill-", dir=base))
+        self.server = (s.backup_drill_database_url or s.backup_database_url) if postgresql else ""
+        self.created: list[str] = []
+        self.engines: list[Database] = []
+
+    def url(self, part: str) -> str | None:
+        if not self.server:
+            return None
+        base = make_url(self.server)
+        name = f"hokan_drill_{secrets.token_hex(4)}_{part}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))  # a name made here, not input
+        finally:
+            admin.dispose()
+        self.created.append(name)
+        return base.set(database=name).render_as_string(hide_password=False)
+
+    def database(self, url: str) -> Database:
+        db = Database(make_engine(url, pool_size=2, create=False))
+        self.engines.append(db)
+        return db
+
+    def close(self) -> None:
+        for db in self.engines:
+            db.dispose()
+        if self.created:
+            admin = create_engine(make_url(self.server), isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as conn:
+                    for name in self.created:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            finally:
+                admin.dispose()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def _drill(
     backups: Backups, g: retention.Generation, manifest: dict[str, Any], pick: random.Random
 ) -> tuple[dict[str, Any], str | None]:
-    base = backups.settings.backup_drill_scratch_dir
-    if base is not None:
-        base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    scratch = Path(tempfile.mkdtemp(prefix="hokan-drill-", dir=base))
-    databases: list[Database] = []
+    from hokan.backup import restoring
+    from hokan.backup.service import pg_facts, sqlite_facts
+
+    system_file = _system_file(manifest)
+    postgresql = system_file is not None and system_file.meta.get("format") == "pg_dump_custom"
+    scratch = _Scratch(backups, postgresql)
     try:
-        restored = backups.restore(g.name, scratch / "system")
-        db = Database(make_engine(f"sqlite:///{scratch / 'system' / 'hokan.db'}", create=False))
-        keyring_db = Database(
-            make_engine(f"sqlite:///{scratch / 'system' / 'keyring.db'}", create=False)
-        )
-        databases += [db, keyring_db]
-        keyring = Keyring(keyring_db, backups.master, 0)
-        checks: dict[str, Any] = {"rows": _rows(scratch / "system" / "hokan.db", manifest)}
+        if postgresql:
+            system_url, keyring_url = scratch.url("system"), scratch.url("keyring")
+            assert system_url is not None
+            assert keyring_url is not None
+            restored = backups.restore(
+                g.name,
+                scratch.folder / "system",
+                to_database_url=system_url,
+                to_keyring_url=keyring_url,
+            )
+            facts = pg_facts(system_url)
+        else:
+            restored = backups.restore(g.name, scratch.folder / "system")
+            system_url = f"sqlite:///{scratch.folder / 'system' / 'hokan.db'}"
+            keyring_url = f"sqlite:///{scratch.folder / 'system' / 'keyring.db'}"
+            facts = sqlite_facts(scratch.folder / "system" / "hokan.db")
+        db = scratch.database(system_url)
+        keyring = Keyring(scratch.database(keyring_url), backups.master, 0)
+        checks: dict[str, Any] = {"rows": _rows(facts, manifest)}
         checks["audit"] = _audit(db, keyring, manifest)
         with db.session(system=True) as s:
             found = s.execute(select(Tenant.id, Tenant.code))
             tenants = sorted(((t.id, t.code) for t in found), key=lambda t: t[1])
         tenant = pick.choice(tenants) if tenants else None
         if tenant is not None:
+            checks["tenant_rows"] = _tenant_rows(facts, manifest, tenant[0])
             checks["records"] = _records(db, keyring, tenant[0], pick)
             companion = _companion(backups, g)
             if companion is None:
                 checks["vault"] = {"ok": True, "skipped": "no vault generation of that night"}
             else:
-                backups.restore(companion.name, scratch / "vault")
-                checks["vault"] = _vault(backups, db, keyring, scratch / "vault", tenant[0], pick)
+                opened = restoring.open_generation(backups, companion.name)
+                stores = [f for f in opened.files if f.name.startswith("vault-store-")]
+                folder = scratch.folder / "vault"
+                urls = [
+                    scratch.url(f"vault{i}") or f"sqlite:///{folder / f'store-{i}.db'}"
+                    for i in range(1, len(stores) + 1)
+                ]
+                folder.mkdir(mode=0o700)
+                dest = restoring.Destination(system_url, keyring_url, urls, None)
+                restoring.restore(
+                    backups, companion.name, dest, keyring=keyring, scratch=scratch.folder
+                )
+                checks["vault"] = _vault(backups, db, keyring, urls, tenant[0], pick)
                 checks["vault"]["generation"] = companion.name
         return {"restore_seconds": restored["seconds"], "checks": checks}, (
             tenant[1] if tenant else None
         )
     finally:
-        for d in databases:
-            d.dispose()
-        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.close()
 
 
-def _rows(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    from hokan.backup.service import sqlite_facts
-
+def _rows(facts: Facts, manifest: dict[str, Any]) -> dict[str, Any]:
     expected: dict[str, int] = manifest.get("row_counts", {}).get("system.db.hbk", {})
-    found = sqlite_facts(path).row_counts
+    found = facts.row_counts
     differ = sorted(t for t in set(expected) | set(found) if expected.get(t) != found.get(t))
     return {"ok": not differ, "tables": len(found), "rows": sum(found.values()), "differ": differ}
+
+
+def _tenant_rows(facts: Facts, manifest: dict[str, Any], tenant_id: Any) -> dict[str, Any]:
+    """The tenant's rows per table against the manifest's per-tenant counts."""
+    from hokan.backup.service import _tenant_label
+
+    by_table = manifest.get("row_counts_by_tenant", {}).get("system.db.hbk")
+    if not by_table:
+        return {"ok": True, "skipped": "the manifest has no per-tenant counts"}
+    label = _tenant_label(tenant_id)
+    found = facts.tenant_counts or {}
+    tables = set(by_table) | set(found)
+    expected = {t: by_table.get(t, {}).get(label, 0) for t in tables}
+    have = {t: found.get(t, {}).get(label, 0) for t in tables}
+    differ = sorted(t for t in tables if expected[t] != have[t])
+    return {"ok": not differ, "rows": sum(have.values()), "differ": differ}
 
 
 def _audit(db: Database, keyring: Keyring, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -247,11 +338,10 @@ def _vault(
     backups: Backups,
     db: Database,
     keyring: Keyring,
-    folder: Path,
+    urls: list[str],
     tenant_id: Any,
     pick: random.Random,
 ) -> dict[str, Any]:
-    urls = [f"sqlite:///{p}" for p in sorted((folder / "vault").glob("store-*.db"))]
     stores = FragmentStores(urls, pool_size=2, busy_timeout_ms=5000)
     try:
         service = VaultService(keyring, stores, backups.settings.vault_k, 1, cast(Scanner, None))
