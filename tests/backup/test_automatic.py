@@ -133,3 +133,22 @@ def test_db_upgrade_refuses_when_the_backup_fails_unless_told_and_audits_that(
             select(AuditEvent).where(AuditEvent.action == "db.upgrade_without_backup")
         ).all()
     assert f"system:{behind}->" in json.dumps(entry.detail)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_on_postgresql_without_a_backup_role_the_upgrade_is_refused_by_name(
+    runtime: Runtime,
+) -> None:
+    from hokan.backup import automatic, errors
+    from hokan.models import Incident
+    from hokan.principals.principal import SYSTEM
+
+    service = Backups(runtime.settings, runtime.keyring, runtime.blobs, runtime.db)
+    with pytest.raises(errors.SnapshotFailed) as caught:
+        automatic.before_upgrade(service, SYSTEM, pending=["system:a->b"], skip=False)
+    assert caught.value.reason == "unconfigured"
+    assert "HOKAN_BACKUP_DATABASE_URL" in caught.value.message("en")
+    with runtime.db.session(system=True) as s:
+        [incident] = s.scalars(select(Incident)).all()
+    assert incident.title_en == "Pre-upgrade backup failed"
+    assert automatic.before_upgrade(service, SYSTEM, pending=[], skip=False) is None

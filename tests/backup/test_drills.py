@@ -5,6 +5,7 @@ decrypted, the RTO recorded; a failed drill fails its job and opens an incident.
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,29 @@ def test_a_requested_drill_runs_at_the_next_minute(
     assert row is not None and row.status == "passed" and row.trigger == "request"
     assert row.requested_by == "運用 太郎" and row.seconds is not None
     assert _execute(runtime, "backup.drill_requested").status == runs.SKIPPED
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_crashed_drill_is_recorded_failed_and_a_dead_workers_drill_is_reaped(
+    runtime: Runtime,
+    backups: Backups,
+    populated: dict[str, dict[str, object]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    backups.run("daily")
+
+    def crash(*_: object, **__: object) -> None:
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(drills, "_drill", crash)
+    with pytest.raises(errors.DrillFailed):
+        drills.run(backups)
+    with runtime.db.session(write=True, system=True) as s:
+        [row] = s.scalars(select(BackupDrill)).all()
+        assert (row.status, row.result["crashed"]) == ("failed", "RuntimeError")
+        row.status = "running"  # as a worker killed mid-drill leaves it
+        row.started_at = backups.clock() - timedelta(hours=7)
+    assert _execute(runtime, "backup.drill_requested").status == runs.SKIPPED
+    with runtime.db.session(system=True) as s:
+        [row] = s.scalars(select(BackupDrill)).all()
+    assert (row.status, row.error_code) == ("failed", "backup_drill_interrupted")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from hokan.audit import service as audit
-from hokan.backup import alerts, retention
+from hokan.backup import alerts, errors, retention
 from hokan.kit.errors import HokanError
 from hokan.models import BackupWindowRun, MaintenanceWindow
 from hokan.principals.principal import Principal
@@ -85,8 +85,12 @@ def before_upgrade(
                 detail={"pending": pending},
             )
         return None
+    conf = backups.settings
     try:
-        return backups.run(retention.UPGRADE)
+        if not conf.backup_database_url and conf.resolved_database_url.startswith("post"):
+            # The service's role is held by row-level security: pg_dump would refuse.
+            raise errors.SnapshotFailed("unconfigured")
+        done = backups.run(retention.UPGRADE)
     except HokanError as exc:
         alerts.raise_incident(
             backups.db,
@@ -97,3 +101,5 @@ def before_upgrade(
             target=exc.params.get("target"),
         )
         raise
+    alerts.resolve(backups.db, conf, "upgrade", backups.clock())
+    return done

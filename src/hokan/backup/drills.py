@@ -131,6 +131,11 @@ def run(
     except HokanError as exc:
         status, error = FAILED, exc
         result["error"] = exc.code
+    except Exception as exc:  # a drill that crashes is a failed drill, never a running one
+        status = FAILED
+        error = errors.DrillFailed("check", generation=generation or "-", check=type(exc).__name__)
+        result["error"] = error.code
+        result["crashed"] = type(exc).__name__
     with backups.db.session(write=True, system=True) as s:
         row = s.get(BackupDrill, drill_id)
         assert row is not None
@@ -381,6 +386,21 @@ def drill_json(row: BackupDrill) -> dict[str, Any]:
         "result": row.result,
         "error": row.error_code,
     }
+
+
+def reap(backups: Backups, now: datetime, after: timedelta = timedelta(hours=6)) -> int:
+    """Drills left ``running`` by a worker that died: recorded as failed (interrupted)."""
+    assert backups.db is not None
+    with backups.db.session(write=True, system=True) as s:
+        stale = s.scalars(
+            select(BackupDrill).where(
+                BackupDrill.status == RUNNING, BackupDrill.started_at < now - after
+            )
+        ).all()
+        for row in stale:
+            row.status, row.finished_at = FAILED, now
+            row.error_code = "backup_drill_interrupted"
+        return len(stale)
 
 
 def requested(backups: Backups) -> list[Any]:

@@ -142,6 +142,12 @@ class SnapshotFailed(BackupError):
             "{tool} が終了コード {status} で失敗しました。",
             "{tool} failed with status {status}.",
         ),
+        unconfigured=(
+            "PostgreSQL では HOKAN_BACKUP_DATABASE_URL (行レベルセキュリティを迂回できるロール) "
+            "が必要です。",
+            "On PostgreSQL, HOKAN_BACKUP_DATABASE_URL (a role that bypasses row-level "
+            "security) is needed.",
+        ),
     )
 
 

@@ -118,6 +118,7 @@ def _drill(host: JobHost) -> JobResult:
 
 def _drill_requested(host: JobHost) -> JobResult:
     service = backups_for(host)
+    drills.reap(service, host.now())
     pending = drills.requested(service)
     if not pending:
         return JobResult.skipped("no drill requested")
