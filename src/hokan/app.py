@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from hokan import __version__, health
 from hokan.audit import api as audit_api
 from hokan.audit import operator_api as audit_operator_api
+from hokan.backup import operator_api as backup_operator_api
 from hokan.certificates import api as certificates_api
+from hokan.console import routes as console_routes
 from hokan.edge.admission import AdmissionMiddleware
 from hokan.edge.ips import api as ips_api
 from hokan.edge.ips.middleware import IpsMiddleware
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(monitoring_api.router)
     app.include_router(api_status.router)
     app.include_router(api_maintenance.router)
+    app.include_router(backup_operator_api.router)
+    console_routes.install(app)  # the web console (ADR 0026)
     # What is down now (incidents, maintenance), read at most once a second (MON-4).
     app.state.service_state = service_state = ServiceState(lambda: runtime.db)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests

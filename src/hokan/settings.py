@@ -511,6 +511,12 @@ class Settings(BaseSettings):
         le=86_400,
         description="How long a backup run waits for another run on its target (0: refuse)",
     )
+    backup_drill_database_url: str = Field(
+        default="",
+        description="PostgreSQL restore drills: a server URL whose role may create databases "
+        "and bypasses row-level security; drills restore into databases made there and "
+        "dropped after (empty: HOKAN_BACKUP_DATABASE_URL)",
+    )
     backup_drill_scratch_dir: Path | None = Field(
         default=None,
         description="Scratch folder for restore drills (empty: the system temporary folder)",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from hokan.backup import retention
+from hokan.backup import coverage, drills, retention
 from hokan.backup.service import Backups
 from hokan.cli._common import echo_json, fail, group, operator, runtime, say
 from hokan.runtime import Runtime
@@ -70,6 +70,22 @@ def verify(
         echo_json(results)
         if any(not r["ok"] for r in results):
             raise typer.Exit(1)
+
+
+@app.command("coverage")
+def coverage_report() -> None:
+    """Each generation's verification coverage: last check, last full read (the coverage
+    date) and whether it is within HOKAN_BACKUP_VERIFY_DAYS (from the nightly verify)."""
+    with runtime() as rt:
+        echo_json(coverage.coverage(_service(rt), rt.settings.backup_verify_days))
+
+
+@app.command("drill")
+def drill() -> None:
+    """Run a restore drill now: a random generation and tenant restored into a scratch
+    area and checked; prints the checks and the measured RTO (exit 1 if it failed)."""
+    with runtime() as rt:
+        echo_json(drills.run(_service(rt), requested_by=operator().display_name, trigger="cli"))
 
 
 @app.command("pin")

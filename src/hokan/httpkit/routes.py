@@ -32,9 +32,27 @@ def _walk(routes: Iterable[Any]) -> Iterator[APIRoute]:
             yield from _walk(getattr(inner, "routes", ()))
 
 
+CONSOLE_PREFIX = "/console"  # the web console's pages: a matrix of their own (tests/console)
+
+
+def _is_console(path: str) -> bool:
+    return path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
+
+
+def _all_routes(app: Any) -> set[tuple[str, str]]:
+    return {(m, r.path) for r in _walk(app.routes) for m in (r.methods or ()) if m != "HEAD"}
+
+
 def api_routes(app: Any) -> list[tuple[str, str]]:
-    """Every (method, path) an app serves through an APIRoute, HEAD excluded."""
-    found = {(m, r.path) for r in _walk(app.routes) for m in (r.methods or ()) if m != "HEAD"}
+    """Every (method, path) an app serves through an APIRoute, HEAD and the console's
+    pages excluded."""
+    found = {(m, p) for m, p in _all_routes(app) if not _is_console(p)}
+    return sorted(found, key=lambda mp: (mp[1], mp[0]))
+
+
+def console_routes(app: Any) -> list[tuple[str, str]]:
+    """Every (method, path) of the web console's pages."""
+    found = {(m, p) for m, p in _all_routes(app) if _is_console(p)}
     return sorted(found, key=lambda mp: (mp[1], mp[0]))
 
 

@@ -9,6 +9,12 @@ from hokan.models.audit_event import AuditEvent
 from hokan.models.audit_finding import AuditFinding, FindingStatus
 from hokan.models.audit_segment import AuditSegment
 from hokan.models.auth_generation import AuthGeneration
+from hokan.models.backup import (
+    BackupDrill,
+    BackupRestoreRequest,
+    BackupVerification,
+    BackupWindowRun,
+)
 from hokan.models.clock_check import ClockCheck
 from hokan.models.collection import Collection
 from hokan.models.consent_grant import ConsentGrant
@@ -55,6 +61,10 @@ __all__ = [
     "AuditSegment",
     "AuthGeneration",
     "AvailabilityImport",
+    "BackupDrill",
+    "BackupRestoreRequest",
+    "BackupVerification",
+    "BackupWindowRun",
     "ClockCheck",
     "Collection",
     "ConsentGrant",

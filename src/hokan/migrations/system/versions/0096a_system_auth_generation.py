@@ -12,7 +12,7 @@ Note for later SQLite migrations: a batch operation that re-creates ``api_tokens
 ``users`` or ``tenants`` drops their triggers; re-create them (``auth_triggers``).
 
 Revision ID: 0096a_system
-Revises: 0096_system
+Revises: 0076_system
 Create Date: 2026-12-05
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0096a_system"
-down_revision: str | None = "0096_system"
+down_revision: str | None = "0076_system"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
