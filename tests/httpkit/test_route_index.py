@@ -45,13 +45,19 @@ def test_the_match_is_kept_in_the_scope() -> None:
     assert routes.matched_route(scope) is route
 
 
-def test_no_two_routes_match_one_request() -> None:
-    """So the order routers are included in (hot ones first) never changes a match."""
+def test_the_routers_put_first_share_no_request_with_the_others() -> None:
+    """The record routers come first (the hot path): no request of any other route is
+    also matched by one of theirs, or the other way round, so moving them changes no match."""
     app = create_app()
     leaves = [(t, r) for t, r, endpoint in routes._leaves(app.router.routes, "") if endpoint]
-    compiled = [(r, compile_path(t)[0]) for t, r in leaves]
+    compiled = [(t, r, compile_path(t)[0]) for t, r in leaves]
+
+    def first(template: str) -> bool:
+        return template.startswith("/api/v1/collections")
+
+    assert any(first(t) for t, _ in leaves)
     for template, route in leaves:
         path = _sample(template)
         for method in route.methods or ():
-            hits = [o for o, rx in compiled if rx.match(path) and method in (o.methods or ())]
-            assert hits == [route], (method, path, [h.path for h in hits])
+            hits = [t for t, o, rx in compiled if rx.match(path) and method in (o.methods or ())]
+            assert len({first(t) for t in hits}) == 1, (method, path, hits)
