@@ -262,3 +262,10 @@ class DrillFailed(BackupError):
             "Generation {generation}: the {check} check failed.",
         ),
     )
+
+
+class RestoreRequestNotFound(BackupError):
+    status = 404
+    code = "backup_restore_request_not_found"
+    message_ja = "その復元依頼はありません。"
+    message_en = "No restore request by that id."
