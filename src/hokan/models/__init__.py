@@ -8,6 +8,7 @@ from hokan.models.audit_daily_run import AuditDailyRun
 from hokan.models.audit_event import AuditEvent
 from hokan.models.audit_finding import AuditFinding, FindingStatus
 from hokan.models.audit_segment import AuditSegment
+from hokan.models.auth_generation import AuthGeneration
 from hokan.models.backup import (
     BackupDrill,
     BackupRestoreRequest,
@@ -58,6 +59,7 @@ __all__ = [
     "AuditEvent",
     "AuditFinding",
     "AuditSegment",
+    "AuthGeneration",
     "AvailabilityImport",
     "BackupDrill",
     "BackupRestoreRequest",
