@@ -143,5 +143,10 @@ def test_restore_requests_are_listed_and_closed_audited(cli: Cli, settings: Sett
         assert entry.target_id == request_id and entry.detail["status"] == "done"
         r = cli("backup", "list")
         assert json.loads(r.stdout)[0]["verified_at"] is None  # not yet seen by the nightly verify
+        assert cli("backup", "verify").exit_code == 0
+        r = cli("backup", "list")
+        assert json.loads(r.stdout)[0]["verified_at"] is not None  # a full read is coverage
+        [shown] = json.loads(cli("backup", "coverage").stdout)
+        assert shown["checked_ok"] is True and shown["within_window"] is True
     finally:
         rt.close()

@@ -124,10 +124,8 @@ def _drill_requested(host: JobHost) -> JobResult:
         return JobResult.skipped("no drill requested")
 
     def work() -> JobResult:
-        done = [
-            drills.run(service, trigger="request", drill_id=drill_id)["id"] for drill_id in pending
-        ]
-        return JobResult({"drills": done})
+        done = [drills.run(service, trigger="request", drill_id=drill_id) for drill_id in pending]
+        return JobResult({"drills": [d["id"] for d in done if d["status"] != "taken"]})
 
     result: JobResult = _alerting(host, "drill")(work)
     return result

@@ -76,7 +76,9 @@ def verify(
     """Check generations: signed manifest, every file and size, every chunk decrypted
     (exit 1 if any is bad)."""
     with runtime() as rt:
-        results = _service(rt).verify(generation, full=not quick)
+        service = _service(rt)
+        results = service.verify(generation, full=not quick)
+        coverage.record(service, results)  # a full read is coverage too
         echo_json(results)
         if any(not r["ok"] for r in results):
             raise typer.Exit(1)
