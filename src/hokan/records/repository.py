@@ -30,6 +30,12 @@ _TENANT = bindparam("tenant_id", type_=Record.tenant_id.type)
 _COLLECTION_BY_NAME = tenant_scoped(select(Collection), Collection, _TENANT).where(
     Collection.name == bindparam("name")
 )
+# What a write needs of its collection, as a plain row (no ORM identity map on the hot path).
+_COLLECTION_FOR_WRITE = tenant_scoped(
+    select(Collection.id, Collection.json_schema, Collection.schema_version),
+    Collection,
+    _TENANT,
+).where(Collection.name == bindparam("name"))
 _RECORD_FOR_WRITE = tenant_scoped(select(Record), Record, _TENANT).where(
     Record.collection_id == bindparam("collection_id", type_=Record.collection_id.type),
     Record.record_key == bindparam("key"),
@@ -136,6 +142,11 @@ class RecordRepository:
     def collection(self, name: str) -> Collection | None:
         params = {"tenant_id": self.tenant_id, "name": name}
         return self.session.scalars(_COLLECTION_BY_NAME, params).one_or_none()
+
+    def collection_for_write(self, name: str) -> Row[*tuple[Any, ...]] | None:
+        """``(id, json_schema, schema_version)`` of a collection, or None (Core)."""
+        params = {"tenant_id": self.tenant_id, "name": name}
+        return self.session.connection().execute(_COLLECTION_FOR_WRITE, params).one_or_none()
 
     def collections(self) -> list[Collection]:
         """The tenant's collections by name, with their maintained ``record_count``."""
