@@ -329,6 +329,19 @@ class Settings(BaseSettings):
     token_default_days: int = Field(
         default=90, ge=1, le=3650, description="Validity of a new API token when none is given"
     )
+    auth_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=1.0,
+        description=(
+            "Longest time a revoked API token, suspended tenant or disabled user is still "
+            "accepted from a process's authentication cache (0: no cache, every request "
+            "looks its token up)"
+        ),
+    )
+    auth_cache_entries: int = Field(
+        default=10_000, ge=0, le=1_000_000, description="API tokens kept in each process's cache"
+    )
 
     # My Number vault (MYN-1, MYN-3, MYN-7): n fragment stores apart from every other database.
     vault_store_urls: str = Field(
@@ -459,6 +472,24 @@ class Settings(BaseSettings):
     backup_zstd_level: int = Field(
         default=1, ge=1, le=19, description="zstd level of backup chunks"
     )
+    # -- Remote backup target on the S3 API, restore (issue 15: BAK-4, BAK-5, ADR 0023) --
+    backup_remote_url: str = Field(
+        default="",
+        description="Remote backup target on the S3 API: s3://bucket/prefix; "
+        "empty: the folder HOKAN_BACKUP_REMOTE_DIR",
+    )
+    backup_s3_endpoint_url: str = Field(
+        default="", description="S3-compatible endpoint of the remote backup target"
+    )
+    backup_s3_region: str = Field(
+        default="ap-northeast-1", description="S3 region of the remote backup target"
+    )
+    backup_s3_access_key_id: str = Field(
+        default="", description="Access key id of the remote backup target"
+    )
+    backup_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="Secret access key of the remote backup target"
+    )
     backup_policies: dict[str, dict[str, int | str]] = Field(
         default_factory=dict,
         description=(
@@ -479,6 +510,12 @@ class Settings(BaseSettings):
         ge=0,
         le=86_400,
         description="How long a backup run waits for another run on its target (0: refuse)",
+    )
+    backup_drill_database_url: str = Field(
+        default="",
+        description="PostgreSQL restore drills: a server URL whose role may create databases "
+        "and bypasses row-level security; drills restore into databases made there and "
+        "dropped after (empty: HOKAN_BACKUP_DATABASE_URL)",
     )
     backup_drill_scratch_dir: Path | None = Field(
         default=None,

@@ -21,6 +21,7 @@ from hokan.cli import (
     monitoring,
     operator,
     report,
+    restore,
     serve,
     tenant,
     user,
@@ -64,7 +65,8 @@ app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(backup.app, name="backup")
 app.add_typer(report.app, name="report")
 app.add_typer(whitepaper.app, name="whitepaper")
-app.command("restore")(backup.restore)
+app.command("restore")(restore.restore)
+app.add_typer(restore.dr_app, name="dr")
 
 
 def main() -> None:
