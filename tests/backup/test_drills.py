@@ -190,3 +190,12 @@ def test_a_crashed_drill_is_recorded_failed_and_a_dead_workers_drill_is_reaped(
     with runtime.db.session(system=True) as s:
         [row] = s.scalars(select(BackupDrill)).all()
     assert (row.status, row.error_code) == ("failed", "backup_drill_interrupted")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_requested_drill_is_claimed_once(runtime: Runtime, backups: Backups) -> None:
+    asked = drills.request(backups, "運用", backups.clock())
+    first = drills.run(backups, trigger="request", drill_id=asked.id)
+    assert first["status"] == "skipped"  # nothing to restore, but it ran
+    again = drills.run(backups, trigger="request", drill_id=asked.id)
+    assert again == {"id": str(asked.id), "status": "taken"}

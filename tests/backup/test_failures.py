@@ -131,3 +131,24 @@ def test_a_second_run_waits_for_the_first_when_told_to(backups: Backups) -> None
     assert done["generation"] in {g.name for g in patient.generations()}
     with backups.target("local").lock(), pytest.raises(errors.BackupRunning):
         backups.run("vault")  # without a wait the second run is refused
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_two_nights_without_a_backup_open_an_incident(runtime: Runtime, backups: Backups) -> None:
+    from datetime import timedelta
+
+    long_ago = backups.clock() - timedelta(days=3)
+    backups.run("daily", now=long_ago)
+    backups.run("vault", now=long_ago)
+    outcome = _execute(runtime, backups.settings, "backup.verify")
+    assert outcome.status == runs.FAILED
+    assert outcome.error is not None and outcome.error.code == "backup_stale"
+    assert outcome.error.params["klass"] == "daily"
+    with runtime.db.session(system=True) as s:
+        [incident] = s.scalars(select(Incident)).all()
+    assert incident.title_en == "Nightly backups are missing" and incident.status == "open"
+    assert _execute(runtime, backups.settings, "backup.run_daily").status == runs.OK
+    assert _execute(runtime, backups.settings, "backup.verify").status == runs.OK
+    with runtime.db.session(system=True) as s:
+        [incident] = s.scalars(select(Incident)).all()
+    assert incident.status == "resolved"

@@ -155,7 +155,7 @@ def chromium(live_server: LiveServer) -> Iterator[Browser]:
             browser.close()
 
 
-def login(b: Browser, page: Any, person: Person, password: str = PASSWORD) -> None:
+def login(b: Browser, page: Any, person: Person, password: str = PASSWORD, ok: bool = True) -> None:
     page.goto(b.url("/console/login"))
     page.fill("#serial", person.serial)
     page.fill("#password", password)
@@ -163,3 +163,21 @@ def login(b: Browser, page: Any, person: Person, password: str = PASSWORD) -> No
         page.fill("#otp", person.code())
     with page.expect_navigation():
         page.click("button[type=submit].primary")
+    if ok:
+        assert "/login" not in page.url, page.inner_text("main")
+
+
+def my_number(first11: str = "12345678901") -> str:
+    from hokan.vault.numbers import individual_check_digit
+
+    return first11 + str(individual_check_digit(first11))
+
+
+def staff_record(client: Any, tenant: TenantHandle, record_id: str = "S-001") -> None:
+    """A staff member's record (a My Number is linked to one, never to a name)."""
+    r = client.put(
+        f"/api/v1/collections/staff/records/{record_id}",
+        json={"name": "派遣 四郎"},
+        headers=tenant.headers,
+    )
+    assert r.status_code in (200, 201), r.text

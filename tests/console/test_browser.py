@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.console.conftest import Browser, People, login
+from tests.console.conftest import Browser, People, login, my_number, staff_record
 
 
 @pytest.fixture
@@ -74,11 +75,49 @@ def test_lockout_shows_the_same_generic_message(chromium: Browser, people: Peopl
     page = chromium.page()
     messages = set()
     for _ in range(6):  # five wrong passwords lock the account; the sixth is refused alike
-        login(chromium, page, people.staff, password="まちがいです")
+        login(chromium, page, people.staff, password="まちがいです", ok=False)
         messages.add(page.inner_text("#login-failure"))
-    login(chromium, page, people.staff)  # the right password, on a locked account
+    login(chromium, page, people.staff, ok=False)  # the right password, on a locked account
     messages.add(page.inner_text("#login-failure"))
     assert len(messages) == 1
     assert "シリアル番号またはパスワードが正しくありません" in messages.pop()
     assert page.input_value("#serial") == people.staff.serial
+    assert page.problems == []
+
+
+def test_clerk_registers_reveals_and_sees_the_access(chromium: Browser, people: People) -> None:
+    with httpx.Client(base_url=chromium.server.url) as api:
+        staff_record(api, people.tenant, "S-001")
+    page = chromium.page()
+    login(chromium, page, people.clerk)
+    page.click("nav >> text=マイナンバー")
+    number = my_number()
+    wrong = number[:-1] + str((int(number[-1]) + 1) % 10)
+    page.fill("#record_id", "S-001")
+    page.fill("#number", wrong)  # the check digit is judged as you type (htmx) …
+    page.wait_for_selector("#number-feedback .error")
+    assert "number_check_digit_mismatch" in page.inner_text("#number-feedback")
+    with page.expect_navigation():  # … and again by the server when saved
+        page.click("#register-number button[type=submit]")
+    assert "number_check_digit_mismatch" in page.inner_text("#number-error")
+    assert page.input_value("#record_id") == "S-001"  # kept; the number is typed again
+    assert page.input_value("#number") == ""
+    page.fill("#number", number)
+    page.wait_for_selector("#number-feedback .ok")
+    with page.expect_navigation():
+        page.click("#register-number button[type=submit]")
+    assert "********" + number[-4:] in page.inner_text("#registered")
+    assert number not in page.content()  # only masked in the list
+
+    row = page.locator("tbody tr", has_text="S-001").first
+    row.locator("button[data-open]").click()
+    dialog = page.locator("dialog[open]")
+    dialog.locator("select[name=purpose]").select_option("tax")
+    with page.expect_navigation():
+        dialog.locator("button[type=submit]").click()
+    assert page.inner_text("#revealed-number") == number
+
+    page.click("nav >> text=自分の操作")
+    table = page.inner_text("table")
+    assert "vault.number.reveal" in table and "purpose=tax" in table
     assert page.problems == []

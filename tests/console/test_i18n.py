@@ -26,9 +26,10 @@ def console_texts() -> set[str]:
     for path in ROOT.glob("*.py"):
         text = path.read_text()
         ids |= set(re.findall(r'\("/console[^"]*", "([^"]+)"\)', text))
-        for table in re.findall(r"_LABELS = \{(.*?)\n\}", text, re.S):
+        for table in re.findall(r"(?:_LABELS|PURPOSES) = \{(.*?)\n\}", text, re.S):
             ids |= set(re.findall(r':\s*"([^"]+)"', table))
-        ids |= set(re.findall(r'_text\(\s*"([^"]+)"', text))
+        ids |= set(re.findall(r'\b_\(\s*"([^"]+)"', text))
+        ids |= set(re.findall(r'gettext\(i18n\.language\(request\)\)\(\s*"([^"]+)"', text))
     return {i for i in ids if JAPANESE.search(i)}
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fastapi.testclient import TestClient
+
 from hokan.kit.clock import utcnow
 from hokan.models import ConsentGrant
 from hokan.runtime import Runtime
 from tests.conftest import TenantHandle
-from tests.console.conftest import People, make_person
+from tests.console.conftest import People, make_person, my_number, staff_record
 from tests.console.helpers import console_client, fill, login, routes
 
 ROUTES = routes()
@@ -23,7 +25,9 @@ ANY_USER_PREFIXES = ("/console/mfa",)
 def _send(client, method: str, url: str, csrf_token: str = ""):  # type: ignore[no-untyped-def]
     if method == "GET":
         return client.get(url)
-    return client.post(url, data={"csrf_token": csrf_token, "x": "1"})
+    return client.post(
+        url, data={"csrf_token": csrf_token, "purpose": "tax", "roles": "staff_user"}
+    )
 
 
 def test_the_matrix_knows_the_console() -> None:
@@ -66,23 +70,35 @@ def test_the_wrong_role_gets_the_refusal_page(runtime: Runtime, people: People) 
 
 
 def test_another_tenants_objects_are_not_found(
-    runtime: Runtime, people: People, make_tenant: Callable[..., TenantHandle]
+    runtime: Runtime,
+    people: People,
+    make_tenant: Callable[..., TenantHandle],
+    client: TestClient,
 ) -> None:
     from tests.console.helpers import csrf, post
 
     other = make_tenant()
-    intruder = make_person(runtime, other.id, "他社 管理者", ["tenant_admin"])
+    intruders = {
+        "admin": make_person(runtime, other.id, "他社 管理者", ["tenant_admin"]),
+        "clerk": make_person(runtime, other.id, "他社 事務", ["mynumber_clerk"]),
+    }
     owner = make_person(runtime, people.tenant.id, "管理 二郎", ["tenant_admin"])
     params: dict[str, str] = {"serial": people.staff.serial}
-    with console_client(runtime) as client:
-        login(client, owner)
-        r = post(client, "/console/terminals", {"terminal": "受付PC", "days": "30"})
+    with console_client(runtime) as browser:
+        login(browser, owner)
+        r = post(browser, "/console/terminals", {"terminal": "受付PC", "days": "30"})
         assert r.status_code == 201
         params["cert_serial"] = r.text.split('id="terminal-')[1].split('"')[0]
+    staff_record(client, people.tenant, "S-1")
+    with console_client(runtime) as browser:
+        login(browser, people.clerk)
+        r = post(browser, "/console/mynumber", {"record_id": "S-1", "number": my_number()})
+        assert r.status_code == 201
+        params["entry_id"] = r.text.split('id="entry-')[1].split('"')[0]
     grant = ConsentGrant(
         tenant_id=people.tenant.id,
         grantee_role="auditor",
-        scopes=["audit_read"],
+        scopes=["audit:read"],
         reason="調査",
         created_by="test",
         expires_at=utcnow(),
@@ -91,16 +107,19 @@ def test_another_tenants_objects_are_not_found(
         s.add(grant)
         s.flush()
         params["grant_id"] = str(grant.id)
-    with console_client(runtime) as client:
-        login(client, intruder)
-        token = csrf(client)
-        tried = 0
-        for method, path in ROUTES:
-            if "{" not in path or path.startswith("/console/ops"):
-                continue
-            url = fill(path.replace("/terminals/{serial}", "/terminals/{cert_serial}"), params)
-            r = _send(client, method, url, token)
-            assert r.status_code == 404, (method, path, r.status_code)
-            assert "見つかりません" in r.text
-            tried += 1
-        assert tried >= 6
+    tried = 0
+    for who, intruder in intruders.items():
+        with console_client(runtime) as browser:
+            login(browser, intruder)
+            token = csrf(browser)
+            for method, path in ROUTES:
+                if "{" not in path or path.startswith("/console/ops"):
+                    continue
+                if path.startswith("/console/mynumber") != (who == "clerk"):
+                    continue
+                url = fill(path.replace("/terminals/{serial}", "/terminals/{cert_serial}"), params)
+                r = _send(browser, method, url, token)
+                assert r.status_code == 404, (method, path, r.status_code)
+                assert "見つかりません" in r.text
+                tried += 1
+    assert tried >= 8

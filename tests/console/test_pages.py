@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from hokan.audit import service as audit
 from hokan.kit.clock import utcnow
 from hokan.models import User, UserSession
+from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
-from tests.console.conftest import PASSWORD, People, make_person
+from tests.console.conftest import PASSWORD, People, make_person, my_number, staff_record
 from tests.console.helpers import console_client, csrf, login, post
 
 GENERIC = "シリアル番号またはパスワードが正しくありません"
@@ -122,3 +125,70 @@ def test_a_session_expired_mid_form_returns_to_the_page_after_login(
         for elsewhere in ("https://evil.example/", "//evil.example/x", "/api/v1/users"):
             r = client.post("/console/login", data={**data, "next": elsewhere})
             assert r.headers["location"] == "/console", elsewhere
+
+
+def test_the_clerks_register_checks_reveals_and_hands_out_documents(
+    runtime: Runtime, people: People, client: TestClient
+) -> None:
+    staff_record(client, people.tenant, "S-9")
+    number = my_number("98765432109")
+    with console_client(runtime) as browser:
+        assert login(browser, people.clerk).status_code == 303
+        wrong = number[:-1] + str((int(number[-1]) + 1) % 10)
+        feedback = post(browser, "/console/mynumber/check", {"number": wrong})
+        assert "number_check_digit_mismatch" in feedback.text and wrong not in feedback.text
+        assert "✓" in post(browser, "/console/mynumber/check", {"number": number}).text
+        assert post(browser, "/console/mynumber/check", {"number": "1234"}).text == ""
+        r = post(browser, "/console/mynumber", {"record_id": "S-9", "number": wrong})
+        assert r.status_code == 422 and 'id="number-error"' in r.text
+        assert wrong not in r.text  # never echoed
+        r = post(browser, "/console/mynumber", {"record_id": "S-9", "number": number})
+        assert r.status_code == 201 and "********" + number[-4:] in r.text
+        assert number not in r.text
+        entry_id = r.text.split('id="entry-')[1].split('"')[0]
+        r = post(browser, f"/console/mynumber/{entry_id}/reveal", {"purpose": "marketing"})
+        assert r.status_code == 422 and "invalid_purpose" in r.text and number not in r.text
+        r = post(browser, f"/console/mynumber/{entry_id}/reveal", {"purpose": "social_security"})
+        assert r.status_code == 200 and number in r.text
+        assert r.headers["cache-control"] == "no-store"
+
+        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        files = {"document": ("license.pdf", pdf, "application/pdf")}
+        r = browser.post(
+            "/console/mynumber/documents",
+            data={"csrf_token": csrf(browser), "doc_record_id": "S-9"},
+            files=files,
+        )
+        assert r.status_code == 201, r.text
+        doc_id = r.text.split('id="entry-')[2].split('"')[0]
+        r = post(browser, f"/console/mynumber/{doc_id}/download", {"purpose": "tax"})
+        assert r.status_code == 200 and r.content == pdf
+        assert r.headers["content-disposition"].startswith("attachment")
+
+        mine = browser.get("/console/activity").text
+        assert mine.count("vault.number.reveal") == 2  # the refused one is on record too
+        assert "purpose=social_security" in mine and "vault.document.download" in mine
+
+
+def test_the_audit_log_pages_newest_first_and_downloads_csv(
+    runtime: Runtime, people: People
+) -> None:
+    with console_client(runtime) as browser:
+        login(browser, people.admin)
+        assert browser.get("/console/users").status_code == 200
+        with runtime.db.session(write=True, tenant=people.tenant.id) as s:
+            for i in range(150):
+                audit.record(s, SYSTEM, "test.filler", "thing", str(i), tenant_id=people.tenant.id)
+        first = browser.get("/console/audit")
+        assert first.status_code == 200
+        seqs = [int(x.split("<")[0]) for x in first.text.split('<td class="num">')[1:]]
+        assert len(seqs) == 100 and seqs == sorted(seqs, reverse=True)
+        older = first.text.split('rel="next"')[0].rsplit('href="?', 1)[1].split('"')[0]
+        second = browser.get("/console/audit?" + older.replace("&amp;", "&"))
+        more = [int(x.split("<")[0]) for x in second.text.split('<td class="num">')[1:]]
+        assert more and max(more) < min(seqs)
+        filtered = browser.get("/console/audit?action=user.&result=success")
+        assert "user.list" in filtered.text and "audit.read" not in filtered.text
+        csv = browser.get("/api/v1/audit/events.csv?action=user.list")
+        assert csv.status_code == 200 and csv.content.startswith("\ufeff".encode())
+        assert 'href="/api/v1/audit/events.csv"' in first.text

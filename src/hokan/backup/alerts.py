@@ -33,6 +33,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "drill": ("復元訓練に失敗しました", "Restore drill failed"),
     "prune": ("古いバックアップ世代を削除できませんでした", "Backup pruning failed"),
     "upgrade": ("更新前のバックアップに失敗しました", "Pre-upgrade backup failed"),
+    "stale": ("夜間のバックアップが取得されていません", "Nightly backups are missing"),
 }
 
 

@@ -149,6 +149,14 @@ def _record(
             )
 
 
+def record(backups: Backups, results: list[dict[str, Any]], now: datetime | None = None) -> None:
+    """Record results of ``hokan backup verify`` (a full read counts as coverage)."""
+    moment = now or backups.clock()
+    keyed = {(r["target"], r["generation"]): r for r in results}
+    stored = [(t, n, m) for t, n, m in _stored(backups) if (t.name, n) in keyed]
+    _record(backups, stored, keyed, {}, moment)
+
+
 def coverage_json(row: BackupVerification, days: int) -> dict[str, Any]:
     until = row.verified_at + timedelta(days=days) if row.verified_at else None
     return {

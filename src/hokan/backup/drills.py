@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from hokan.audit import service as audit
@@ -92,15 +92,27 @@ def run(
     pick = rng or random.SystemRandom()
     now = backups.clock()
     with backups.db.session(write=True, system=True) as s:
-        row = s.get(BackupDrill, drill_id) if drill_id is not None else None
-        if row is None:
+        if drill_id is not None:
+            # Claimed in one statement: two workers never run the same requested drill.
+            claimed = s.execute(
+                update(BackupDrill)
+                .where(BackupDrill.id == drill_id, BackupDrill.status == REQUESTED)
+                .values(status=RUNNING, started_at=now)
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
+                return {"id": str(drill_id), "status": "taken"}
+        else:
             row = BackupDrill(
-                requested_at=now, requested_by=requested_by[:100], trigger=trigger, result={}
+                requested_at=now,
+                requested_by=requested_by[:100],
+                trigger=trigger,
+                status=RUNNING,
+                started_at=now,
+                result={},
             )
             s.add(row)
-        row.status, row.started_at = RUNNING, now
-        s.flush()
-        drill_id = row.id
+            s.flush()
+            drill_id = row.id
     candidates = _candidates(backups)
     result: dict[str, Any] = {}
     status, generation, tenant_code, seconds = SKIPPED, None, None, None
@@ -137,8 +149,9 @@ def run(
         result["error"] = error.code
         result["crashed"] = type(exc).__name__
     with backups.db.session(write=True, system=True) as s:
-        row = s.get(BackupDrill, drill_id)
-        assert row is not None
+        done = s.get(BackupDrill, drill_id)
+        assert done is not None
+        row = done
         row.status, row.finished_at, row.seconds = status, backups.clock(), seconds
         row.generation, row.tenant_code, row.result = generation, tenant_code, result
         row.target = next((c.target for c in candidates if c.name == generation), None)

@@ -262,3 +262,22 @@ class DrillFailed(BackupError):
             "Generation {generation}: the {check} check failed.",
         ),
     )
+
+
+class RestoreRequestNotFound(BackupError):
+    status = 404
+    code = "backup_restore_request_not_found"
+    message_ja = "その復元依頼はありません。"
+    message_en = "No restore request by that id."
+
+
+class BackupStale(BackupError):
+    code = "backup_stale"
+    message_ja = "夜間のバックアップが 2 晩以上取得されていません。"
+    message_en = "No nightly backup was taken for two nights or more."
+    reasons = because(
+        newest=(
+            "{klass} の最新の世代は {generation} です。",
+            "The newest {klass} generation is {generation}.",
+        ),
+    )

@@ -171,3 +171,36 @@ class BackupOperations:
             detail={"generation": generation, "mode": mode, "tenant": tenant_code},
         )
         return restore_request_json(row)
+
+
+def close_request(backups: Backups, request_id: str, status: str) -> dict[str, Any]:
+    """Mark a restore request ``done`` or ``cancelled`` (from the CLI, once carried out);
+    audited as ``backup.restore_request_closed``."""
+    assert backups.db is not None
+    try:
+        wanted = uuid.UUID(request_id)
+    except ValueError:
+        raise errors.RestoreRequestNotFound() from None
+    with backups.db.session(write=True, system=True) as s:
+        row = s.get(BackupRestoreRequest, wanted)
+        if row is None:
+            raise errors.RestoreRequestNotFound()
+        row.status = status
+        shown = restore_request_json(row)
+    backups._audit(
+        "backup.restore_request_closed",
+        str(wanted),
+        detail={"status": status, "generation": shown["generation"]},
+    )
+    return shown
+
+
+def open_requests(backups: Backups) -> list[dict[str, Any]]:
+    assert backups.db is not None
+    with backups.db.session(system=True) as s:
+        rows = s.scalars(
+            select(BackupRestoreRequest)
+            .where(BackupRestoreRequest.status == "requested")
+            .order_by(BackupRestoreRequest.requested_at)
+        )
+        return [restore_request_json(r) for r in rows]

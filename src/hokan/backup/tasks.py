@@ -7,6 +7,7 @@ audits it and notifies (ADR 0017); the probe marks the target down on the status
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from hokan.backup import alerts, automatic, coverage, drills, errors, retention
@@ -85,7 +86,34 @@ def _verify(host: JobHost) -> JobResult:
         )
 
     result: JobResult = _alerting(host, "verify")(work)
+    _alerting(host, "stale")(lambda: freshness(backups_for(host), host))
     return result
+
+
+STALE_AFTER = timedelta(hours=48)  # two nights without a new generation
+
+
+def freshness(service: Backups, host: JobHost) -> dict[str, str]:
+    """The newest generation of each nightly class, by class; ``backup_stale`` when one is
+    older than two nights (a run that silently did not happen is a failure too). A class
+    whose job is switched off, or skipped as unconfigured, or never taken yet is not
+    judged."""
+    s = host.settings
+    unconfigured = not s.backup_database_url and s.resolved_database_url.startswith("post")
+    if s.job_schedules.get(RUN_DAILY.name, "").strip().lower() == "off":
+        return {}
+    newest: dict[str, str] = {}
+    for klass in (retention.DAILY, retention.VAULT):
+        if klass == retention.DAILY and unconfigured:
+            continue
+        mine = service.generations(klass=klass)
+        if not mine:
+            continue
+        g = mine[0]
+        newest[klass] = g.created_at.isoformat()
+        if host.now() - g.created_at > STALE_AFTER:
+            raise errors.BackupStale("newest", klass=klass, generation=g.name)
+    return newest
 
 
 def _prune(host: JobHost) -> JobResult:
@@ -124,10 +152,8 @@ def _drill_requested(host: JobHost) -> JobResult:
         return JobResult.skipped("no drill requested")
 
     def work() -> JobResult:
-        done = [
-            drills.run(service, trigger="request", drill_id=drill_id)["id"] for drill_id in pending
-        ]
-        return JobResult({"drills": done})
+        done = [drills.run(service, trigger="request", drill_id=drill_id) for drill_id in pending]
+        return JobResult({"drills": [d["id"] for d in done if d["status"] != "taken"]})
 
     result: JobResult = _alerting(host, "drill")(work)
     return result

@@ -28,6 +28,7 @@ from hokan.cli import (
     user,
     vault,
     waf,
+    whitepaper,
     worker,
 )
 from hokan.cli._common import HokanGroup
@@ -65,6 +66,7 @@ app.add_typer(availability.app, name="availability")
 app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(backup.app, name="backup")
 app.add_typer(report.app, name="report")
+app.add_typer(whitepaper.app, name="whitepaper")
 app.command("restore")(restore.restore)
 app.add_typer(restore.dr_app, name="dr")
 

@@ -93,7 +93,7 @@ async def create_grant(request: Request, work: ManageGrants) -> Response:
         hours = -1
     try:
         if not 0 < hours <= MAX_HOURS:
-            raise InvalidValidity("a consent grant lasts at most 7 days")
+            raise InvalidValidity
         await work(
             lambda s: service.create(
                 s,
