@@ -145,6 +145,15 @@ class ProcUsage:
         return self.user_s + self.system_s
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process (VmRSS), MB; 0 if unknown."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
 def proc_usage(pid: int) -> ProcUsage:
     """CPU seconds (user, system) and context switches of one process and its threads."""
     try:
@@ -604,6 +613,7 @@ def measure(
             (usage_after.context_switches - usage.context_switches) / requests, 1
         ),
         "client_cpu_pct": round(100 * client_cpu / wall, 1),
+        "server_rss_mb": rss_mb(server.pid),
         "machine_cpu_pct": round(machine_pct, 1),
         "other_cpu_pct": round(max(0.0, other_pct), 1),
     }
@@ -965,6 +975,7 @@ def summary(outcome: Outcome) -> dict[str, dict[str, Any]]:
             "cpu_ms": round(_median([s["server_cpu_ms_per_request"] for s in runs]), 3),
             "client_cpu_pct": round(_median([s["client_cpu_pct"] for s in runs]), 1),
             "other_cpu_pct": round(_median([s["other_cpu_pct"] for s in runs]), 1),
+            "rss_mb": max(s.get("server_rss_mb", 0.0) for s in runs),
         }
     return out
 
@@ -1046,7 +1057,8 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
     lines.append("")
     header = (
         f"{'target':<23}{'op':<5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'srv CPU':>9}{'ms CPU/req':>11}{'cli CPU':>9}{'oth CPU':>9}{'x bare':>8}  goal"
+        f"{'srv CPU':>9}{'ms CPU/req':>11}{'cli CPU':>9}{'oth CPU':>9}{'RSS MB':>8}{'x bare':>8}"
+        "  goal"
     )
     lines += [header, "-" * len(header)]
     for outcome in outcomes:
@@ -1061,6 +1073,7 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
                 f"{outcome.target:<23}{op:<5}{m['rps']:>10.1f}{m['p50_ms']:>9.2f}"
                 f"{m['p99_ms']:>9.2f}{m['errors']:>8}{m['server_cpu_pct']:>8.0f}%"
                 f"{m['cpu_ms']:>11.3f}{m['client_cpu_pct']:>8.0f}%{m['other_cpu_pct']:>8.0f}%"
+                f"{m['rss_mb']:>8.0f}"
                 f"{ratio:>8}  {goal}".rstrip()
             )
     for row in flatness(outcomes):
@@ -1074,7 +1087,8 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
     lines.append(
         "Medians over the rounds; x bare: median of per-round ratios against the bare run of\n"
         "the same round. srv/cli/oth CPU: the server process, the load client and everything\n"
-        "else (PostgreSQL, other jobs), % of one core; ms CPU/req: server CPU per request."
+        "else (PostgreSQL, other jobs), % of one core; ms CPU/req: server CPU per request;\n"
+        "RSS MB: the server's resident memory after its last measurement (goal <= 150)."
     )
     if any(s.get("profile") for o in outcomes for s in o.scenarios):
         lines.append("Profiled with py-spy during the measured window: numbers above include")
