@@ -25,6 +25,7 @@ from hokan.identity import api as identity_api
 from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.jobs import api as jobs_api
 from hokan.kit.logging import configure_logging
+from hokan.lifecycle import api as lifecycle_api
 from hokan.monitoring import api as monitoring_api
 from hokan.monitoring import api_maintenance, api_metrics, api_status
 from hokan.monitoring.gate import ServiceGate
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(tokens_api.router)
     app.include_router(operator_api.router)
     app.include_router(tenants_api.router)
+    app.include_router(lifecycle_api.router)
     app.include_router(records_api.router)
     app.include_router(attachments_api.router)
     app.include_router(audit_api.router)

@@ -459,6 +459,17 @@ class Settings(BaseSettings):
     backup_zstd_level: int = Field(
         default=1, ge=1, le=19, description="zstd level of backup chunks"
     )
+    # -- Tenant lifecycle (issue 16: LIFE-1..4) --
+    tenant_grace_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="Days between a tenant's termination and the disposal of its data "
+        "(export only, meanwhile)",
+    )
+    password_setup_hours: int = Field(
+        default=72, ge=1, le=720, description="Validity of a new user's one-time password link"
+    )
     # -- Attachments, blob store, malware scanning and IPS (issue 7: REC-4, EDGE-4, EDGE-6) --
     blob_url: str = Field(
         default="", description="file:///path or s3://bucket/prefix; empty: DATA_DIR/blobs"

@@ -156,6 +156,34 @@ def pg_restore(dump: Path, url: str) -> None:
         raise errors.SnapshotFailed("tool", tool="pg_restore", status=status)
 
 
+def psql_apply(script: Path, url: str) -> None:
+    """Run a plain SQL archive (a shredded keyring, ``hokan.backup.shred``) in one transaction."""
+    dsn, env = _libpq(url)
+    status = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [
+            _tool("psql"),
+            "--no-psqlrc",
+            "--quiet",
+            "--single-transaction",
+            "--set",
+            "ON_ERROR_STOP=1",
+            "--dbname",
+            dsn,
+            "--file",
+            str(script),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        check=False,
+    ).returncode
+    if status != 0:
+        raise errors.SnapshotFailed("tool", tool="psql", status=status)
+
+
+_PG_FORMATS = ("pg_dump_custom", "pg_sql")
+
+
 @dataclass
 class Facts:
     """What a database snapshot says of itself, for the manifest."""
@@ -633,7 +661,7 @@ class Backups:
         files = [FileEntry.from_json(f) for f in manifest["files"]]
         if total:
             total(sum(f.size for f in files))
-        pg_dump_files = [f for f in files if f.meta.get("format") == "pg_dump_custom"]
+        pg_dump_files = [f for f in files if f.meta.get("format") in _PG_FORMATS]
         if pg_dump_files and not (to_database_url and to_keyring_url):
             raise errors.RestoreRefused("postgresql", generation=generation)
         if any(f.name.startswith("vault-store-") for f in pg_dump_files):
@@ -643,12 +671,15 @@ class Backups:
         to.mkdir(parents=True, exist_ok=True, mode=0o700)
         keys = {"keyring": self._keys_keyring(generation, manifest)}
         keyring_entry = next(f for f in files if f.name == KEYRING_FILE)
-        if keyring_entry.meta.get("format") == "pg_dump_custom":
+        if keyring_entry.meta.get("format") in _PG_FORMATS:
             if not to_keyring_url:
                 raise errors.RestoreRefused("postgresql", generation=generation)
             dump = to / ".keyring.dump"
             self._restore_file(target, generation, keyring_entry, keys["keyring"], dump, progress)
-            pg_restore(dump, to_keyring_url)
+            if keyring_entry.meta.get("format") == "pg_sql":  # rewritten by a tenant's shred
+                psql_apply(dump, to_keyring_url)
+            else:
+                pg_restore(dump, to_keyring_url)
             dump.unlink()
             keyring_url = to_keyring_url
         else:

@@ -22,12 +22,15 @@ from hokan.cli import (
     operator,
     serve,
     tenant,
+    tenant_lifecycle,
     user,
     vault,
     waf,
     worker,
 )
 from hokan.cli._common import HokanGroup
+
+_ = tenant_lifecycle  # registers its commands on the tenant group
 
 app = typer.Typer(
     name="hokan",

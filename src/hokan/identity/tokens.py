@@ -137,7 +137,7 @@ def authenticate(db: Database, raw: str) -> Principal:
     now = utcnow()
     if row.revoked_at is not None or row.expires_at <= now:
         raise InvalidToken
-    if row.tenant_status is not TenantStatus.active:
+    if row.tenant_status not in (TenantStatus.active, TenantStatus.terminated):
         raise TenantInactive
     scopes = frozenset(row.scopes)
     if row.user_id is not None:
@@ -155,6 +155,8 @@ def authenticate(db: Database, raw: str) -> Principal:
         tenant_id=row.tenant_id,
         scopes=scopes,
         for_user=str(row.user_id) if row.user_id is not None else None,
+        # Export only, until disposal: refused elsewhere by httpkit.auth.admitted.
+        tenant_terminated=row.tenant_status is TenantStatus.terminated,
     )
 
 
