@@ -329,6 +329,19 @@ class Settings(BaseSettings):
     token_default_days: int = Field(
         default=90, ge=1, le=3650, description="Validity of a new API token when none is given"
     )
+    auth_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=1.0,
+        description=(
+            "Longest time a revoked API token, suspended tenant or disabled user is still "
+            "accepted from a process's authentication cache (0: no cache, every request "
+            "looks its token up)"
+        ),
+    )
+    auth_cache_entries: int = Field(
+        default=10_000, ge=0, le=1_000_000, description="API tokens kept in each process's cache"
+    )
 
     # My Number vault (MYN-1, MYN-3, MYN-7): n fragment stores apart from every other database.
     vault_store_urls: str = Field(
@@ -469,6 +482,61 @@ class Settings(BaseSettings):
     )
     password_setup_hours: int = Field(
         default=72, ge=1, le=720, description="Validity of a new user's one-time password link"
+    )
+    # -- Remote backup target on the S3 API, restore (issue 15: BAK-4, BAK-5, ADR 0023) --
+    backup_remote_url: str = Field(
+        default="",
+        description="Remote backup target on the S3 API: s3://bucket/prefix; "
+        "empty: the folder HOKAN_BACKUP_REMOTE_DIR",
+    )
+    backup_s3_endpoint_url: str = Field(
+        default="", description="S3-compatible endpoint of the remote backup target"
+    )
+    backup_s3_region: str = Field(
+        default="ap-northeast-1", description="S3 region of the remote backup target"
+    )
+    backup_s3_access_key_id: str = Field(
+        default="", description="Access key id of the remote backup target"
+    )
+    backup_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="Secret access key of the remote backup target"
+    )
+    backup_policies: dict[str, dict[str, int | str]] = Field(
+        default_factory=dict,
+        description=(
+            "GFS retention per class and target as JSON (restic semantics, JST periods; "
+            '-1: unlimited), e.g. {"local/daily": {"daily": 7, "weekly": 4}, '
+            '"monthly": {"monthly": 3}, "upgrade": {"last": 1, "within": "1m"}}; keys: '
+            "class, target/class or target/*; unset: the whitepaper's counts"
+        ),
+    )
+    backup_verify_days: int = Field(
+        default=7,
+        ge=1,
+        le=366,
+        description="Every stored backup byte is read back and decrypted within this many days",
+    )
+    backup_lock_wait_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=86_400,
+        description="How long a backup run waits for another run on its target (0: refuse)",
+    )
+    backup_drill_database_url: str = Field(
+        default="",
+        description="PostgreSQL restore drills: a server URL whose role may create databases "
+        "and bypasses row-level security; drills restore into databases made there and "
+        "dropped after (empty: HOKAN_BACKUP_DATABASE_URL)",
+    )
+    backup_drill_scratch_dir: Path | None = Field(
+        default=None,
+        description="Scratch folder for restore drills (empty: the system temporary folder)",
+    )
+    # -- Reports (REP-1..3) --
+    report_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra addresses of the weekly operations report, comma-separated "
+        "(the active operations managers always receive it)",
     )
     # -- Attachments, blob store, malware scanning and IPS (issue 7: REC-4, EDGE-4, EDGE-6) --
     blob_url: str = Field(
@@ -625,7 +693,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https:// (invalid_probe_target)")
         return value
 
-    @field_validator("oncall_emails", mode="before")
+    @field_validator("oncall_emails", "report_emails", mode="before")
     @classmethod
     def _split_emails(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -72,3 +73,59 @@ def scratch_databases(request: pytest.FixtureRequest) -> Iterator[tuple[str, str
         for name in names:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback (the remote target and an S3 blob store talk to it)."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="ap-northeast-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+@pytest.fixture
+def s3_buckets(s3_endpoint: str) -> dict[str, str]:
+    """Fresh buckets for the remote target, the blob store and a restore's blob store."""
+    import uuid
+
+    client = s3_client(s3_endpoint)
+    names = {k: f"{k}-{uuid.uuid4().hex[:10]}" for k in ("backups", "blobs", "restored")}
+    for name in names.values():
+        client.create_bucket(
+            Bucket=name, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+        )
+    return names
+
+
+def s3_settings(endpoint: str, buckets: dict[str, str]) -> dict[str, Any]:
+    """Settings overrides: the remote target on S3, and an S3 blob store."""
+    return {
+        "backup_remote_url": f"s3://{buckets['backups']}/hokan",
+        "backup_s3_endpoint_url": endpoint,
+        "backup_s3_access_key_id": "test",
+        "backup_s3_secret_access_key": "test",
+        "blob_url": f"s3://{buckets['blobs']}/att",
+        "blob_s3_endpoint_url": endpoint,
+        "blob_s3_access_key_id": "test",
+        "blob_s3_secret_access_key": "test",
+    }

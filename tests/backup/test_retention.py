@@ -135,5 +135,6 @@ def test_every_decision_explains_itself() -> None:
     made = datetime(2026, 3, 1, tzinfo=UTC)
     gens = [_make("daily", "local", made + timedelta(days=i), i) for i in range(9)]
     decisions = retention.decide(gens, made + timedelta(days=9))
-    assert [d.rule for d in decisions] == ["newest_n"] * 7 + ["beyond_newest"] * 2
-    assert "only the 7 newest" in decisions[-1].why_en
+    assert [d.rule for d in decisions] == ["last"] * 7 + ["beyond_policy"] * 2
+    assert "last #7 of 7" in decisions[6].why_en
+    assert "no rule of default:daily [last 7] keeps it" in decisions[-1].why_en

@@ -115,7 +115,7 @@ def test_prune_removes_what_retention_says_audited_and_pins_hold(
     assert len(backups.generations()) == 9  # a dry run removes nothing
     done = {d["generation"]: d for d in backups.prune(now=start + timedelta(days=9))}
     assert done[names[0]]["rule"] == "pinned"
-    assert done[names[1]]["action"] == "removed" and done[names[1]]["rule"] == "beyond_newest"
+    assert done[names[1]]["action"] == "removed" and done[names[1]]["rule"] == "beyond_policy"
     assert {g.name for g in backups.generations()} == {names[0], *names[2:]}
     with runtime.db.session(system=True) as s:
         pruned = s.scalars(select(AuditEvent).where(AuditEvent.action == "backup.prune")).all()

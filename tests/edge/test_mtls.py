@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -31,9 +30,9 @@ from hokan.principals.principal import SYSTEM
 from hokan.runtime import Runtime
 from tests import pki
 from tests.conftest import LiveServer, TenantHandle, wait_port
+from tests.edge.waf_corpus import front
 
 ROOT = Path(__file__).resolve().parents[2]
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 pytestmark = [pytest.mark.slow, pytest.mark.edge_settings(trusted_proxies="127.0.0.1/32")]
 
 
@@ -105,8 +104,10 @@ def _revoke_late(runtime: Runtime, p: Pki) -> None:
 
 def _nginx_conf(p: Pki, work: Path, port: int, redirect_port: int, app_port: int) -> Path:
     site = (ROOT / "deploy" / "nginx" / "hokan.conf").read_text()
+    rules = front.install_rules(work)  # ModSecurity + CRS (tests/edge/test_modsecurity.py)
     replacements = {
         "/etc/hokan/tls/": f"{p.dir}/",
+        front.DEPLOYED_AT: f"{rules}/",
         "server 127.0.0.1:8080;": f"server 127.0.0.1:{app_port};",
         "    listen 443 ssl;\n": f"    listen 127.0.0.1:{port} ssl;\n",
         "    listen [::]:443 ssl;\n": "",
@@ -120,6 +121,7 @@ def _nginx_conf(p: Pki, work: Path, port: int, redirect_port: int, app_port: int
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (work / name).mkdir(exist_ok=True)
     main = f"""
+{front.load_module()}
 {"user root;" if os.geteuid() == 0 else ""}
 worker_processes 1;
 daemon off;
@@ -143,18 +145,21 @@ http {{
 
 @pytest.fixture
 def nginx_front(mtls_pki: Pki, live_server: LiveServer, tmp_path: Path) -> Iterator[str]:
-    if NGINX is None:
+    if (why := front.missing()) is not None:
         if os.environ.get("CI"):
-            pytest.fail("nginx is not installed (.ci/run installs nginx-light)")
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+            pytest.fail(f"{why}; .ci/run installs it")
+        pytest.skip(why)
+    assert front.NGINX is not None
     work = tmp_path / "nginx"
     work.mkdir()
     port, redirect_port = _free_port(), _free_port()
     app_port = int(live_server.url.rsplit(":", 1)[1])
     conf = _nginx_conf(mtls_pki, work, port, redirect_port, app_port)
-    check = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(work)], capture_output=True)
+    check = subprocess.run(
+        [front.NGINX, "-t", "-c", str(conf), "-p", str(work)], capture_output=True
+    )
     assert check.returncode == 0, check.stderr.decode()
-    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(work)], stderr=subprocess.PIPE)
+    proc = subprocess.Popen([front.NGINX, "-c", str(conf), "-p", str(work)], stderr=subprocess.PIPE)
     try:
         if not wait_port(port):
             pytest.fail(f"nginx did not start: {(work / 'error.log').read_text()[-2000:]}")

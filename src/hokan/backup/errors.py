@@ -125,6 +125,13 @@ class TargetUnavailable(BackupError):
     )
 
 
+class TargetFull(TargetUnavailable):
+    status = 507
+    code = "backup_target_full"
+    message_ja = "バックアップ先の容量が足りません。途中の世代は削除しました。"
+    message_en = "The backup target is full; the partial generation was removed."
+
+
 class SnapshotFailed(BackupError):
     status = 503
     code = "backup_snapshot_failed"
@@ -134,6 +141,12 @@ class SnapshotFailed(BackupError):
         tool=(
             "{tool} が終了コード {status} で失敗しました。",
             "{tool} failed with status {status}.",
+        ),
+        unconfigured=(
+            "PostgreSQL では HOKAN_BACKUP_DATABASE_URL (行レベルセキュリティを迂回できるロール) "
+            "が必要です。",
+            "On PostgreSQL, HOKAN_BACKUP_DATABASE_URL (a role that bypasses row-level "
+            "security) is needed.",
         ),
     )
 
@@ -151,6 +164,44 @@ class RestoreRefused(BackupError):
         postgresql=(
             "世代 {generation} は PostgreSQL のダンプです: --to-database-url を指定してください。",
             "Generation {generation} holds a PostgreSQL dump: give --to-database-url.",
+        ),
+        tenant_needed=(
+            "テナント単位の復元にはテナントの指定が必要です。",
+            "A single-tenant restore needs a tenant.",
+        ),
+        engine=(
+            "{file} は復元先と別のデータベース種別です (SQLite と PostgreSQL)。",
+            "{file} was taken from another database engine than the destination's.",
+        ),
+        vault=(
+            "保管庫ストア {store} の復元先がありません (--to-vault-url を指定してください)。",
+            "No destination for vault store {store} (give --to-vault-url).",
+        ),
+        tenant_unknown=(
+            "テナント {tenant} はこのサービスにありません。",
+            "Tenant {tenant} does not exist in this service.",
+        ),
+        tenant_absent=(
+            "世代 {generation} にテナント {tenant} の行はありません。",
+            "Generation {generation} holds no rows of tenant {tenant}.",
+        ),
+        tenant_keys=(
+            "テナント {tenant} の鍵 (版 {versions}) がこの鍵束にありません "
+            "(破棄済みの鍵で暗号化されたデータは復元できません)。",
+            "Tenant {tenant}'s keys (versions {versions}) are not in this keyring "
+            "(data sealed under destroyed keys cannot be restored).",
+        ),
+        master_key=(
+            "世代 {generation} は別のマスター鍵 ({expected}) で作られています。",
+            "Generation {generation} was made under another master key ({expected}).",
+        ),
+        nothing=(
+            "{target} に復元できる世代がありません。",
+            "No generation to restore on {target}.",
+        ),
+        confirm=(
+            "稼働中のデータを置き換えます: --yes を付けてください。",
+            "This replaces live data: add --yes.",
         ),
     )
 
@@ -173,5 +224,60 @@ class VerifyFailed(BackupError):
         first=(
             "{failed} 世代が不合格です。最初: 世代 {generation} ({cause})",
             "{failed} generation(s) failed; first: {generation} ({cause}).",
+        ),
+    )
+
+
+class InvalidPolicy(BackupError):
+    status = 400
+    code = "backup_invalid_policy"
+    message_ja = "バックアップの保持規則 (HOKAN_BACKUP_POLICIES) が正しくありません。"
+    message_en = "The backup retention policy (HOKAN_BACKUP_POLICIES) is not valid."
+    reasons = because(
+        setting=("{problem}", "{problem}"),
+    )
+
+
+class PruneFailed(BackupError):
+    status = 503
+    code = "backup_prune_failed"
+    message_ja = "保持期間を過ぎた世代の一部を削除できませんでした。"
+    message_en = "Some generations past their retention could not be removed."
+    dependency = "backup"
+    reasons = because(
+        first=(
+            "{failed} 世代を削除できませんでした。最初: {generation} ({target})",
+            "{failed} generation(s) not removed; first: {generation} ({target}).",
+        ),
+    )
+
+
+class DrillFailed(BackupError):
+    code = "backup_drill_failed"
+    message_ja = "復元訓練で不合格がありました。"
+    message_en = "The restore drill failed a check."
+    reasons = because(
+        check=(
+            "世代 {generation}: {check} の確認に失敗しました。",
+            "Generation {generation}: the {check} check failed.",
+        ),
+    )
+
+
+class RestoreRequestNotFound(BackupError):
+    status = 404
+    code = "backup_restore_request_not_found"
+    message_ja = "その復元依頼はありません。"
+    message_en = "No restore request by that id."
+
+
+class BackupStale(BackupError):
+    code = "backup_stale"
+    message_ja = "夜間のバックアップが 2 晩以上取得されていません。"
+    message_en = "No nightly backup was taken for two nights or more."
+    reasons = because(
+        newest=(
+            "{klass} の最新の世代は {generation} です。",
+            "The newest {klass} generation is {generation}.",
         ),
     )

@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,16 +36,17 @@ from sqlalchemy.engine import make_url
 
 from hokan import __version__
 from hokan.audit import service as audit
-from hokan.backup import container, errors, retention
+from hokan.backup import container, errors, pruning, retention
 from hokan.backup.container import FileEntry
 from hokan.backup.targets import MANIFEST, FolderTarget, Target
 from hokan.blobs import BlobStore
+from hokan.blobs.s3 import S3BlobStore
 from hokan.blobs.store import FolderBlobStore
 from hokan.keyring.master import MasterKeyProvider
 from hokan.keyring.service import Keyring
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
-from hokan.kit.db import Database, make_engine
+from hokan.kit.db import Database
 from hokan.principals.principal import SYSTEM, Principal
 from hokan.settings import Settings
 
@@ -53,6 +55,7 @@ READ = 1024 * 1024
 KEYRING_FILE = "keyring.db.hbk"
 SYSTEM_FILE = "system.db.hbk"
 BLOBS_FILE = "blobs.pack.hbk"
+TLS_FILE = "tls.pack.hbk"
 TARGETS = ("local", "remote")
 Progress = Callable[[int], None]
 
@@ -181,9 +184,6 @@ def psql_apply(script: Path, url: str) -> None:
         raise errors.SnapshotFailed("tool", tool="psql", status=status)
 
 
-_PG_FORMATS = ("pg_dump_custom", "pg_sql")
-
-
 @dataclass
 class Facts:
     """What a database snapshot says of itself, for the manifest."""
@@ -191,6 +191,28 @@ class Facts:
     row_counts: dict[str, int]
     migration_head: str | None
     chain_heads: dict[str, dict[str, Any]] | None = None
+    tenant_counts: dict[str, dict[str, int]] | None = None  # table -> tenant -> rows
+
+
+NO_TENANT = "system"
+
+
+def _tenant_label(value: object) -> str:
+    """One spelling of a tenant id whatever the engine stored (SQLite: 32 hex digits)."""
+    if value is None:
+        return NO_TENANT
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return str(value)[:64]
+
+
+def _by_tenant(rows: Iterable[Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for tenant, count in rows:
+        label = _tenant_label(tenant)
+        out[label] = out.get(label, 0) + int(count)
+    return out
 
 
 def sqlite_facts(path: Path, *, chains: bool = False) -> Facts:
@@ -218,7 +240,14 @@ def sqlite_facts(path: Path, *, chains: bool = False) -> Facts:
                 str(c): {"seq": int(s), "head_hash": str(h)}
                 for c, s, h in conn.execute("SELECT chain, seq, head_hash FROM audit_chains")
             }
-        return Facts(counts, head, heads)
+        tenants: dict[str, dict[str, int]] = {}
+        for n in names:
+            columns = {r[1] for r in conn.execute(f'PRAGMA table_info("{n}")')}
+            if "tenant_id" in columns:
+                tenants[n] = _by_tenant(
+                    conn.execute(f'SELECT tenant_id, count(*) FROM "{n}" GROUP BY tenant_id')  # noqa: S608
+                )
+        return Facts(counts, head, heads, tenants)
     finally:
         conn.close()
 
@@ -241,7 +270,13 @@ def pg_facts(url: str, *, chains: bool = False) -> Facts:
             if chains and "audit_chains" in names:
                 rows = conn.execute(text("SELECT chain, seq, head_hash FROM audit_chains"))
                 heads = {str(c): {"seq": int(s), "head_hash": str(h)} for c, s, h in rows}
-            return Facts(counts, head, heads)
+            tenants: dict[str, dict[str, int]] = {}
+            inspector = inspect(conn)
+            for n in names:
+                if any(c["name"] == "tenant_id" for c in inspector.get_columns(n)):
+                    query = f'SELECT tenant_id, count(*) FROM "{n}" GROUP BY tenant_id'  # noqa: S608
+                    tenants[n] = _by_tenant(conn.execute(text(query)))
+            return Facts(counts, head, heads, tenants)
     finally:
         engine.dispose()
 
@@ -281,13 +316,18 @@ class Backups:
         s = self.settings
         if name == "local":
             root = s.resolved_backup_local_dir
+        elif name == "remote" and s.backup_remote_url:
+            from hokan.backup.s3target import S3Target, client_from_settings, parse_url
+
+            bucket, prefix = parse_url(s.backup_remote_url)
+            return S3Target(name, client_from_settings(s), bucket, prefix)
         elif name == "remote":
             root = s.resolved_backup_remote_dir
         else:
             raise errors.TargetUnavailable("target", target=name[:40], cause="unknown")
         if _inside(root, s.data_dir):
             raise errors.TargetUnavailable("inside_data_dir", target=name)
-        return FolderTarget(name, root)
+        return FolderTarget(name, root, wait_seconds=s.backup_lock_wait_seconds)
 
     def targets(self) -> list[Target]:
         return [self.target(n) for n in TARGETS]
@@ -345,6 +385,7 @@ class Backups:
         keys = {"data": crypto.random_key(), "keyring": crypto.random_key()}
         files: list[FileEntry] = []
         row_counts: dict[str, dict[str, int]] = {}
+        tenant_counts: dict[str, dict[str, dict[str, int]]] = {}
         heads: dict[str, Any] = {}
         chain_heads: dict[str, Any] | None = None
         target.begin(name)
@@ -364,11 +405,16 @@ class Backups:
                     facts = self._database(target, name, entry, url, keys[key_name], work, which)
                     files.append(entry)
                     row_counts[file_name] = facts.row_counts
+                    if facts.tenant_counts:
+                        tenant_counts[file_name] = facts.tenant_counts
                     heads[which if which != "vault" else file_name] = facts.migration_head
                     if facts.chain_heads is not None:
                         chain_heads = facts.chain_heads
                 if klass != retention.VAULT:
                     files.append(self._blobs(target, name, keys["data"]))
+                    tls = self._tls(target, name, keys["data"])
+                    if tls is not None:
+                        files.append(tls)
             expires = retention.expires_at(klass, created)
             manifest: dict[str, Any] = {
                 "format": FORMAT,
@@ -381,6 +427,8 @@ class Backups:
                 "hokan_version": __version__,
                 "migration_heads": heads,
                 "row_counts": row_counts,
+                "row_counts_by_tenant": tenant_counts,
+                "public_url": s.resolved_public_url,
                 "audit_chain_heads": chain_heads or {},
                 "chunk_bytes": s.backup_chunk_mib * 1024 * 1024,
                 "zstd_level": s.backup_zstd_level,
@@ -461,7 +509,11 @@ class Backups:
             entry.meta = {"format": "pack", "store": "folder"}
             if self.blobs.root.is_dir():
                 members = self._blob_members(self.blobs.root)
-        else:  # S3 blob stores are versioned and replicated by their provider (ADR 0021)
+        elif isinstance(self.blobs, S3BlobStore):  # streamed object by object (ADR 0023)
+            entry.meta = {"format": "pack", "store": "s3"}
+            store = self.blobs
+            members = ((k, n, store.open(k)) for k, n in store.listing())
+        else:
             entry.meta = {"format": "pack", "store": getattr(self.blobs, "name", "none")}
         count = 0
 
@@ -481,6 +533,26 @@ class Backups:
         )
         target.write(name, entry.name, sealed)
         entry.meta["blobs"] = count
+        return entry
+
+    def _tls(self, target: Target, name: str, key: bytes) -> FileEntry | None:
+        """The server's certificate and key (``hokan serve --tls``), so a rebuilt machine
+        answers with the same certificate (BAK-5, ADR 0023)."""
+        s = self.settings
+        named = (("server-cert.pem", s.tls_cert_file), ("server-key.pem", s.tls_key_file))
+        members = [(n, p.stat().st_size, _stream_file(p)) for n, p in named if p and p.is_file()]
+        if not members:
+            return None
+        entry = FileEntry(TLS_FILE, key="data", meta={"format": "pack", "files": len(members)})
+        sealed = container.seal(
+            container.pack(members),
+            key=key,
+            generation=name,
+            entry=entry,
+            chunk_bytes=s.backup_chunk_mib * 1024 * 1024,
+            level=s.backup_zstd_level,
+        )
+        target.write(name, entry.name, sealed)
         return entry
 
     def _read_back(
@@ -570,10 +642,12 @@ class Backups:
         self, *, klass: str | None = None, target_name: str | None = None
     ) -> list[dict[str, Any]]:
         now = self.clock()
-        decisions = {d.generation.name: d for d in retention.decide(self.generations(), now)}
+        decisions = {
+            (d.generation.target, d.generation.name): d for d in pruning.decisions(self, now)
+        }
         out = []
         for g in self.generations(klass=klass, target_name=target_name):
-            decision = decisions[g.name]
+            decision = decisions[g.target, g.name]
             shown = decision.as_json()
             shown["action"] = "keep" if decision.keep else "remove_at_next_prune"
             out.append(shown)
@@ -650,150 +724,41 @@ class Backups:
         *,
         to_database_url: str | None = None,
         to_keyring_url: str | None = None,
+        to_vault_urls: list[str] | None = None,
+        to_blobs: BlobStore | None = None,
+        target_name: str | None = None,
         progress: Progress | None = None,
         total: Callable[[int], None] | None = None,
     ) -> dict[str, Any]:
-        """Restore a generation into a new data directory (and, for a PostgreSQL dump, into
-        the empty database ``to_database_url``). The running service is not touched."""
-        started = time.monotonic()
-        target = self._find(generation)
-        manifest, signature = self.manifest(target, generation)
-        files = [FileEntry.from_json(f) for f in manifest["files"]]
-        if total:
-            total(sum(f.size for f in files))
-        pg_dump_files = [f for f in files if f.meta.get("format") in _PG_FORMATS]
-        if pg_dump_files and not (to_database_url and to_keyring_url):
-            raise errors.RestoreRefused("postgresql", generation=generation)
-        if any(f.name.startswith("vault-store-") for f in pg_dump_files):
-            raise errors.RestoreRefused("postgresql", generation=generation)  # not in this slice
-        if to.exists() and any(to.iterdir()):
-            raise errors.RestoreRefused("not_empty", path=str(to))
-        to.mkdir(parents=True, exist_ok=True, mode=0o700)
-        keys = {"keyring": self._keys_keyring(generation, manifest)}
-        keyring_entry = next(f for f in files if f.name == KEYRING_FILE)
-        if keyring_entry.meta.get("format") in _PG_FORMATS:
-            if not to_keyring_url:
-                raise errors.RestoreRefused("postgresql", generation=generation)
-            dump = to / ".keyring.dump"
-            self._restore_file(target, generation, keyring_entry, keys["keyring"], dump, progress)
-            if keyring_entry.meta.get("format") == "pg_sql":  # rewritten by a tenant's shred
-                psql_apply(dump, to_keyring_url)
-            else:
-                pg_restore(dump, to_keyring_url)
-            dump.unlink()
-            keyring_url = to_keyring_url
-        else:
-            self._restore_file(
-                target, generation, keyring_entry, keys["keyring"], to / "keyring.db", progress
+        """Restore a generation into a new data directory (and, for PostgreSQL dumps, into
+        the empty databases named). The running service is not touched (ADR 0023)."""
+        from hokan.backup import restoring
+
+        dest = restoring.Destination.new_dir(
+            to,
+            system=to_database_url,
+            keyring=to_keyring_url,
+            vault=to_vault_urls,
+            blobs=to_blobs,
+        )
+        with restoring.scratch_dir(to) as scratch:
+            result = restoring.restore(
+                self,
+                generation,
+                dest,
+                target=target_name,
+                progress=progress,
+                total=total,
+                scratch=scratch,
             )
-            keyring_url = f"sqlite:///{to / 'keyring.db'}"
-        # The restored keyring vouches for the manifest and holds the backup key.
-        restored = Keyring(
-            Database(make_engine(keyring_url, pool_size=1, create=False)), self.master, 0
-        )
-        try:
-            public = restored.audit_signing_key().public_key()
-            self.check_signature(generation, manifest, signature, public)
-            kek = restored.backup_kek()
-        finally:
-            restored.db.dispose()
-        keys["data"] = container.unwrap_key(
-            kek, _unb64(manifest["keys"]["data"]), generation, "data"
-        )
-        restored_files = ["keyring.db"]
-        for entry in files:
-            if entry.name == KEYRING_FILE:
-                continue
-            key = keys[entry.key]
-            if entry.name == BLOBS_FILE:
-                count = self._restore_blobs(target, generation, entry, key, to / "blobs", progress)
-                restored_files.append(f"blobs/ ({count})")
-                continue
-            if entry.name == SYSTEM_FILE:
-                dest = to / "hokan.db"
-            else:
-                (to / "vault").mkdir(exist_ok=True, mode=0o700)
-                index = entry.name.removeprefix("vault-store-").removesuffix(".db.hbk")
-                dest = to / "vault" / f"store-{index}.db"
-            if entry.meta.get("format") == "pg_dump_custom":
-                dump = to / f".{entry.name}.dump"
-                self._restore_file(target, generation, entry, key, dump, progress)
-                assert to_database_url is not None
-                pg_restore(dump, to_database_url)
-                dump.unlink()
-                restored_files.append(f"{entry.meta.get('database')} -> database")
-                continue
-            self._restore_file(target, generation, entry, key, dest, progress)
-            restored_files.append(dest.relative_to(to).as_posix())
-        seconds = round(time.monotonic() - started, 3)
-        result = {
-            "generation": generation,
-            "to": str(to),
-            "files": restored_files,
-            "bytes": sum(f.plain_size for f in files),
-            "seconds": seconds,
-        }
+        result["to"] = str(to)
         with contextlib.suppress(Exception):  # a disaster-recovery host may have no database yet
-            self._audit("backup.restore", generation, detail={"seconds": seconds})
-        return result
-
-    def _keys_keyring(self, generation: str, manifest: dict[str, Any]) -> bytes:
-        try:
-            return self.master.unwrap(
-                _unb64(manifest["keys"]["keyring"]), container.key_aad(generation, "keyring")
+            self._audit(
+                "backup.restore",
+                generation,
+                detail={"mode": "new_dir", "duration_ms": result["duration_ms"]},
             )
-        except (crypto.DecryptionError, KeyError, ValueError):
-            raise errors.WrongKey("generation", generation=generation) from None
-
-    def _restore_file(
-        self,
-        target: Target,
-        generation: str,
-        entry: FileEntry,
-        key: bytes,
-        dest: Path,
-        progress: Progress | None,
-    ) -> None:
-        part = dest.with_name(f".{dest.name}.part")
-        try:
-            with target.open(generation, entry.name) as stream, part.open("wb") as out:
-                done = 0
-                for piece in container.open_sealed(
-                    stream, key=key, generation=generation, entry=entry
-                ):
-                    out.write(piece)
-                    if progress:
-                        now_at = stream.tell()
-                        progress(now_at - done)
-                        done = now_at
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(part, 0o600)
-            os.replace(part, dest)
-        except BaseException:
-            part.unlink(missing_ok=True)
-            raise
-
-    def _restore_blobs(
-        self,
-        target: Target,
-        generation: str,
-        entry: FileEntry,
-        key: bytes,
-        root: Path,
-        progress: Progress | None,
-    ) -> int:
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        count = 0
-        with target.open(generation, entry.name) as stream:
-            chunks = container.open_sealed(stream, key=key, generation=generation, entry=entry)
-            for blob_key, _size, body in container.Unpacker(chunks).members():
-                dest = FolderBlobStore(root)
-                dest.put(blob_key, body)
-                count += 1
-            if progress:
-                progress(entry.size)
-        return count
+        return result
 
     # -- retention (BAK-2) ------------------------------------------------------------
 
@@ -803,26 +768,7 @@ class Backups:
         self._audit("backup.pin" if pinned else "backup.unpin", generation)
 
     def prune(self, *, dry_run: bool = False, now: datetime | None = None) -> list[dict[str, Any]]:
-        moment = now or self.clock()
-        decisions = retention.decide(self.generations(), moment)
-        out = []
-        for decision in decisions:
-            shown = decision.as_json()
-            if not decision.keep and not dry_run:
-                g = decision.generation
-                self.target(g.target).delete(g.name)
-                self._audit(
-                    "backup.prune",
-                    g.name,
-                    detail={
-                        "class": g.klass,
-                        "target": g.target,
-                        "rule": decision.rule,
-                    },
-                )
-                shown["action"] = "removed"
-            out.append(shown)
-        return out
+        return pruning.prune(self, dry_run=dry_run, now=now)
 
     # -- audit ------------------------------------------------------------------
 
@@ -855,4 +801,5 @@ def _generation(
         created_at=created,
         expires_at=datetime.fromisoformat(expires_text) if expires_text else None,
         pinned=pinned,
+        home=str(manifest.get("target") or target),
     )

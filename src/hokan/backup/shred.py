@@ -84,7 +84,12 @@ def _keyring_file(
     manifest = backups._signed(target, generation)
     data = next(f for f in manifest["files"] if f["name"] == KEYRING_FILE)
     entry = FileEntry.from_json(data)
-    key = backups._keys_keyring(generation, manifest)
+    try:
+        key = backups.master.unwrap(
+            base64.b64decode(manifest["keys"]["keyring"]), container.key_aad(generation, "keyring")
+        )
+    except (crypto.DecryptionError, KeyError, ValueError):
+        raise errors.WrongKey("generation", generation=generation) from None
     with target.open(generation, KEYRING_FILE) as stream, into.open("wb") as out:
         for piece in container.open_sealed(stream, key=key, generation=generation, entry=entry):
             out.write(piece)
@@ -96,7 +101,16 @@ def _pg_sql(path: Path, fmt: str) -> str:
     if fmt == "pg_sql":
         return path.read_text(encoding="utf-8")
     out = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [_tool("pg_restore"), "--no-owner", "--no-privileges", "-f", "-", str(path)],
+        [
+            _tool("pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--clean",  # the script replaces what it restores: in place and into a new db
+            "--if-exists",
+            "-f",
+            "-",
+            str(path),
+        ],
         capture_output=True,
         check=False,
     )

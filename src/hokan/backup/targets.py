@@ -3,7 +3,8 @@
 A generation is written under an *incomplete* name and published in one step once
 every chunk was read back and verified: a folder is renamed into place; on S3 the
 manifest is the last object written, and a generation without one is incomplete.
-A run holds the target's lock for its whole length; a second run is refused.
+A run holds the target's lock for its whole length; a second run waits
+``HOKAN_BACKUP_LOCK_WAIT_SECONDS`` for it, then is refused.
 Leftovers of a failed or killed run (the incomplete marker) are removed by the next
 run, under the lock.
 """
@@ -11,11 +12,13 @@ run, under the lock.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -35,7 +38,7 @@ def check_generation(name: str) -> str:
     return name
 
 
-def _check_file(name: str) -> str:
+def check_file(name: str) -> str:
     if not _FILE.match(name) or ".." in name:
         raise ValueError("invalid backup file name")
     return name
@@ -76,9 +79,10 @@ class Target(Protocol):
 class FolderTarget:
     """Generations as folders under one root: ``ROOT/<generation>/<file>``."""
 
-    def __init__(self, name: str, root: Path) -> None:
+    def __init__(self, name: str, root: Path, *, wait_seconds: float = 0) -> None:
         self.name = name
         self.root = root
+        self.wait_seconds = wait_seconds  # a second run waits this long, then is refused
 
     def describe(self) -> str:
         return f"{self.name} (folder)"
@@ -96,10 +100,15 @@ class FolderTarget:
         self._ensure()
         fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise errors.BackupRunning("target", target=self.name) from None
+            deadline = time.monotonic() + self.wait_seconds
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise errors.BackupRunning("target", target=self.name) from None
+                    time.sleep(min(0.5, max(0.01, deadline - time.monotonic())))
             yield
         finally:
             os.close(fd)  # closing releases the lock
@@ -126,7 +135,7 @@ class FolderTarget:
         (path / "INCOMPLETE").write_text("a backup run is writing (or died writing) here\n")
 
     def write(self, generation: str, name: str, chunks: Iterable[bytes]) -> int:
-        path = self._incomplete(generation) / _check_file(name)
+        path = self._incomplete(generation) / check_file(name)
         size = 0
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -137,6 +146,8 @@ class FolderTarget:
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise errors.TargetFull("target", target=self.name, cause="no space") from None
             raise errors.TargetUnavailable(
                 "target", target=self.name, cause=type(exc).__name__
             ) from None
@@ -145,13 +156,13 @@ class FolderTarget:
     def open(self, generation: str, name: str, *, incomplete: bool = False) -> BinaryIO:
         base = self._incomplete(generation) if incomplete else self._published(generation)
         try:
-            return (base / _check_file(name)).open("rb")
+            return (base / check_file(name)).open("rb")
         except FileNotFoundError:
             raise errors.FileMissing("file", generation=generation, file=name) from None
 
     def size(self, generation: str, name: str) -> int | None:
         try:
-            return (self._published(generation) / _check_file(name)).stat().st_size
+            return (self._published(generation) / check_file(name)).stat().st_size
         except FileNotFoundError:
             return None
 

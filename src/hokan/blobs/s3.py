@@ -127,6 +127,13 @@ class S3BlobStore:
             self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
         return len(found)
 
+    def listing(self) -> Iterator[tuple[str, int]]:
+        """Every blob's key and size, in key order (what a backup streams, ADR 0023)."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                yield str(item["Key"])[len(self.prefix) :], int(item["Size"])
+
     def exists(self, key: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._key(key))

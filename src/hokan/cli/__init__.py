@@ -20,12 +20,15 @@ from hokan.cli import (
     maintenance,
     monitoring,
     operator,
+    report,
+    restore,
     serve,
     tenant,
     tenant_lifecycle,
     user,
     vault,
     waf,
+    whitepaper,
     worker,
 )
 from hokan.cli._common import HokanGroup
@@ -63,7 +66,10 @@ app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(availability.app, name="availability")
 app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(backup.app, name="backup")
-app.command("restore")(backup.restore)
+app.add_typer(report.app, name="report")
+app.add_typer(whitepaper.app, name="whitepaper")
+app.command("restore")(restore.restore)
+app.add_typer(restore.dr_app, name="dr")
 
 
 def main() -> None:

@@ -7,19 +7,11 @@ against the wall clock. Nothing here prints data: only names, sizes and counts.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import typer
-from sqlalchemy import create_engine
 
-from hokan.backup import retention
+from hokan.backup import coverage, drills, operations, retention
 from hokan.backup.service import Backups
-from hokan.cli._common import echo_json, fail, group, operator, runtime, say, settings_or_exit
-from hokan.keyring.master import load_master_key
-from hokan.keyring.service import Keyring
-from hokan.kit.db import Database
-from hokan.kit.errors import HokanError
+from hokan.cli._common import echo_json, fail, group, operator, runtime, say
 from hokan.runtime import Runtime
 
 app = group("Encrypted backups: run, list, show, verify, pin, prune (restore: 'hokan restore').")
@@ -52,9 +44,19 @@ def listing(
     klass: str | None = typer.Option(None, "--class", help="Only this class"),
     target: str | None = typer.Option(None, "--target", help="Only this target"),
 ) -> None:
-    """Every generation, newest first, with its expiry and why retention keeps it."""
+    """Every generation, newest first, with its expiry, why retention keeps it and its
+    verification coverage date."""
     with runtime() as rt:
-        echo_json(_service(rt).listing(klass=klass, target_name=target))
+        service = _service(rt)
+        known = {
+            (c["target"], c["generation"]): c
+            for c in coverage.coverage(service, rt.settings.backup_verify_days)
+        }
+        shown = service.listing(klass=klass, target_name=target)
+        for row in shown:
+            found = known.get((row["target"], row["generation"]))
+            row["verified_at"] = found["verified_at"] if found else None
+        echo_json(shown)
 
 
 @app.command("show")
@@ -74,10 +76,47 @@ def verify(
     """Check generations: signed manifest, every file and size, every chunk decrypted
     (exit 1 if any is bad)."""
     with runtime() as rt:
-        results = _service(rt).verify(generation, full=not quick)
+        service = _service(rt)
+        results = service.verify(generation, full=not quick)
+        coverage.record(service, results)  # a full read is coverage too
         echo_json(results)
         if any(not r["ok"] for r in results):
             raise typer.Exit(1)
+
+
+@app.command("requests")
+def requests() -> None:
+    """Open restore requests filed by the operations manager (API), oldest first."""
+    with runtime() as rt:
+        echo_json(operations.open_requests(_service(rt)))
+
+
+@app.command("request-close")
+def request_close(
+    request_id: str = typer.Argument(..., help="The restore request's id"),
+    cancel: bool = typer.Option(False, "--cancel", help="Cancelled instead of done"),
+) -> None:
+    """Mark a restore request done (after 'hokan restore') or cancelled (audited)."""
+    with runtime() as rt:
+        echo_json(
+            operations.close_request(_service(rt), request_id, "cancelled" if cancel else "done")
+        )
+
+
+@app.command("coverage")
+def coverage_report() -> None:
+    """Each generation's verification coverage: last check, last full read (the coverage
+    date) and whether it is within HOKAN_BACKUP_VERIFY_DAYS (from the nightly verify)."""
+    with runtime() as rt:
+        echo_json(coverage.coverage(_service(rt), rt.settings.backup_verify_days))
+
+
+@app.command("drill")
+def drill() -> None:
+    """Run a restore drill now: a random generation and tenant restored into a scratch
+    area and checked; prints the checks and the measured RTO (exit 1 if it failed)."""
+    with runtime() as rt:
+        echo_json(drills.run(_service(rt), requested_by=operator().display_name, trigger="cli"))
 
 
 @app.command("pin")
@@ -101,60 +140,17 @@ def prune(
     dry_run: bool = typer.Option(False, "--dry-run", help="Explain, remove nothing"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
-    """Remove generations retention no longer keeps, explaining every decision (audited)."""
+    """Remove generations retention no longer keeps, explaining every decision: the rule
+    and counter that keep it (``daily #3 of 7``) or why it goes (audited). Policies:
+    HOKAN_BACKUP_POLICIES. Exit 1 if a removal failed."""
     with runtime() as rt:
         decisions = _service(rt).prune(dry_run=dry_run)
     if as_json:
         echo_json(decisions)
-        return
-    for d in decisions:
-        why = say(str(d["why_ja"]), str(d["why"]))
-        typer.echo(f"{d['action']:<8} {d['generation']}  [{d['target']}] {d['rule']}: {why}")
-
-
-def restore(
-    generation: str = typer.Option(..., "--generation", help="Generation name"),
-    to: Path = typer.Option(..., "--to", help="A new, empty data directory"),
-    to_database_url: str | None = typer.Option(
-        None, "--to-database-url", help="PostgreSQL dumps: an empty system database"
-    ),
-    to_keyring_url: str | None = typer.Option(
-        None, "--to-keyring-url", help="PostgreSQL dumps: an empty keyring database"
-    ),
-) -> None:
-    """Restore a generation into a new data directory (needs only the master key and the
-    backup target: the running service is not touched). Prints the measured duration."""
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    settings = settings_or_exit()
-    try:
-        # The live keyring is never read: the generation's own keyring is restored first.
-        unused = Database(create_engine("sqlite://"))
-        service = Backups(settings, Keyring(unused, load_master_key(settings), 0))
-        columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=True) as bar:
-            task = bar.add_task("restore", total=None)
-            result: dict[str, Any] = service.restore(
-                generation,
-                to,
-                to_database_url=to_database_url,
-                to_keyring_url=to_keyring_url,
-                progress=lambda n: bar.advance(task, n),
-                total=lambda n: bar.update(task, total=n),
-            )
-    except HokanError as exc:
-        fail(f"{exc.code}: {exc.message('en')}", ja=f"{exc.code}: {exc.message('ja')}")
-    echo_json(result)
-    typer.echo(
-        say(
-            f"復元しました: {generation} → {to} ({result['seconds']} 秒)",
-            f"restored {generation} into {to} in {result['seconds']} s",
-        ),
-        err=True,
-    )
+    else:
+        for d in decisions:
+            why = say(str(d["why_ja"]), str(d["why"]))
+            action = "would-remove" if dry_run and d["action"] == "remove" else d["action"]
+            typer.echo(f"{action:<12} {d['generation']}  [{d['target']}] {d['rule']}: {why}")
+    if any(d["action"] == "failed" for d in decisions):
+        raise typer.Exit(1)

@@ -102,8 +102,9 @@ class Disposal:
                 raise TenantNotTerminated("active", tenant=tenant.code)
             if tenant.legal_hold:
                 raise LegalHold("held", why=tenant.legal_hold)
-            if tenant.restore_pending:
-                raise RestorePending("pending", why=tenant.restore_pending)
+            pending = tenant.restore_pending or repository.pending_restore(s, tenant.code)
+            if pending:
+                raise RestorePending("pending", why=pending)
             if tenant.dispose_after is not None and now < tenant.dispose_after:
                 raise GracePeriodRunning(
                     "until", until=f"{to_jst(tenant.dispose_after):%Y-%m-%d %H:%M}"

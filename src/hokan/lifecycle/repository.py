@@ -6,11 +6,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Delete, MetaData, Select, Table, delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    Delete,
+    MetaData,
+    Select,
+    Table,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from hokan.kit.db import Base, KeyringBase, VaultStoreBase
 from hokan.models import (
+    BackupRestoreRequest,
     RecordAttachment,
     RecordRevision,
     RetiredCertificate,
@@ -119,6 +131,17 @@ def due(s: Session, now: object) -> list[Tenant]:
         Tenant.restore_pending.is_(None),
     )
     return list(s.scalars(stmt))
+
+
+def pending_restore(s: Session, code: str) -> str | None:
+    """A requested restore that would bring the tenant's rows back: one for the tenant,
+    or an in-place restore of the whole system (``hokan backup request-restore``)."""
+    stmt = select(BackupRestoreRequest.id).where(
+        BackupRestoreRequest.status == "requested",
+        or_(BackupRestoreRequest.tenant_code == code, BackupRestoreRequest.mode == "in_place"),
+    )
+    found = s.scalars(stmt.limit(1)).first()
+    return str(found) if found is not None else None
 
 
 def scrub_tenant(s: Session, tenant: Tenant) -> None:

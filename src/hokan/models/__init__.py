@@ -8,9 +8,17 @@ from hokan.models.audit_daily_run import AuditDailyRun
 from hokan.models.audit_event import AuditEvent
 from hokan.models.audit_finding import AuditFinding, FindingStatus
 from hokan.models.audit_segment import AuditSegment
+from hokan.models.auth_generation import AuthGeneration
+from hokan.models.backup import (
+    BackupDrill,
+    BackupRestoreRequest,
+    BackupVerification,
+    BackupWindowRun,
+)
 from hokan.models.clock_check import ClockCheck
 from hokan.models.collection import Collection
 from hokan.models.consent_grant import ConsentGrant
+from hokan.models.host_sample import HostSample
 from hokan.models.job_run import JobRun
 from hokan.models.keyring import KeyringMeta, KeyStatus, TenantKey
 from hokan.models.mail_message import MailMessage
@@ -33,6 +41,7 @@ from hokan.models.record_attachment import AttachmentStatus, RecordAttachment
 from hokan.models.record_revision import RecordRevision
 from hokan.models.recovery_code import RecoveryCode
 from hokan.models.retired_certificate import RetiredCertificate
+from hokan.models.stored_report import StoredReport
 from hokan.models.tenant import Product, Tenant, TenantStatus
 from hokan.models.tenant_disposal import TenantDisposal
 from hokan.models.terminal_certificate import TerminalCertificate
@@ -53,12 +62,18 @@ __all__ = [
     "AuditEvent",
     "AuditFinding",
     "AuditSegment",
+    "AuthGeneration",
     "AvailabilityImport",
+    "BackupDrill",
+    "BackupRestoreRequest",
+    "BackupVerification",
+    "BackupWindowRun",
     "ClockCheck",
     "Collection",
     "ConsentGrant",
     "DeletionReason",
     "FindingStatus",
+    "HostSample",
     "Incident",
     "IncidentUpdate",
     "JobRun",
@@ -82,6 +97,7 @@ __all__ = [
     "RecoveryCode",
     "RetiredCertificate",
     "ServiceUnits",
+    "StoredReport",
     "Tenant",
     "TenantDisposal",
     "TenantKey",

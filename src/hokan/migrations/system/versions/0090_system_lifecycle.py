@@ -2,7 +2,7 @@
 one-time password setup links; the disposal record; retired certificate serials (CRL)
 
 Revision ID: 0090_system
-Revises: 0074_system
+Revises: 0096a_system
 Create Date: 2026-12-05 16:11:07.201032
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import hokan.kit.db
 
 revision: str = "0090_system"
-down_revision: str | None = "0074_system"
+down_revision: str | None = "0096a_system"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
