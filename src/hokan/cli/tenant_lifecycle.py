@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from pydantic import ValidationError
@@ -138,3 +139,46 @@ def dispose(
                 f"(certificate {out['certificate_number']})",
             )
         )
+
+
+@app.command("export")
+def export(
+    tenant: str = typer.Argument(..., help="Tenant code or id"),
+    out: Path = typer.Option(..., help="Folder to write the export folder into"),
+    as_json: bool = typer.Option(False, "--json", help="The manifest as JSON"),
+) -> None:
+    """Export a tenant's data (JSON Lines of records and revisions, attachments with
+    SHA-256s, the offline-verifiable audit bundle, users and terminals without secrets)
+    into a new folder under --out, written aside and renamed when complete."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with (
+        runtime() as rt,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description} {task.completed}"),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar,
+    ):
+        tasks: dict[str, Any] = {}
+
+        def tick(what: str, n: int) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(what, total=None)
+            bar.advance(tasks[what], n)
+
+        manifest = rt.lifecycle.export(tenant, out, operator(), progress=tick)
+    if as_json:
+        echo_json(manifest)
+        return
+    counts = manifest["counts"]
+    typer.echo(
+        say(
+            f"{manifest['path']} に書き出しました (レコード {counts['records']}、履歴 "
+            f"{counts['revisions']}、添付 {counts['attachments']})",
+            f"exported to {manifest['path']} ({counts['records']} records, "
+            f"{counts['revisions']} revisions, {counts['attachments']} attachments)",
+        )
+    )

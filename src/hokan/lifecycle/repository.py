@@ -23,12 +23,15 @@ from sqlalchemy.orm import Session
 from hokan.kit.db import Base, KeyringBase, VaultStoreBase
 from hokan.models import (
     BackupRestoreRequest,
+    Collection,
+    Record,
     RecordAttachment,
     RecordRevision,
     RetiredCertificate,
     Tenant,
     TenantDisposal,
     TerminalCertificate,
+    User,
 )
 
 # Tables with a tenant_id that disposal keeps, and why (said in the certificate).
@@ -148,3 +151,42 @@ def scrub_tenant(s: Session, tenant: Tenant) -> None:
     """What stays of the tenant row: code, name and contacts (the contract, and who gets
     the certificate); its security settings go."""
     s.execute(update(Tenant).where(Tenant.id == tenant.id).values(settings={}))
+
+
+# -- export (LIFE-4) -------------------------------------------------------------------
+
+
+def collections(s: Session, tenant_id: uuid.UUID) -> list[Collection]:
+    stmt = select(Collection).where(Collection.tenant_id == tenant_id).order_by(Collection.name)
+    return list(s.scalars(stmt))
+
+
+def records_of(s: Session, tenant_id: uuid.UUID, collection_id: uuid.UUID) -> list[Record]:
+    stmt = (
+        select(Record)
+        .where(Record.tenant_id == tenant_id, Record.collection_id == collection_id)
+        .order_by(Record.record_key)
+    )
+    return list(s.scalars(stmt))
+
+
+def revisions_of(s: Session, tenant_id: uuid.UUID, record_id: uuid.UUID) -> list[RecordRevision]:
+    stmt = (
+        select(RecordRevision)
+        .where(RecordRevision.tenant_id == tenant_id, RecordRevision.record_id == record_id)
+        .order_by(RecordRevision.revision)
+    )
+    return list(s.scalars(stmt))
+
+
+def attachments_of(s: Session, tenant_id: uuid.UUID) -> list[RecordAttachment]:
+    stmt = (
+        select(RecordAttachment)
+        .where(RecordAttachment.tenant_id == tenant_id, RecordAttachment.wrapped_dek.is_not(None))
+        .order_by(RecordAttachment.created_at, RecordAttachment.id)
+    )
+    return list(s.scalars(stmt))
+
+
+def users_of(s: Session, tenant_id: uuid.UUID) -> list[User]:
+    return list(s.scalars(select(User).where(User.tenant_id == tenant_id).order_by(User.serial)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from hokan.blobs import BlobStore
@@ -12,8 +13,10 @@ from hokan.keyring.service import Keyring
 from hokan.kit.db import Database
 from hokan.lifecycle import termination
 from hokan.lifecycle.disposal import Disposal, Step
+from hokan.lifecycle.errors import TenantNotTerminated
+from hokan.lifecycle.export import Exporter, Progress
 from hokan.lifecycle.onboarding import Onboarded, OnboardIn, Onboarding
-from hokan.models import Tenant
+from hokan.models import Tenant, TenantStatus
 from hokan.principals.principal import Principal
 from hokan.settings import Settings
 from hokan.tenants.service import TenantService
@@ -37,6 +40,18 @@ class Lifecycle:
         self.tenants = tenants
         self.onboarding = Onboarding(settings, db, keyring, tenants, passwords, ca)
         self.disposal = Disposal(settings, db, keyring, blobs, vault_stores, ca, tenants)
+        self.exporter = Exporter(db, keyring, blobs, settings.resolved_audit_archive_dir)
+
+    def export(
+        self, ref: str, out_dir: Path, actor: Principal, *, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Export an active or terminated tenant's data into a new folder under ``out_dir``."""
+        with self.db.session(system=True) as s:
+            tenant = self.tenants.get(s, ref)
+            if tenant.status is TenantStatus.disposed:
+                raise TenantNotTerminated("disposed")
+            tenant_id = tenant.id
+        return self.exporter.export(tenant_id, out_dir, actor, progress=progress)
 
     def onboard(self, data: OnboardIn, actor: Principal) -> Onboarded:
         """A tenant, its keys, admin, first terminal and welcome mail — all or nothing."""
