@@ -28,6 +28,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -530,6 +531,7 @@ class Options:
     workdir: Path
     hokan_env: dict[str, str] = field(default_factory=dict)
     server_cpus: str | None = None
+    rounds: int = 3
 
 
 def pinned(argv: list[str], opts: Options) -> list[str]:
@@ -584,7 +586,9 @@ def measure(
         "op": spec.method,
         "requests": raw["requests"],
         "seconds": round(seconds, 3),
-        "rps": round(raw["requests"] / seconds, 1) if seconds else 0.0,
+        # Successful responses only: a refusal (a 503 while degraded) is not throughput.
+        "rps": round(max(0, raw["requests"] - raw["status"]) / seconds, 1) if seconds else 0.0,
+        "rps_all_responses": round(raw["requests"] / seconds, 1) if seconds else 0.0,
         "p50_ms": round(raw["p50_us"] / 1000, 2),
         "p90_ms": round(raw["p90_us"] / 1000, 2),
         "p99_ms": round(raw["p99_us"] / 1000, 2),
@@ -616,35 +620,22 @@ def measure(
     return result
 
 
-def run_scenarios(
-    client: LoadClient,
-    server: Server,
-    token: str,
-    put_bodies: list[str],
-    opts: Options,
-    label: str,
-    outcome: Outcome,
-) -> None:
-    for op in OPS:
-        spec = LoadSpec(
-            port=server.port,
-            method=op,
-            token=token,
-            records=opts.records,
-            connections=opts.connections,
-            threads=opts.threads,
-            bodies=put_bodies,
-        )
-        scenario = measure(client, spec, server, opts, label)
-        outcome.scenarios.append(scenario)
-        note = f"  {op:<4} {scenario['rps']:>9.1f} req/s  p50 {scenario['p50_ms']:.2f} ms"
-        log(
-            f"{note}  p99 {scenario['p99_ms']:.2f} ms  server CPU {scenario['server_cpu_pct']:.0f}%"
-        )
+@dataclass
+class Target:
+    """A running server under test: the bare baseline or one Hokan installation."""
+
+    name: str
+    backend: str | None
+    size: int  # records the tenant holds (addressed + filler)
+    server: Server | None = None
+    token: str = "bare-token-unused"
+    outcome: Outcome | None = None
+    cleanup: list[Any] = field(default_factory=list)
 
 
-def run_bare(client: LoadClient, put_bodies: list[str], opts: Options) -> Outcome:
-    outcome = Outcome("bare", None, "ok")
+def start_bare(opts: Options) -> Target:
+    target = Target("bare", None, 0)
+    target.outcome = Outcome("bare", None, "ok")
     port = free_port()
     argv = [
         sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(BENCH_DIR),
@@ -653,18 +644,16 @@ def run_bare(client: LoadClient, put_bodies: list[str], opts: Options) -> Outcom
     ]  # fmt: skip
     log("bare: starting Starlette baseline")
     server = Server("bare", pinned(argv, opts), base_env(), opts.workdir / "bare.log", port)
+    target.server = server
     try:
         server.wait_ready()
         status, _ = http_call(port, "GET", PATH_PREFIX + record_key(1))
         if status != 200:
             raise RuntimeError(f"bare GET answered {status}")
-        outcome.setup["server_pid"] = server.pid
-        run_scenarios(client, server, "bare-token-unused", put_bodies, opts, "bare", outcome)
+        target.outcome.setup["server_pid"] = server.pid
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        outcome.status, outcome.reason = "failed", str(exc)
-    finally:
-        server.stop()
-    return outcome
+        target.outcome.status, target.outcome.reason = "failed", str(exc)
+    return target
 
 
 def base_env() -> dict[str, str]:
@@ -704,73 +693,150 @@ def hokan_bin() -> str:
     return found
 
 
-def run_hokan(
-    backend: str,
-    env: dict[str, str],
-    client: LoadClient,
-    seed_bodies: list[bytes],
-    put_bodies: list[str],
-    opts: Options,
-) -> Outcome:
-    outcome = Outcome(f"hokan-{backend}", backend, "ok")
-    label = f"hokan-{backend}"
-    log(f"{label}: hokan init --demo")
-    init = subprocess.run(
-        [hokan_bin(), "init", "--demo"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    lines = init.stdout.strip().splitlines()
-    token = lines[-1].strip() if lines else ""
-    if init.returncode != 0 or not TOKEN_RE.match(token):
-        outcome.status = "failed"
-        outcome.reason = f"hokan init --demo failed ({init.returncode}): {init.stderr[-500:]}"
-        return outcome
-    port = free_port()
-    argv = [hokan_bin(), "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
-    server = Server(label, pinned(argv, opts), env, opts.workdir / f"{label}.log", port)
+# Filler: copies of the first seeded record under other ids (never addressed), so the
+# tenant holds ``size`` records; each with its own updated_at, like real data.
+_SQLITE_FILLER = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+INSERT INTO records (id, tenant_id, collection_id, record_key, revision, key_version,
+                     wrapped_dek, ciphertext, size, created_at, updated_at, deleted_at)
+SELECT lower(hex(randomblob(16))), r.tenant_id, r.collection_id, 'filler-' || n.i, 1,
+       r.key_version, r.wrapped_dek, r.ciphertext, r.size, r.created_at,
+       strftime('%Y-%m-%d %H:%M:%f', r.created_at, printf('-%d seconds', n.i)) || '000', NULL
+FROM n, (SELECT * FROM records WHERE record_key = ?) AS r
+"""
+_PG_FILLER = """
+INSERT INTO records (id, tenant_id, collection_id, record_key, revision, key_version,
+                     wrapped_dek, ciphertext, size, created_at, updated_at, deleted_at)
+SELECT gen_random_uuid(), r.tenant_id, r.collection_id, 'filler-' || i, 1,
+       r.key_version, r.wrapped_dek, r.ciphertext, r.size, r.created_at,
+       r.created_at - make_interval(secs => i), NULL
+FROM generate_series(1, %s) AS i, (SELECT * FROM records WHERE record_key = %s) AS r
+"""
+
+
+def add_filler(target: Target, admin_url: str | None, data_dir: Path, count: int) -> None:
+    """Bring the tenant to ``target.size`` records, then refresh the planner statistics
+    (what the ``records.analyze`` job and autovacuum keep doing in a real installation)."""
+    if admin_url is None:
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(data_dir / "hokan.db", timeout=60)) as db:
+            if count:
+                db.execute(_SQLITE_FILLER, (count, record_key(1)))
+                db.commit()
+            db.execute("PRAGMA analysis_limit=2000")
+            db.execute("ANALYZE")
+        return
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT set_config('hokan.scope', 'system', false)")
+        if count:
+            conn.execute(_PG_FILLER, (count, record_key(1)))
+        conn.execute("ANALYZE")
+
+
+def start_hokan(
+    backend: str, size: int, seed_bodies: list[bytes], opts: Options, admin_url: str
+) -> Target:
+    """``hokan init --demo`` (as the databases' owner), then ``hokan serve`` (on PostgreSQL
+    as a role that is neither superuser nor BYPASSRLS, as the README prescribes)."""
+    name = f"hokan-{backend}-{size // 1000}k" if size >= 1000 else f"hokan-{backend}-{size}"
+    target = Target(name, backend, size)
+    outcome = target.outcome = Outcome(name, backend, "ok")
+    data_dir = opts.workdir / name / "data"
+    data_dir.parent.mkdir(parents=True)
+    pg_admin: str | None = None
     try:
+        if backend == "postgresql":
+            databases = postgres_databases(admin_url)
+            found = databases.__enter__()
+            target.cleanup.append(databases)
+            outcome.setup["server_version"] = found.server_version
+            outcome.setup["role"] = found.role
+            init_env = hokan_env(opts, data_dir, found.admin_urls[0], found.admin_urls[1])
+            serve_env = hokan_env(opts, data_dir, found.database_url, found.keyring_url)
+            pg_admin = found.admin_conninfo
+        else:
+            init_env = serve_env = hokan_env(opts, data_dir)
+        log(f"{name}: hokan init --demo")
+        init = subprocess.run(
+            [hokan_bin(), "init", "--demo"],
+            env=init_env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        lines = init.stdout.strip().splitlines()
+        token = lines[-1].strip() if lines else ""
+        if init.returncode != 0 or not TOKEN_RE.match(token):
+            raise RuntimeError(
+                f"hokan init --demo failed ({init.returncode}): {init.stderr[-500:]}"
+            )
+        if backend == "postgresql":
+            found.grant()
+        port = free_port()
+        # As in production (deploy/): jobs run in 'hokan worker', not in the server.
+        argv = [hokan_bin(), "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
+        argv.append("--no-worker")
+        server = Server(name, pinned(argv, opts), serve_env, opts.workdir / f"{name}.log", port)
+        target.server, target.token = server, token
         server.wait_ready()
         outcome.setup["server_pid"] = server.pid
         seconds = seed_records(port, token, seed_bodies)
         outcome.setup["seed_seconds"] = round(seconds, 2)
-        log(f"{label}: seeded {len(seed_bodies)} records in {seconds:.1f} s")
+        filler = max(0, size - len(seed_bodies))
+        started = time.perf_counter()
+        add_filler(target, pg_admin, data_dir, filler)
+        outcome.setup["filler_records"] = filler
+        outcome.setup["filler_seconds"] = round(time.perf_counter() - started, 2)
+        log(f"{name}: seeded {len(seed_bodies)} records in {seconds:.1f} s, {filler} filler")
         status, body = http_call(port, "GET", PATH_PREFIX + record_key(1), token=token)
         if status != 200 or json.loads(body).get("data") is None:
             raise RuntimeError(f"GET of a seeded record answered {status}: {body[:200]!r}")
-        run_scenarios(client, server, token, put_bodies, opts, label, outcome)
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"{label} exited during the run: {server.tail()}")
-    except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as exc:
-        outcome.status, outcome.reason = "failed", str(exc)
-    finally:
-        server.stop()
-    outcome.setup["server_log_tail"] = server.tail(5)
-    return outcome
+    except Exception as exc:  # whatever keeps this target from running: report, go on
+        detail = " ".join(str(exc).split())
+        outcome.status = "skipped" if "unusable" in detail else "failed"
+        outcome.reason = detail[:600]
+        log(f"{name}: {outcome.status}: {outcome.reason}")
+    return target
 
 
-def run_sqlite(
-    client: LoadClient, seed_bodies: list[bytes], put_bodies: list[str], opts: Options
-) -> Outcome:
-    data_dir = opts.workdir / "sqlite" / "data"
-    data_dir.parent.mkdir(parents=True)
-    return run_hokan("sqlite", hokan_env(opts, data_dir), client, seed_bodies, put_bodies, opts)
+def stop(target: Target) -> None:
+    if target.server is not None:
+        target.server.stop()
+        if target.outcome is not None:
+            target.outcome.setup["server_log_tail"] = target.server.tail(5)
+    for held in reversed(target.cleanup):
+        with contextlib.suppress(Exception):
+            held.__exit__(None, None, None)
 
 
 @dataclass
 class PgDatabases:
-    database_url: str
+    database_url: str  # as the service's role
     keyring_url: str
+    admin_urls: tuple[str, str]  # as the owner (migrations, init)
+    admin_conninfo: str  # the system database as the owner, for psycopg
+    role: str
     server_version: str
+    grant: Any = None
+
+
+# What the service role may do (README: not the owner, not superuser, not BYPASSRLS).
+_GRANTS = (
+    "GRANT USAGE ON SCHEMA public TO {}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+    "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}",
+)
 
 
 @contextlib.contextmanager
 def postgres_databases(admin_url: str) -> Iterator[PgDatabases]:
-    """Create two fresh databases, yield their SQLAlchemy URLs, drop them afterwards."""
+    """Two fresh databases and a non-superuser, non-BYPASSRLS login role for the service;
+    all dropped afterwards. Names carry the process id and a random part."""
     import psycopg
     from psycopg import sql
     from sqlalchemy.engine import make_url
@@ -778,58 +844,97 @@ def postgres_databases(admin_url: str) -> Iterator[PgDatabases]:
     url = make_url(admin_url)
     host = url.host or ""
     if host and host not in ("localhost", "::1") and not host.startswith("127."):
-        raise RuntimeError(f"PostgreSQL host {host!r} is not a loopback address")
+        raise RuntimeError(f"PostgreSQL unusable: host {host!r} is not a loopback address")
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
     stem = f"hokan_bench_{os.getpid()}_{secrets.token_hex(3)}"
     names = (stem, f"{stem}_keyring")
-    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as admin:
-        created: list[str] = []
-        try:
+    role = f"{stem}_app"
+    try:
+        admin = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        raise RuntimeError(f"PostgreSQL unusable at {admin_url}: {exc}") from exc
+    created: list[str] = []
+    role_made = False
+    try:
+        for name in names:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            created.append(name)
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS").format(sql.Identifier(role))
+        )
+        role_made = True
+
+        def as_(database: str, user: str | None) -> str:
+            u = url.set(drivername="postgresql+psycopg", database=database)
+            if user:
+                u = u.set(username=user, password=None)
+            return u.render_as_string(hide_password=False)
+
+        def grant() -> None:
             for name in names:
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-                created.append(name)
-            urls = [
-                url.set(drivername="postgresql+psycopg", database=name).render_as_string(
-                    hide_password=False
+                db_url = url.set(drivername="postgresql", database=name)
+                with psycopg.connect(db_url.render_as_string(hide_password=False)) as c:
+                    ident = sql.Identifier(role)
+                    for grant_sql in _GRANTS:
+                        c.execute(sql.SQL(grant_sql).format(ident))
+
+        yield PgDatabases(
+            as_(names[0], role),
+            as_(names[1], role),
+            (as_(names[0], None), as_(names[1], None)),
+            url.set(drivername="postgresql", database=names[0]).render_as_string(
+                hide_password=False
+            ),
+            role,
+            admin.info.parameter_status("server_version") or "?",
+            grant,
+        )
+    finally:
+        for name in created:
+            try:
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
-                for name in names
-            ]
-            yield PgDatabases(
-                urls[0], urls[1], admin.info.parameter_status("server_version") or "?"
-            )
-        finally:
-            for name in created:
-                try:
-                    admin.execute(
-                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                            sql.Identifier(name)
-                        )
-                    )
-                except psycopg.Error as exc:
-                    log(f"hokan-postgresql: could not drop database {name}: {exc}")
+            except psycopg.Error as exc:
+                log(f"hokan-postgresql: could not drop database {name}: {exc}")
+        if role_made:
+            with contextlib.suppress(psycopg.Error):
+                admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        admin.close()
 
 
-def run_postgres(
-    client: LoadClient,
-    seed_bodies: list[bytes],
-    put_bodies: list[str],
-    opts: Options,
-    admin_url: str,
-) -> Outcome:
-    data_dir = opts.workdir / "postgresql" / "data"
-    data_dir.parent.mkdir(parents=True)
-    with contextlib.ExitStack() as stack:
-        try:
-            databases = stack.enter_context(postgres_databases(admin_url))
-        except Exception as exc:  # whatever keeps PostgreSQL from being used: report, go on
-            detail = " ".join(str(exc).split())
-            reason = f"PostgreSQL unusable at {admin_url}: {type(exc).__name__}: {detail}"
-            log(f"hokan-postgresql: skipped: {reason}")
-            return Outcome("hokan-postgresql", "postgresql", "skipped", reason.strip())
-        env = hokan_env(opts, data_dir, databases.database_url, databases.keyring_url)
-        outcome = run_hokan("postgresql", env, client, seed_bodies, put_bodies, opts)
-        outcome.setup["server_version"] = databases.server_version
-        return outcome
+def run_rounds(
+    client: LoadClient, targets: list[Target], put_bodies: list[str], opts: Options
+) -> None:
+    """A/B rounds: each round measures every running target once per operation, the
+    order rotating from round to round, so load from elsewhere hits all of them alike."""
+    live = [t for t in targets if t.outcome and t.outcome.status == "ok" and t.server]
+    for number in range(opts.rounds):
+        for op in OPS:
+            shift = (number * len(OPS) + OPS.index(op)) % max(1, len(live))
+            for target in live[shift:] + live[:shift]:
+                assert target.server is not None
+                assert target.outcome is not None
+                spec = LoadSpec(
+                    port=target.server.port,
+                    method=op,
+                    token=target.token,
+                    records=opts.records,
+                    connections=opts.connections,
+                    threads=opts.threads,
+                    bodies=put_bodies,
+                )
+                scenario = measure(client, spec, target.server, opts, target.name)
+                scenario["round"] = number + 1
+                target.outcome.scenarios.append(scenario)
+                log(
+                    f"  round {number + 1} {target.name:<20} {op:<4} {scenario['rps']:>9.1f} "
+                    f"req/s  p99 {scenario['p99_ms']:.2f} ms  "
+                    f"{scenario['server_cpu_ms_per_request']:.3f} ms CPU/req"
+                )
+                if target.server.proc.poll() is not None:
+                    target.outcome.status = "failed"
+                    target.outcome.reason = f"exited during the run: {target.server.tail()}"
 
 
 # --------------------------------------------------------------------------- report
@@ -839,29 +944,84 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def summary(outcome: Outcome) -> dict[str, dict[str, Any]]:
+    """Per operation: medians over the rounds."""
+    out: dict[str, dict[str, Any]] = {}
+    for op in OPS:
+        runs = [s for s in outcome.scenarios if s["op"] == op]
+        if not runs:
+            continue
+        out[op] = {
+            "rounds": len(runs),
+            "rps": round(_median([s["rps"] for s in runs]), 1),
+            "p50_ms": round(_median([s["p50_ms"] for s in runs]), 2),
+            "p99_ms": round(_median([s["p99_ms"] for s in runs]), 2),
+            "errors": sum(s["non_2xx_3xx"] + sum(s["socket_errors"].values()) for s in runs),
+            "server_cpu_pct": round(_median([s["server_cpu_pct"] for s in runs]), 1),
+            "cpu_ms": round(_median([s["server_cpu_ms_per_request"] for s in runs]), 3),
+            "client_cpu_pct": round(_median([s["client_cpu_pct"] for s in runs]), 1),
+            "other_cpu_pct": round(_median([s["other_cpu_pct"] for s in runs]), 1),
+        }
+    return out
+
+
 def ratios(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """Hokan / bare req/s per round (the bare run of the same round), median over rounds."""
     bare = next((o for o in outcomes if o.target == "bare" and o.status == "ok"), None)
     if bare is None:
         return []
-    bare_rps = {s["op"]: s["rps"] for s in bare.scenarios}
+    bare_rps = {(s["op"], s.get("round", 1)): s["rps"] for s in bare.scenarios}
     rows = []
     for outcome in outcomes:
         if outcome.backend is None or outcome.status != "ok":
             continue
-        for s in outcome.scenarios:
-            base = bare_rps.get(s["op"])
-            if not base:
+        for op in OPS:
+            per_round = [
+                s["rps"] / bare_rps[(op, s.get("round", 1))]
+                for s in outcome.scenarios
+                if s["op"] == op and bare_rps.get((op, s.get("round", 1)))
+            ]
+            if not per_round:
                 continue
-            ratio = s["rps"] / base
+            ratio = _median(per_round)
             rows.append(
                 {
                     "target": outcome.target,
-                    "op": s["op"],
+                    "op": op,
                     "ratio": round(ratio, 3),
-                    "goal": GOALS[s["op"]],
-                    "meets_goal": ratio >= GOALS[s["op"]],
+                    "per_round": [round(r, 3) for r in per_round],
+                    "goal": GOALS[op],
+                    "meets_goal": ratio >= GOALS[op],
                 }
             )
+    return rows
+
+
+def flatness(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """GET at the largest size against GET at the smallest, per engine (goal <= 1.2x)."""
+    rows = []
+    for backend in ("sqlite", "postgresql"):
+        mine = [o for o in outcomes if o.backend == backend and o.status == "ok"]
+        sized = sorted(mine, key=lambda o: int(o.setup.get("size", 0)))
+        if len(sized) < 2:
+            continue
+        small, large = summary(sized[0]).get("GET"), summary(sized[-1]).get("GET")
+        if not small or not large or not large["rps"]:
+            continue
+        rows.append(
+            {
+                "backend": backend,
+                "small": sized[0].target,
+                "large": sized[-1].target,
+                "rps_small_over_large": round(small["rps"] / large["rps"], 3),
+                "cpu_large_over_small": round(large["cpu_ms"] / max(small["cpu_ms"], 1e-9), 3),
+                "goal": 1.2,
+            }
+        )
     return rows
 
 
@@ -871,11 +1031,13 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
         "Hokan records over HTTP vs bare Starlette (same client, same uvicorn settings)",
         f"  client  : {meta['client']} — {meta['connections']} connections, "
         f"{meta['client_threads']} thread(s); {meta['duration_s']} s measured after "
-        f"{meta['warmup_s']} s warm-up per scenario",
+        f"{meta['warmup_s']} s warm-up per scenario, {meta['rounds']} interleaved round(s)",
         f"  server  : uvicorn {meta['uvicorn']} (loop {meta['loop']}, http {meta['http']}), "
         f"1 worker, on {meta['cpus']} CPUs ({meta['background_cpu_pct']}% busy before start)",
-        f"  data    : {meta['records']} records, ~{meta['record_bytes']} B JSON each; "
-        "GET and PUT (unconditional replace) on random ids",
+        f"  data    : {meta['records']} addressed records (~{meta['record_bytes']} B JSON each) "
+        f"in tenants of {', '.join(str(n) for n in meta['sizes'])} records; "
+        "GET and PUT (unconditional replace) on random addressed ids",
+        "  PostgreSQL: the service connects as a role that is neither superuser nor BYPASSRLS",
     ]
     if meta["hokan_env"]:
         lines.append("  settings: " + " ".join(f"{k}={v}" for k, v in meta["hokan_env"].items()))
@@ -883,29 +1045,36 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
         lines.append(f"  pinning : every server process on CPU(s) {meta['server_cpus']}")
     lines.append("")
     header = (
-        f"{'target':<17}{'op':<5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'target':<23}{'op':<5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
         f"{'srv CPU':>9}{'ms CPU/req':>11}{'cli CPU':>9}{'oth CPU':>9}{'x bare':>8}  goal"
     )
     lines += [header, "-" * len(header)]
     for outcome in outcomes:
         if outcome.status != "ok":
-            lines.append(f"{outcome.target:<17}{outcome.status.upper()}: {outcome.reason}")
-        for s in outcome.scenarios:
-            errors = s["non_2xx_3xx"] + sum(s["socket_errors"].values())
-            r = ratio_of.get((outcome.target, s["op"]))
+            lines.append(f"{outcome.target:<23}{outcome.status.upper()}: {outcome.reason}")
+            continue
+        for op, m in summary(outcome).items():
+            r = ratio_of.get((outcome.target, op))
             ratio = f"{r['ratio']:.3f}" if r else "-"
             goal = f">= {r['goal']:.2f} {'met' if r['meets_goal'] else 'MISSED'}" if r else ""
             lines.append(
-                f"{outcome.target:<17}{s['op']:<5}{s['rps']:>10.1f}{s['p50_ms']:>9.2f}"
-                f"{s['p99_ms']:>9.2f}{errors:>8}{s['server_cpu_pct']:>8.0f}%"
-                f"{s['server_cpu_ms_per_request']:>11.3f}"
-                f"{s['client_cpu_pct']:>8.0f}%{s['other_cpu_pct']:>8.0f}%"
+                f"{outcome.target:<23}{op:<5}{m['rps']:>10.1f}{m['p50_ms']:>9.2f}"
+                f"{m['p99_ms']:>9.2f}{m['errors']:>8}{m['server_cpu_pct']:>8.0f}%"
+                f"{m['cpu_ms']:>11.3f}{m['client_cpu_pct']:>8.0f}%{m['other_cpu_pct']:>8.0f}%"
                 f"{ratio:>8}  {goal}".rstrip()
             )
+    for row in flatness(outcomes):
+        verdict = "met" if row["rps_small_over_large"] <= row["goal"] else "MISSED"
+        lines.append(
+            f"flat cost {row['backend']}: GET req/s {row['small']} / {row['large']} = "
+            f"{row['rps_small_over_large']:.3f} (goal <= {row['goal']}: {verdict}); "
+            f"CPU/req large / small = {row['cpu_large_over_small']:.3f}"
+        )
     lines.append("")
     lines.append(
-        "srv/cli/oth CPU: the server process, the load client and everything else (PostgreSQL,"
-        " other jobs),\n% of one core while measured; ms CPU/req: server CPU time per request."
+        "Medians over the rounds; x bare: median of per-round ratios against the bare run of\n"
+        "the same round. srv/cli/oth CPU: the server process, the load client and everything\n"
+        "else (PostgreSQL, other jobs), % of one core; ms CPU/req: server CPU per request."
     )
     if any(s.get("profile") for o in outcomes for s in o.scenarios):
         lines.append("Profiled with py-spy during the measured window: numbers above include")
@@ -979,7 +1148,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--client-threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--records", type=int, help="records seeded and addressed (default 1000)")
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: 3 s per scenario, 1 s warm-up, 300 records"
+        "--sizes",
+        help="records each tenant holds, comma-separated: one Hokan server per size and "
+        "backend, the addressed records plus never-read filler (default 1000,100000)",
+    )
+    parser.add_argument("--rounds", type=int, help="interleaved A/B rounds (default 3)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 3 s per scenario, 1 s warm-up, 300 records, one size, one round",
     )
     parser.add_argument(
         "--backend",
@@ -1021,6 +1198,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.duration = args.duration or (3 if args.quick else 10)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 3)
     args.records = args.records or (300 if args.quick else 1000)
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    try:
+        sizes = [
+            int(x) for x in (args.sizes or ("300" if args.quick else "1000,100000")).split(",")
+        ]
+    except ValueError:
+        parser.error("--sizes wants numbers such as 1000,100000")
+    if not sizes or min(sizes) < args.records or max(sizes) > 2_000_000:
+        parser.error("--sizes: each at least --records, at most 2000000")
+    args.sizes = sorted(set(sizes))
+    if not 1 <= args.rounds <= 20:
+        parser.error("--rounds must be 1..20")
     if not 1 <= args.duration <= 600 or not 0 <= args.warmup <= 120:
         parser.error("--duration must be 1..600 s and --warmup 0..120 s")
     if not 1 <= args.connections <= 1024 or not 1 <= args.client_threads <= args.connections:
@@ -1071,6 +1260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "records": args.records,
+        "sizes": args.sizes,
+        "rounds": args.rounds,
         "record_bytes": record_bytes,
         "profile": args.profile,
         "hokan_env": args.hokan_env,
@@ -1085,7 +1276,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "results will be noisy"
         )
 
-    outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="hokan-bench-") as tmp:
         opts = Options(
             duration=args.duration,
@@ -1099,12 +1289,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             workdir=Path(tmp),
             hokan_env=args.hokan_env,
             server_cpus=args.server_cpus,
+            rounds=args.rounds,
         )
-        outcomes.append(run_bare(client, put_bodies, opts))
-        if "sqlite" in backends:
-            outcomes.append(run_sqlite(client, seed_bodies, put_bodies, opts))
-        if "postgresql" in backends:
-            outcomes.append(run_postgres(client, seed_bodies, put_bodies, opts, args.pg_url))
+        targets = [start_bare(opts)]
+        try:
+            for backend in ("sqlite", "postgresql"):
+                if backend not in backends:
+                    continue
+                for size in args.sizes:
+                    target = start_hokan(backend, size, seed_bodies, opts, args.pg_url)
+                    assert target.outcome is not None
+                    target.outcome.setup["size"] = size
+                    targets.append(target)
+            run_rounds(client, targets, put_bodies, opts)
+        finally:
+            for target in targets:
+                stop(target)
+        outcomes = [t.outcome for t in targets if t.outcome is not None]
 
     report = {
         "meta": meta,
@@ -1120,7 +1321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             for o in outcomes
         ],
+        "summary": {o.target: summary(o) for o in outcomes},
         "ratios": ratios(outcomes),
+        "flat_cost": flatness(outcomes),
     }
     output = args.output or RESULTS_DIR / f"records-{stamp}.json"
     output.parent.mkdir(parents=True, exist_ok=True)

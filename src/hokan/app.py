@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from hokan import __version__, health
 from hokan.audit import api as audit_api
 from hokan.audit import operator_api as audit_operator_api
+from hokan.backup import operator_api as backup_operator_api
 from hokan.certificates import api as certificates_api
+from hokan.console import routes as console_routes
 from hokan.edge.admission import AdmissionMiddleware
 from hokan.edge.ips import api as ips_api
 from hokan.edge.ips.middleware import IpsMiddleware
@@ -32,6 +34,7 @@ from hokan.monitoring.middleware import RequestMetricsMiddleware
 from hokan.monitoring.state import ServiceState
 from hokan.records import api as records_api
 from hokan.records.attachments import api as attachments_api
+from hokan.reports import api as reports_api
 from hokan.runtime import Runtime
 from hokan.settings import Settings, load_settings
 from hokan.tenants import api as tenants_api
@@ -66,6 +69,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     errors.install(app)
     docs.install(app)
+    # The record routes first: the router tries routers in order, and these carry the
+    # traffic (no two routes of the app match one request: tests/httpkit/test_route_index.py).
+    app.include_router(records_api.router)
+    app.include_router(attachments_api.router)
     app.include_router(health.router)
     app.include_router(api_metrics.router)
     app.include_router(identity_api.router)
@@ -73,8 +80,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(tokens_api.router)
     app.include_router(operator_api.router)
     app.include_router(tenants_api.router)
-    app.include_router(records_api.router)
-    app.include_router(attachments_api.router)
     app.include_router(audit_api.router)
     app.include_router(audit_operator_api.router)
     app.include_router(vault_api.router)
@@ -84,6 +89,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(monitoring_api.router)
     app.include_router(api_status.router)
     app.include_router(api_maintenance.router)
+    app.include_router(reports_api.router)
+    app.include_router(backup_operator_api.router)
+    console_routes.install(app)  # the web console (ADR 0026)
     # What is down now (incidents, maintenance), read at most once a second (MON-4).
     app.state.service_state = service_state = ServiceState(lambda: runtime.db)
     # Edge middleware, innermost first (each add wraps the ones before it). Requests

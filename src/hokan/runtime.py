@@ -27,6 +27,7 @@ from hokan.edge.ips import FallbackIpsStore, Ips, IpsStore, MemoryIpsStore, Redi
 from hokan.edge.refusals import RefusalLog
 from hokan.edge.waf.service import Waf
 from hokan.identity.accounts import Accounts
+from hokan.identity.credential_cache import CredentialCache
 from hokan.identity.grants import Grants
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.logins import Logins
@@ -94,6 +95,13 @@ class Runtime:
     @cached_property
     def keyring(self) -> Keyring:
         return Keyring(self.keyring_db, self.master_key, self.settings.key_cache_seconds)
+
+    @cached_property
+    def credential_cache(self) -> CredentialCache:
+        """Recently authenticated API tokens (ADR 0027): revocations apply within
+        ``HOKAN_AUTH_CACHE_SECONDS``."""
+        s = self.settings
+        return CredentialCache(self.db, s.auth_cache_seconds, s.auth_cache_entries)
 
     @cached_property
     def passwords(self) -> Passwords:

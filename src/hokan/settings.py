@@ -329,6 +329,19 @@ class Settings(BaseSettings):
     token_default_days: int = Field(
         default=90, ge=1, le=3650, description="Validity of a new API token when none is given"
     )
+    auth_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=1.0,
+        description=(
+            "Longest time a revoked API token, suspended tenant or disabled user is still "
+            "accepted from a process's authentication cache (0: no cache, every request "
+            "looks its token up)"
+        ),
+    )
+    auth_cache_entries: int = Field(
+        default=10_000, ge=0, le=1_000_000, description="API tokens kept in each process's cache"
+    )
 
     # My Number vault (MYN-1, MYN-3, MYN-7): n fragment stores apart from every other database.
     vault_store_urls: str = Field(
@@ -497,6 +510,12 @@ class Settings(BaseSettings):
         ge=0,
         le=86_400,
         description="How long a backup run waits for another run on its target (0: refuse)",
+    )
+    backup_drill_database_url: str = Field(
+        default="",
+        description="PostgreSQL restore drills: a server URL whose role may create databases "
+        "and bypasses row-level security; drills restore into databases made there and "
+        "dropped after (empty: HOKAN_BACKUP_DATABASE_URL)",
     )
     backup_drill_scratch_dir: Path | None = Field(
         default=None,

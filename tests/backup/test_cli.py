@@ -105,3 +105,48 @@ def test_prune_explains_each_generation_under_configured_policies(cli: Cli) -> N
     assert shown[names[1]]["reasons"] == [{"rule": "last", "counter": 1, "of": 1}]
     r = cli("backup", "prune", HOKAN_BACKUP_POLICIES=json.dumps({"vault": {"weekly": "x"}}))
     assert r.exit_code == 1 and "backup_invalid_policy" in r.stderr
+
+
+def test_restore_requests_are_listed_and_closed_audited(cli: Cli, settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from hokan.kit.clock import utcnow
+    from hokan.models import AuditEvent, BackupRestoreRequest
+    from hokan.runtime import Runtime
+
+    name = json.loads(cli("backup", "run", "--class", "vault").stdout)["generation"]
+    rt = Runtime(settings)
+    try:
+        with rt.db.session(write=True, system=True) as s:
+            row = BackupRestoreRequest(
+                requested_at=utcnow(),
+                requested_by="運用責任者",
+                generation=name,
+                mode="new_directory",
+                reason="誤削除",
+                status="requested",
+            )
+            s.add(row)
+            s.flush()
+            request_id = str(row.id)
+        [listed] = json.loads(cli("backup", "requests").stdout)
+        assert (listed["id"], listed["generation"]) == (request_id, name)
+        r = cli("backup", "request-close", request_id)
+        assert r.exit_code == 0 and json.loads(r.stdout)["status"] == "done"
+        assert json.loads(cli("backup", "requests").stdout) == []
+        r = cli("backup", "request-close", "not-an-id")
+        assert r.exit_code == 1 and "backup_restore_request_not_found" in r.stderr
+        with rt.db.session(system=True) as s:
+            [entry] = s.scalars(
+                select(AuditEvent).where(AuditEvent.action == "backup.restore_request_closed")
+            ).all()
+        assert entry.target_id == request_id and entry.detail["status"] == "done"
+        r = cli("backup", "list")
+        assert json.loads(r.stdout)[0]["verified_at"] is None  # not yet seen by the nightly verify
+        assert cli("backup", "verify").exit_code == 0
+        r = cli("backup", "list")
+        assert json.loads(r.stdout)[0]["verified_at"] is not None  # a full read is coverage
+        [shown] = json.loads(cli("backup", "coverage").stdout)
+        assert shown["checked_ok"] is True and shown["within_window"] is True
+    finally:
+        rt.close()

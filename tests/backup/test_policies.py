@@ -41,6 +41,8 @@ def _expected(bucket: str, count: int, gens: list[Generation]) -> set[str]:
             g.created_at.astimezone(JST).year,
             g.created_at.astimezone(JST).month,
         ),
+        "yearly": lambda g: g.created_at.astimezone(JST).year,
+        "hourly": lambda g: g.created_at.astimezone(JST).replace(minute=0, second=0),
     }[bucket]
     newest_of: dict[object, Generation] = {}
     for g in _newest_first(gens):
@@ -61,7 +63,11 @@ moments = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(at=moments, bucket=st.sampled_from(["daily", "weekly", "monthly"]), n=st.integers(1, 9))
+@given(
+    at=moments,
+    bucket=st.sampled_from(["hourly", "daily", "weekly", "monthly", "yearly"]),
+    n=st.integers(1, 9),
+)
 def test_one_bucket_keeps_the_newest_of_each_of_its_newest_periods(
     at: list[datetime], bucket: str, n: int
 ) -> None:

@@ -45,7 +45,13 @@ class AuditLog:
         self.archive_dir = archive_dir
 
     def _rows(
-        self, session: Session, principal: Principal, filters: Filters, after: int, limit: int
+        self,
+        session: Session,
+        principal: Principal,
+        filters: Filters,
+        after: int,
+        limit: int,
+        before: int | None = None,
     ) -> list[Row[Any]]:
         return repository.page(
             session.connection(),
@@ -57,6 +63,7 @@ class AuditLog:
             action=filters.action,
             actor_id=filters.actor_id,
             result=filters.result,
+            before_seq=before,
         )
 
     @action("audit.read", "audit_log")
@@ -67,6 +74,51 @@ class AuditLog:
         rows = self._rows(session, principal, filters, after, limit)
         succeeded(session, principal, detail={"count": len(rows)})
         return rows
+
+    @action("audit.read", "audit_log")
+    def newest(
+        self,
+        session: Session,
+        principal: Principal,
+        filters: Filters,
+        before: int | None,
+        limit: int,
+    ) -> list[Row[Any]]:
+        """Up to ``limit`` entries before ``before`` (a seq; None: the newest), newest first."""
+        bound = before if before is not None else 2**62
+        rows = self._rows(session, principal, filters, 0, limit, bound)
+        succeeded(session, principal, detail={"count": len(rows)})
+        return rows
+
+    @action("audit.read_own", "audit_log")
+    def own(
+        self, session: Session, principal: Principal, before: int | None, limit: int
+    ) -> list[Row[Any]]:
+        """The caller's own entries, newest first: every user may see what they did
+        (a clerk sees their reveals) without reading the whole tenant's log."""
+        bound = before if before is not None else 2**62
+        mine = Filters(actor_id=principal.id)
+        rows = self._rows(session, principal, mine, 0, limit, bound)
+        succeeded(session, principal, detail={"count": len(rows)})
+        return rows
+
+    @action("audit.read", "audit_log")
+    def grant_usage(
+        self,
+        session: Session,
+        principal: Principal,
+        grant_id: str,
+        since: datetime,
+        until: datetime,
+        limit: int = 1000,
+    ) -> list[Row[Any]]:
+        """What operators did under one consent grant (OPS-1): the tenant's entries of
+        the grant's lifetime that name it, newest first."""
+        window = Filters(since=since, until=until)
+        rows = self._rows(session, principal, window, 0, 50_000, 2**62)
+        used = [r for r in rows if (r.detail or {}).get("grant") == grant_id][:limit]
+        succeeded(session, principal, detail={"count": len(used), "grant": grant_id})
+        return used
 
     @action("audit.export", "audit_log")
     def export(

@@ -125,9 +125,13 @@ def page(
     action: str | None = None,
     actor_id: str | None = None,
     result: str | None = None,
+    before_seq: int | None = None,
 ) -> list[Row[Any]]:
-    """One tenant's entries in chain order, filtered (AUD-3)."""
+    """One tenant's entries in chain order, filtered (AUD-3); with ``before_seq``, the
+    newest entries before it, newest first (the console's pages; keyset either way)."""
     stmt = select(*EVENT_COLUMNS).where(AuditEvent.chain == chain, AuditEvent.seq > after_seq)
+    if before_seq is not None:
+        stmt = stmt.where(AuditEvent.seq < before_seq)
     if since is not None:
         stmt = stmt.where(AuditEvent.occurred_at >= since)
     if until is not None:
@@ -142,7 +146,8 @@ def page(
         stmt = stmt.where(AuditEvent.actor_id == actor_id)
     if result:
         stmt = stmt.where(AuditEvent.result == result)
-    return list(conn.execute(stmt.order_by(AuditEvent.seq).limit(limit)))
+    order = AuditEvent.seq.desc() if before_seq is not None else AuditEvent.seq
+    return list(conn.execute(stmt.order_by(order).limit(limit)))
 
 
 def entries(

@@ -142,6 +142,12 @@ class SnapshotFailed(BackupError):
             "{tool} が終了コード {status} で失敗しました。",
             "{tool} failed with status {status}.",
         ),
+        unconfigured=(
+            "PostgreSQL では HOKAN_BACKUP_DATABASE_URL (行レベルセキュリティを迂回できるロール) "
+            "が必要です。",
+            "On PostgreSQL, HOKAN_BACKUP_DATABASE_URL (a role that bypasses row-level "
+            "security) is needed.",
+        ),
     )
 
 
@@ -158,6 +164,10 @@ class RestoreRefused(BackupError):
         postgresql=(
             "世代 {generation} は PostgreSQL のダンプです: --to-database-url を指定してください。",
             "Generation {generation} holds a PostgreSQL dump: give --to-database-url.",
+        ),
+        tenant_needed=(
+            "テナント単位の復元にはテナントの指定が必要です。",
+            "A single-tenant restore needs a tenant.",
         ),
         engine=(
             "{file} は復元先と別のデータベース種別です (SQLite と PostgreSQL)。",
@@ -238,5 +248,36 @@ class PruneFailed(BackupError):
         first=(
             "{failed} 世代を削除できませんでした。最初: {generation} ({target})",
             "{failed} generation(s) not removed; first: {generation} ({target}).",
+        ),
+    )
+
+
+class DrillFailed(BackupError):
+    code = "backup_drill_failed"
+    message_ja = "復元訓練で不合格がありました。"
+    message_en = "The restore drill failed a check."
+    reasons = because(
+        check=(
+            "世代 {generation}: {check} の確認に失敗しました。",
+            "Generation {generation}: the {check} check failed.",
+        ),
+    )
+
+
+class RestoreRequestNotFound(BackupError):
+    status = 404
+    code = "backup_restore_request_not_found"
+    message_ja = "その復元依頼はありません。"
+    message_en = "No restore request by that id."
+
+
+class BackupStale(BackupError):
+    code = "backup_stale"
+    message_ja = "夜間のバックアップが 2 晩以上取得されていません。"
+    message_en = "No nightly backup was taken for two nights or more."
+    reasons = because(
+        newest=(
+            "{klass} の最新の世代は {generation} です。",
+            "The newest {klass} generation is {generation}.",
         ),
     )

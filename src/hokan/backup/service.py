@@ -302,7 +302,7 @@ class Backups:
             raise errors.TargetUnavailable("target", target=name[:40], cause="unknown")
         if _inside(root, s.data_dir):
             raise errors.TargetUnavailable("inside_data_dir", target=name)
-        return FolderTarget(name, root)
+        return FolderTarget(name, root, wait_seconds=s.backup_lock_wait_seconds)
 
     def targets(self) -> list[Target]:
         return [self.target(n) for n in TARGETS]

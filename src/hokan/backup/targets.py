@@ -3,7 +3,8 @@
 A generation is written under an *incomplete* name and published in one step once
 every chunk was read back and verified: a folder is renamed into place; on S3 the
 manifest is the last object written, and a generation without one is incomplete.
-A run holds the target's lock for its whole length; a second run is refused.
+A run holds the target's lock for its whole length; a second run waits
+``HOKAN_BACKUP_LOCK_WAIT_SECONDS`` for it, then is refused.
 Leftovers of a failed or killed run (the incomplete marker) are removed by the next
 run, under the lock.
 """
@@ -17,6 +18,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -77,9 +79,10 @@ class Target(Protocol):
 class FolderTarget:
     """Generations as folders under one root: ``ROOT/<generation>/<file>``."""
 
-    def __init__(self, name: str, root: Path) -> None:
+    def __init__(self, name: str, root: Path, *, wait_seconds: float = 0) -> None:
         self.name = name
         self.root = root
+        self.wait_seconds = wait_seconds  # a second run waits this long, then is refused
 
     def describe(self) -> str:
         return f"{self.name} (folder)"
@@ -97,10 +100,15 @@ class FolderTarget:
         self._ensure()
         fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise errors.BackupRunning("target", target=self.name) from None
+            deadline = time.monotonic() + self.wait_seconds
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise errors.BackupRunning("target", target=self.name) from None
+                    time.sleep(min(0.5, max(0.01, deadline - time.monotonic())))
             yield
         finally:
             os.close(fd)  # closing releases the lock

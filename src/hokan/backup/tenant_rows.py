@@ -22,6 +22,14 @@ from hokan.models import Collection, Record, RecordAttachment, RecordRevision, T
 MODELS: tuple[Any, ...] = (Collection, Record, RecordRevision, RecordAttachment)
 TABLES = tuple(m.__tablename__ for m in MODELS)
 _SET_SYSTEM = "SELECT set_config('hokan.scope', 'system', true)"
+# Derived columns, never copied: the count triggers on ``records`` (migration 0096, ADR 0027)
+# recount the collections' records as the restore inserts them (and older snapshots lack it).
+_DERIVED = frozenset({("collections", "record_count")})
+
+
+def _copied(model: Any) -> list[Any]:
+    table = model.__table__
+    return [c for c in table.columns if (table.name, c.name) not in _DERIVED]
 
 
 def read(conn: Connection, tenant_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
@@ -30,7 +38,7 @@ def read(conn: Connection, tenant_id: uuid.UUID) -> dict[str, list[dict[str, Any
         conn.exec_driver_sql(_SET_SYSTEM)
     out: dict[str, list[dict[str, Any]]] = {}
     for model in MODELS:
-        stmt = tenant_scoped(select(*model.__table__.columns), model, tenant_id)
+        stmt = tenant_scoped(select(*_copied(model)), model, tenant_id)
         out[model.__tablename__] = [dict(r) for r in conn.execute(stmt).mappings()]
     return out
 

@@ -217,6 +217,22 @@ class TerminalCertificates:
         """Revoke one of the tenant's terminal certificates (audits its success)."""
         return revoke(session, get(session, serial, _tenant(principal)), principal, reason)
 
+    @action("certificate.issue", "terminal_certificate")
+    def issue(
+        self,
+        session: Session,
+        principal: Principal,
+        ca: CertificateAuthority,
+        terminal: str,
+        days: int,
+    ) -> Issued:
+        """Issue a terminal certificate of the admin's own tenant (``issue`` records it);
+        the PKCS#12 bundle and its password are handed back once."""
+        tenant = session.get(Tenant, _tenant(principal))
+        if tenant is None:
+            raise Forbidden
+        return issue(session, ca, tenant, terminal, days, principal)
+
 
 def _tenant(principal: Principal) -> uuid.UUID:
     if principal.tenant_id is None:  # None would mean every tenant's certificates

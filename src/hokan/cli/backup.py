@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from hokan.backup import retention
+from hokan.backup import coverage, drills, operations, retention
 from hokan.backup.service import Backups
 from hokan.cli._common import echo_json, fail, group, operator, runtime, say
 from hokan.runtime import Runtime
@@ -44,9 +44,19 @@ def listing(
     klass: str | None = typer.Option(None, "--class", help="Only this class"),
     target: str | None = typer.Option(None, "--target", help="Only this target"),
 ) -> None:
-    """Every generation, newest first, with its expiry and why retention keeps it."""
+    """Every generation, newest first, with its expiry, why retention keeps it and its
+    verification coverage date."""
     with runtime() as rt:
-        echo_json(_service(rt).listing(klass=klass, target_name=target))
+        service = _service(rt)
+        known = {
+            (c["target"], c["generation"]): c
+            for c in coverage.coverage(service, rt.settings.backup_verify_days)
+        }
+        shown = service.listing(klass=klass, target_name=target)
+        for row in shown:
+            found = known.get((row["target"], row["generation"]))
+            row["verified_at"] = found["verified_at"] if found else None
+        echo_json(shown)
 
 
 @app.command("show")
@@ -66,10 +76,47 @@ def verify(
     """Check generations: signed manifest, every file and size, every chunk decrypted
     (exit 1 if any is bad)."""
     with runtime() as rt:
-        results = _service(rt).verify(generation, full=not quick)
+        service = _service(rt)
+        results = service.verify(generation, full=not quick)
+        coverage.record(service, results)  # a full read is coverage too
         echo_json(results)
         if any(not r["ok"] for r in results):
             raise typer.Exit(1)
+
+
+@app.command("requests")
+def requests() -> None:
+    """Open restore requests filed by the operations manager (API), oldest first."""
+    with runtime() as rt:
+        echo_json(operations.open_requests(_service(rt)))
+
+
+@app.command("request-close")
+def request_close(
+    request_id: str = typer.Argument(..., help="The restore request's id"),
+    cancel: bool = typer.Option(False, "--cancel", help="Cancelled instead of done"),
+) -> None:
+    """Mark a restore request done (after 'hokan restore') or cancelled (audited)."""
+    with runtime() as rt:
+        echo_json(
+            operations.close_request(_service(rt), request_id, "cancelled" if cancel else "done")
+        )
+
+
+@app.command("coverage")
+def coverage_report() -> None:
+    """Each generation's verification coverage: last check, last full read (the coverage
+    date) and whether it is within HOKAN_BACKUP_VERIFY_DAYS (from the nightly verify)."""
+    with runtime() as rt:
+        echo_json(coverage.coverage(_service(rt), rt.settings.backup_verify_days))
+
+
+@app.command("drill")
+def drill() -> None:
+    """Run a restore drill now: a random generation and tenant restored into a scratch
+    area and checked; prints the checks and the measured RTO (exit 1 if it failed)."""
+    with runtime() as rt:
+        echo_json(drills.run(_service(rt), requested_by=operator().display_name, trigger="cli"))
 
 
 @app.command("pin")

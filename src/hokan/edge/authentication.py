@@ -89,7 +89,7 @@ async def authenticate(host: EdgeHost, request: Request) -> Principal:
         "auth.token",
         "token",
         tokens.public_prefix(credentials.strip()),
-        partial(tokens.authenticate, host.db, credentials.strip()),
+        partial(tokens.authenticate, host.db, credentials.strip(), host.credential_cache),
     )
     host.ips.check_principal(principal)  # per-account and per-tenant rates (EDGE-4)
     request.state.principal = principal

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from hokan.edge.ips import Ips
     from hokan.edge.refusals import RefusalLog
     from hokan.edge.waf.service import Waf
+    from hokan.identity.credential_cache import CredentialCache
     from hokan.identity.spraying import SprayingDetector
     from hokan.keyring.service import Keyring
     from hokan.kit.db import Database
@@ -45,3 +46,6 @@ class EdgeHost(Host, Protocol):
 
     @property
     def edge_refusals(self) -> RefusalLog: ...
+
+    @property
+    def credential_cache(self) -> CredentialCache: ...

@@ -22,7 +22,7 @@ from hokan.kit.actions import declare
 from hokan.kit.clock import utcnow
 from hokan.kit.crypto import constant_time_equals
 from hokan.kit.errors import Forbidden
-from hokan.models import AccountReview, Tenant, User
+from hokan.models import AccountReview, Tenant, User, UserStatus
 from hokan.principals.principal import Principal, PrincipalKind
 from hokan.tenants.schemas import TenantSettings
 
@@ -148,3 +148,59 @@ class Accounts:
     def disable_dormant(self, s: Session, principal: Principal) -> list[str]:
         """Disable dormant users, revoke dormant tokens (``inventory`` records it)."""
         return inventory.disable_dormant(s, _tenant(s, principal), principal)
+
+    @action("user.create", "user")
+    def create_user(
+        self,
+        s: Session,
+        principal: Principal,
+        *,
+        name: str,
+        email: str,
+        roles: list[str],
+        password: str | None,
+    ) -> tuple[User, str | None]:
+        """Create a user of the admin's tenant (``users.create`` records it); the
+        generated password, when none was given, is returned once."""
+        return users.create(
+            s,
+            self.passwords,
+            _tenant(s, principal),
+            name=name,
+            email=email,
+            roles=roles,
+            password=password,
+            actor=principal,
+        )
+
+    @action("user.status", "user", _serial)
+    def set_status(self, s: Session, principal: Principal, serial: str, active: bool) -> User:
+        """Disable (sessions end) or enable a user (``users.set_status`` records it)."""
+        status = UserStatus.active if active else UserStatus.disabled
+        user = users.set_status(s, _tenant_id(principal), serial, status, principal)
+        s.refresh(user)
+        return user
+
+    @action("user.roles", "user", _serial)
+    def set_roles(
+        self,
+        s: Session,
+        principal: Principal,
+        serial: str,
+        roles: list[str],
+        expected: list[str] | None = None,
+    ) -> User:
+        """Replace a user's roles (``users.set_roles`` records it); ``expected`` guards
+        against a stale form."""
+        user = users.set_roles(s, _tenant_id(principal), serial, roles, principal, expected)
+        s.refresh(user)
+        return user
+
+    @action("user.reset_password", "user", _serial)
+    def reset_password(self, s: Session, principal: Principal, serial: str) -> tuple[User, str]:
+        """A generated password shown once; the user changes it at the next login."""
+        user, password = users.reset_password(
+            s, self.passwords, _tenant(s, principal), serial, principal
+        )
+        s.refresh(user)
+        return user, password

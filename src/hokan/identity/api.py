@@ -19,6 +19,7 @@ from hokan.httpkit.auth import AnonymousWork, AuthenticatedWork, ManageUsers, Pa
 from hokan.httpkit.responses import JsonResponse
 from hokan.httpkit.routing import Router
 from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
+from hokan.httpkit.work import Work
 from hokan.identity import inventory, sessions
 from hokan.identity.accounts import Accounts
 from hokan.identity.logins import Logins
@@ -73,6 +74,31 @@ def _user_json(user: User) -> dict[str, Any]:
     }
 
 
+async def open_session(
+    request: Request, work: Work, serial: str, password: str, otp: str | None
+) -> sessions.LoginResult:
+    """The one login flow of the API and the console: check the password (outside any
+    write transaction), decide in the unit of work (refusals recorded and committed,
+    then the one answer), then the edge admits the user's tenant from this terminal
+    and network (EDGE-1/2), or the new session ends at once."""
+    logins = work.resolve(Logins)
+    checked = await work.host.call(partial(logins.check, serial, password))
+    outcome = await work(lambda s: logins.login(s, work.principal, checked, otp=otp))
+    result = outcome.result
+    if result is None:  # recorded and committed: now the one answer (and a spraying alarm)
+        await work.host.call(partial(logins.refuse, outcome))
+    try:
+        await work.host.admit(request, result.principal)
+    except HokanError:
+        await work(lambda s: sessions.end_session(s, result.session_token))
+        raise
+    return result
+
+
+def set_session_cookie(response: Response, token: str, expires: datetime | None) -> None:
+    _cookie(response, token, expires)
+
+
 @router.post("/auth/login", summary="Log in with serial number and password")
 @waf_exclude(
     *EVERY_FAMILY, fields=["json.password", "json.otp"], reason="hashed, never interpreted"
@@ -80,18 +106,8 @@ def _user_json(user: User) -> dict[str, Any]:
 async def login(body: LoginIn, request: Request, work: AnonymousWork) -> Response:
     """Open a session (HttpOnly, Secure, SameSite=Strict cookie). Send the returned
     ``csrf_token`` as ``X-CSRF-Token`` on every write made with the cookie."""
-    logins = work.resolve(Logins)
-    checked = await work.host.call(partial(logins.check, body.serial, body.password))
-    outcome = await work(lambda s: logins.login(s, work.principal, checked, otp=body.otp))
-    result = outcome.result
-    if result is None:  # recorded and committed: now the one answer (and a spraying alarm)
-        await work.host.call(partial(logins.refuse, outcome))
+    result = await open_session(request, work, body.serial, body.password, body.otp)
     p = result.principal
-    try:  # the user's tenant must match the terminal and allow the network (EDGE-1/2)
-        await work.host.admit(request, p)
-    except HokanError:
-        await work(lambda s: sessions.end_session(s, result.session_token))
-        raise
     response = JsonResponse(
         {
             "user": {"id": p.id, "name": p.display_name, "roles": sorted(p.roles)},

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from hokan.kit.errors import Forbidden, InvalidPayload, NotFound, Unauthenticated
+from hokan.kit.errors import Conflict, Forbidden, InvalidPayload, NotFound, Unauthenticated
 
 # Defined with the principal vocabulary; re-exported for identity's callers.
 from hokan.principals.errors import InsufficientScope as InsufficientScope
@@ -107,3 +107,12 @@ class GrantNotFound(NotFound):
     code = "grant_not_found"
     message_ja = "アクセス許可が見つかりません。"
     message_en = "Consent grant not found."
+
+
+class StaleForm(Conflict):
+    status = 409
+    code = "stale_form"
+    message_ja = (
+        "この内容は、画面を開いた後に他の人が変更しました。最新の状態を確認してやり直してください。"
+    )
+    message_en = "Someone else changed this after the page was opened; check and try again."

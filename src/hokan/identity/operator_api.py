@@ -7,7 +7,7 @@ only through the ordinary tenant routes, under a consent grant (``X-Hokan-Tenant
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -25,6 +25,7 @@ from hokan.httpkit.auth import (
 from hokan.httpkit.responses import JsonResponse
 from hokan.httpkit.routing import Router
 from hokan.httpkit.waf_marks import EVERY_FAMILY, waf_exclude
+from hokan.httpkit.work import Work
 from hokan.identity import inventory, operator_auth, operators
 from hokan.identity.logins import Logins
 from hokan.identity.operator_accounts import OperatorAccounts
@@ -93,6 +94,32 @@ def _issued_json(new: NewOperator) -> dict[str, Any]:
     }
 
 
+async def open_operator_session(
+    work: Work, serial: str, password: str, otp: str
+) -> operator_auth.OperatorLogin:
+    """The one operator login flow of the API and the console: the operations network
+    first, the password outside any write transaction, the decision in the unit of
+    work (refusals recorded and committed), then the one answer every refusal gets."""
+    logins = work.resolve(Logins)
+    checked = await work.host.call(partial(logins.check_operator, serial, password))
+    result = await work(lambda s: logins.operator_login(s, work.principal, checked, otp=otp))
+    if result is None:  # recorded and committed: now the one answer every refusal gets
+        logins.refuse_operator()
+    return result
+
+
+def set_operator_cookie(response: Response, token: str, expires: datetime) -> None:
+    response.set_cookie(
+        operator_auth.OPERATOR_COOKIE,
+        token,
+        expires=expires,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+
+
 @router.post("/auth/login", summary="Operator login (serial, password, TOTP)")
 @waf_exclude(
     *EVERY_FAMILY, fields=["json.password", "json.otp"], reason="hashed, never interpreted"
@@ -101,11 +128,7 @@ async def operator_login(body: OperatorLoginIn, work: AnonymousWork) -> Response
     """Only from the operations network (``HOKAN_OPERATOR_CIDRS``). Every refusal is the
     same 401 ``invalid_credentials``; a request from elsewhere is 403
     ``operator_network_denied``."""
-    logins = work.resolve(Logins)
-    checked = await work.host.call(partial(logins.check_operator, body.serial, body.password))
-    result = await work(lambda s: logins.operator_login(s, work.principal, checked, otp=body.otp))
-    if result is None:  # recorded and committed: now the one answer every refusal gets
-        logins.refuse_operator()
+    result = await open_operator_session(work, body.serial, body.password, body.otp)
     p = result.identity.principal
     response = JsonResponse(
         {
@@ -114,15 +137,7 @@ async def operator_login(body: OperatorLoginIn, work: AnonymousWork) -> Response
             "expires_at": iso(result.absolute_expires_at),
         }
     )
-    response.set_cookie(
-        operator_auth.OPERATOR_COOKIE,
-        result.session_token,
-        expires=result.absolute_expires_at,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="strict",
-    )
+    set_operator_cookie(response, result.session_token, result.absolute_expires_at)
     return response
 
 

@@ -13,18 +13,20 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.audit.actions import action, succeeded
+from hokan.identity.credential_cache import CachedCredential, CredentialCache
 from hokan.identity.errors import InvalidScope, InvalidToken, TokenNotFound
 from hokan.identity.repository import TokenRepository, credentials
 from hokan.kit import crypto
 from hokan.kit.clock import utcnow
 from hokan.kit.db import Database
-from hokan.kit.errors import Forbidden
+from hokan.kit.errors import Forbidden, HokanError
 from hokan.models import ApiToken, TenantStatus, UserStatus
 from hokan.principals.errors import InsufficientScope
 from hokan.principals.principal import ALL_TOKEN_SCOPES, Principal, PrincipalKind
@@ -121,19 +123,39 @@ def revoke(
     return token
 
 
-def authenticate(db: Database, raw: str) -> Principal:
-    """Resolve a presented token to its principal, or raise :class:`InvalidToken`."""
+def authenticate(db: Database, raw: str, cache: CredentialCache | None = None) -> Principal:
+    """Resolve a presented token to its principal, or raise :class:`InvalidToken`.
+
+    With ``cache``, a token that authenticated recently is not looked up again
+    (revocations reach the cache within ``HOKAN_AUTH_CACHE_SECONDS``; ADR 0027).
+    """
     prefix = _split(raw)
     if prefix is None:
         raise InvalidToken
+    presented = crypto.sha256_hex(raw.encode())
+    cached = cache.get(presented) if cache is not None else None
+    if cached is not None:
+        # The key is the digest of the whole token: a hit is an exact match.
+        return _principal(db, cached.row, cached)
+    generation = cache.generation() if cache is not None else None
     # System scope: the token itself names its tenant, so the lookup precedes scoping.
     with db.reader(system=True) as conn:
         row = credentials(conn, prefix)
     # Hash and compare even when nothing was found, so timing tells nothing.
-    presented = crypto.sha256_hex(raw.encode())
     stored = row.token_hash if row is not None else "0" * 64
     if not crypto.constant_time_equals(presented, stored) or row is None:
         raise InvalidToken
+    entry = cache.put(presented, row, generation) if cache is not None else None
+    try:
+        return _principal(db, row, entry)
+    except HokanError:
+        if cache is not None:
+            cache.drop(presented)  # never keep a refused credential
+        raise
+
+
+def _principal(db: Database, row: Any, cached: CachedCredential | None) -> Principal:
+    """The principal of a credential row whose secret matched; refused if no longer valid."""
     now = utcnow()
     if row.revoked_at is not None or row.expires_at <= now:
         raise InvalidToken
@@ -145,9 +167,12 @@ def authenticate(db: Database, raw: str) -> Principal:
         if row.user_status is not UserStatus.active:
             raise InvalidToken
         scopes &= permissions_of(row.user_roles or [])
-    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY:
+    last_used = cached.last_used_at if cached is not None else row.last_used_at
+    if last_used is None or now - last_used > _LAST_USED_GRANULARITY:
         with db.session(write=True, system=True) as session:
             session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        if cached is not None:
+            cached.last_used_at = now
     return Principal(
         kind=PrincipalKind.token,
         id=str(row.id),

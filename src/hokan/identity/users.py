@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hokan.audit import service as audit
 from hokan.identity import repository, serials
-from hokan.identity.errors import UserNotFound, check_email
+from hokan.identity.errors import StaleForm, UserNotFound, check_email
 from hokan.identity.lockout import RedisLockout
 from hokan.identity.passwords import Passwords, check_policy
 from hokan.identity.sessions import revoke_sessions
@@ -161,3 +161,56 @@ def set_status(
         tenant_id=tenant_id,
     )
     return user
+
+
+def set_roles(
+    session: Session,
+    tenant_id: uuid.UUID,
+    serial: str,
+    roles: Iterable[str],
+    actor: Principal,
+    expected: Iterable[str] | None = None,
+) -> User:
+    """Replace a user's roles; the user's open sessions end (their permissions changed).
+    ``expected``: the roles the form showed; if someone changed them since, refused."""
+    user = by_serial(session, tenant_id, serial)  # another tenant's user: not found, first
+    role_values = _tenant_roles(roles)
+    before = list(user.roles)
+    if expected is not None and sorted(set(expected)) != sorted(before):
+        raise StaleForm
+    session.execute(update(User).where(User.id == user.id).values(roles=role_values))
+    revoke_sessions(session, user.id, utcnow())
+    audit.record(
+        session,
+        actor,
+        "user.roles",
+        "user",
+        str(user.id),
+        detail={"before": before, "after": role_values},
+        tenant_id=tenant_id,
+    )
+    return user
+
+
+def reset_password(
+    session: Session, passwords: Passwords, tenant: Tenant, serial: str, actor: Principal
+) -> tuple[User, str]:
+    """A new generated password (shown once to the admin); the user must change it at
+    the next login (ADR 0019), their sessions end and a lockout is lifted."""
+    user = by_serial(session, tenant.id, serial)
+    settings = TenantSettings.model_validate(tenant.settings or {})
+    password = secrets.token_urlsafe(18)
+    value = check_policy(password, settings.password_min_length, (user.serial, tenant.code))
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(
+            password_hash=passwords.hash(value),
+            password_change_required=True,
+            locked_until=None,
+            failed_count=0,
+        )
+    )
+    revoke_sessions(session, user.id, utcnow())
+    audit.record(session, actor, "user.reset_password", "user", str(user.id), tenant_id=tenant.id)
+    return user, password

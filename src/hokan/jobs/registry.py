@@ -27,6 +27,8 @@ from hokan.kit.clock import JST
 from hokan.kit.jobs import Job
 from hokan.mail import tasks as mail_tasks
 from hokan.monitoring import tasks as monitoring_tasks
+from hokan.records import tasks as record_tasks
+from hokan.reports import tasks as report_tasks
 from hokan.settings import Settings
 from hokan.vault import tasks as vault_tasks
 
@@ -40,6 +42,8 @@ CATALOGUE: tuple[Job, ...] = (
     *monitoring_tasks.JOBS,
     *clock_tasks.JOBS,
     *backup_tasks.JOBS,
+    *report_tasks.JOBS,
+    *record_tasks.JOBS,
 )
 
 SETTING = "HOKAN_JOB_SCHEDULES"

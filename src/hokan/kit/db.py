@@ -170,6 +170,9 @@ def make_engine(
     )
 
 
+# Rows sampled per index by SQLite's ANALYZE: enough for the planner, bounded on big tables.
+_ANALYSIS_LIMIT = 2000
+
 _SET_RLS_CONTEXT = text(
     "SELECT set_config('hokan.tenant_id', :tenant, true), set_config('hokan.scope', :scope, true)"
 )
@@ -258,6 +261,43 @@ class Database:
         """
         with self._write_lock, self._write_engine.begin() as conn:
             yield conn
+
+    def analyze(self, tables: tuple[str, ...]) -> dict[str, list[str]]:
+        """Refresh the planner's statistics of ``tables`` (ADR 0027).
+
+        SQLite: ``ANALYZE`` with a bounded sample per index (``analysis_limit``), so
+        it stays cheap on big tables. PostgreSQL: ``ANALYZE`` of the tables this role
+        owns; others are left to autovacuum (a non-owner may not analyze them).
+        Returns the tables analysed and skipped.
+        """
+        done: list[str] = []
+        skipped: list[str] = []
+        if self.dialect == "sqlite":
+            with self._write_lock, self.engine.connect() as conn:
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                driver.execute(f"PRAGMA analysis_limit={_ANALYSIS_LIMIT}")
+                for table in tables:
+                    driver.execute(f'ANALYZE "{table}"')
+                    done.append(table)
+            return {"analyzed": done, "skipped": skipped}
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            owned = set(
+                conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                        "AND tableowner = current_user"
+                    )
+                ).scalars()
+            )
+            for table in tables:
+                if table in owned:
+                    conn.execute(text(f'ANALYZE "{table}"'))
+                    done.append(table)
+                else:
+                    skipped.append(table)
+        return {"analyzed": done, "skipped": skipped}
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

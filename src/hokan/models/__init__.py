@@ -8,6 +8,13 @@ from hokan.models.audit_daily_run import AuditDailyRun
 from hokan.models.audit_event import AuditEvent
 from hokan.models.audit_finding import AuditFinding, FindingStatus
 from hokan.models.audit_segment import AuditSegment
+from hokan.models.auth_generation import AuthGeneration
+from hokan.models.backup import (
+    BackupDrill,
+    BackupRestoreRequest,
+    BackupVerification,
+    BackupWindowRun,
+)
 from hokan.models.clock_check import ClockCheck
 from hokan.models.collection import Collection
 from hokan.models.consent_grant import ConsentGrant
@@ -52,7 +59,12 @@ __all__ = [
     "AuditEvent",
     "AuditFinding",
     "AuditSegment",
+    "AuthGeneration",
     "AvailabilityImport",
+    "BackupDrill",
+    "BackupRestoreRequest",
+    "BackupVerification",
+    "BackupWindowRun",
     "ClockCheck",
     "Collection",
     "ConsentGrant",

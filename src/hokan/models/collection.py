@@ -24,5 +24,7 @@ class Collection(Base):
     name: Mapped[str] = mapped_column(String(64))
     json_schema: Mapped[dict[str, Any] | None] = mapped_column(PortableJSON, default=None)
     schema_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Live records, kept by triggers on ``records`` (migration 0096, ADR 0027): never written here.
+    record_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -182,6 +182,9 @@ def _incidents(session: Session, now: datetime) -> list[dict[str, Any]]:
             .limit(FEED_ENTRIES)
         )
     )
+    # An incident for no customer at all (``tenant_ids == []``: a failed backup, ADR 0022)
+    # is the operators' business, not the public's.
+    rows = [r for r in rows if r.tenant_ids != []]
     if not rows:
         return []
     updates: dict[uuid.UUID, list[IncidentUpdate]] = {}

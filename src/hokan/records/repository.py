@@ -10,12 +10,11 @@ from sqlalchemy import (
     Connection,
     Row,
     Select,
-    and_,
     bindparam,
-    func,
     insert,
-    or_,
+    literal,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -31,9 +30,23 @@ _TENANT = bindparam("tenant_id", type_=Record.tenant_id.type)
 _COLLECTION_BY_NAME = tenant_scoped(select(Collection), Collection, _TENANT).where(
     Collection.name == bindparam("name")
 )
+# What a write needs of its collection, as a plain row (no ORM identity map on the hot path).
+_COLLECTION_FOR_WRITE = tenant_scoped(
+    select(Collection.id, Collection.json_schema, Collection.schema_version),
+    Collection,
+    _TENANT,
+).where(Collection.name == bindparam("name"))
 _RECORD_FOR_WRITE = tenant_scoped(select(Record), Record, _TENANT).where(
     Record.collection_id == bindparam("collection_id", type_=Record.collection_id.type),
     Record.record_key == bindparam("key"),
+)
+# A point read by the unique key (tenant_id, collection_id, record_key): every column of
+# uq_records_* is an equality, so both planners take it whatever their statistics say
+# (a join on the collection's name let SQLite walk ix_records_listing by tenant_id).
+_COLLECTION_ID = (
+    tenant_scoped(select(Collection.id), Collection, _TENANT)
+    .where(Collection.name == bindparam("collection"))
+    .scalar_subquery()
 )
 _RECORD_BY_NAME = tenant_scoped(
     select(
@@ -46,10 +59,10 @@ _RECORD_BY_NAME = tenant_scoped(
         Record.created_at,
         Record.updated_at,
         Record.deleted_at,
-    ).join(Collection, Collection.id == Record.collection_id),
+    ),
     Record,
     _TENANT,
-).where(Collection.name == bindparam("collection"), Record.record_key == bindparam("key"))
+).where(Record.collection_id == _COLLECTION_ID, Record.record_key == bindparam("key"))
 
 
 _CAS_COLUMNS = (
@@ -88,6 +101,34 @@ def record_by_name(
     return conn.execute(_RECORD_BY_NAME, params).one_or_none()
 
 
+def page_statement(
+    tenant_id: uuid.UUID,
+    collection_id: uuid.UUID,
+    *,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    updated_since: datetime | None,
+    include_deleted: bool,
+) -> Select[Record]:
+    """A keyset page in (updated_at, record_key) order: one range of ``ix_records_listing``."""
+    stmt = tenant_scoped(select(Record), Record, tenant_id).where(
+        Record.collection_id == collection_id
+    )
+    if not include_deleted:
+        stmt = stmt.where(Record.deleted_at.is_(None))
+    if updated_since is not None:
+        stmt = stmt.where(Record.updated_at >= updated_since)
+    if after is not None:
+        # A row-value comparison: an index range on ix_records_listing on both
+        # engines (an OR of two conditions was a filter over the whole collection).
+        at, key = after
+        stmt = stmt.where(
+            tuple_(Record.updated_at, Record.record_key)
+            > tuple_(literal(at, Record.updated_at.type), literal(key, Record.record_key.type))
+        )
+    return stmt.order_by(Record.updated_at, Record.record_key).limit(limit)
+
+
 class RecordRepository:
     def __init__(self, session: Session, tenant_id: uuid.UUID) -> None:
         self.session = session
@@ -102,20 +143,14 @@ class RecordRepository:
         params = {"tenant_id": self.tenant_id, "name": name}
         return self.session.scalars(_COLLECTION_BY_NAME, params).one_or_none()
 
-    def collections(self) -> list[tuple[Collection, int]]:
-        counts = (
-            select(Record.collection_id, func.count().label("n"))
-            .where(Record.tenant_id == self.tenant_id, Record.deleted_at.is_(None))
-            .group_by(Record.collection_id)
-            .subquery()
-        )
-        stmt = (
-            self._scoped(Collection)
-            .add_columns(func.coalesce(counts.c.n, 0))
-            .outerjoin(counts, counts.c.collection_id == Collection.id)
-            .order_by(Collection.name)
-        )
-        return [(row[0], int(row[1])) for row in self.session.execute(stmt)]
+    def collection_for_write(self, name: str) -> Row[*tuple[Any, ...]] | None:
+        """``(id, json_schema, schema_version)`` of a collection, or None (Core)."""
+        params = {"tenant_id": self.tenant_id, "name": name}
+        return self.session.connection().execute(_COLLECTION_FOR_WRITE, params).one_or_none()
+
+    def collections(self) -> list[Collection]:
+        """The tenant's collections by name, with their maintained ``record_count``."""
+        return list(self.session.scalars(self._scoped(Collection).order_by(Collection.name)))
 
     def add_collection(self, name: str, now: datetime) -> Collection:
         collection = Collection(
@@ -140,17 +175,14 @@ class RecordRepository:
         updated_since: datetime | None,
         include_deleted: bool,
     ) -> list[Record]:
-        stmt = self._scoped(Record).where(Record.collection_id == collection_id)
-        if not include_deleted:
-            stmt = stmt.where(Record.deleted_at.is_(None))
-        if updated_since is not None:
-            stmt = stmt.where(Record.updated_at >= updated_since)
-        if after is not None:
-            at, key = after
-            stmt = stmt.where(
-                or_(Record.updated_at > at, and_(Record.updated_at == at, Record.record_key > key))
-            )
-        stmt = stmt.order_by(Record.updated_at, Record.record_key).limit(limit)
+        stmt = page_statement(
+            self.tenant_id,
+            collection_id,
+            limit=limit,
+            after=after,
+            updated_since=updated_since,
+            include_deleted=include_deleted,
+        )
         return list(self.session.scalars(stmt))
 
     def add_record(self, record: Record) -> None:

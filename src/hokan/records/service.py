@@ -120,7 +120,8 @@ class RecordService:
 
     # -- schemas ---------------------------------------------------------------
 
-    def _validator(self, collection: Collection) -> Draft202012Validator | None:
+    def _validator(self, collection: Any) -> Draft202012Validator | None:
+        """``collection``: a Collection or a row with its id, json_schema, schema_version."""
         if collection.json_schema is None:
             return None
         cache_key = (collection.id, collection.schema_version)
@@ -135,7 +136,7 @@ class RecordService:
                 self._validators[cache_key] = validator
         return validator
 
-    def _validate(self, collection: Collection, data: Any) -> None:
+    def _validate(self, collection: Any, data: Any) -> None:
         if not isinstance(data, dict):
             raise RecordNotObject
         validator = self._validator(collection)
@@ -172,8 +173,10 @@ class RecordService:
     def list_collections(self, session: Session, principal: Principal) -> list[CollectionView]:
         repo = RecordRepository(session, _tenant(principal))
         views = [
-            CollectionView(c.name, c.json_schema, c.schema_version, n, c.created_at, c.updated_at)
-            for c, n in repo.collections()
+            CollectionView(
+                c.name, c.json_schema, c.schema_version, c.record_count, c.created_at, c.updated_at
+            )
+            for c in repo.collections()
         ]
         succeeded(session, principal, detail={"count": len(views)})
         return views
@@ -376,7 +379,7 @@ class RecordService:
         self,
         repo: RecordRepository,
         principal: Principal,
-        c: Collection,
+        c: Any,
         key: str,
         data: dict[str, Any],
     ) -> Record | None:
@@ -463,7 +466,9 @@ class RecordService:
     ) -> tuple[RecordView, bool]:
         check_names(collection, key)
         repo = RecordRepository(session, _tenant(principal))
-        c = self._collection(repo, collection, create=True)
+        c: Any = repo.collection_for_write(collection)
+        if c is None:  # the first write creates the collection
+            c = self._collection(repo, collection, create=True)
         for attempt in range(_UNCONDITIONAL_RETRIES):
             rec = repo.record(c.id, key)
             creating = rec is None or rec.deleted_at is not None

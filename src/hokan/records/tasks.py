@@ -1,4 +1,5 @@
-"""Record jobs: ``records.rewrap_keys`` moves sealed rows onto the active tenant key (KEY-3)."""
+"""Record jobs: re-wrapping sealed rows onto the active tenant key (KEY-3, ``hokan keys``);
+``records.analyze`` keeps the planner statistics of the record tables current."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import uuid
 
 from hokan.keyring.service import RECORDS, Keyring, Sealed
 from hokan.kit.db import Database
+from hokan.kit.jobs import Job, JobHost, JobResult
 from hokan.models import Record, RecordRevision
 from hokan.records.attachments.service import rewrap_attachments
 from hokan.records.repository import rewrap_row, stale_sealed_rows
@@ -40,3 +42,23 @@ def rewrap_tenant(db: Database, keyring: Keyring, tenant_id: uuid.UUID) -> int:
             if len(rows) < BATCH:
                 break
     return moved + rewrap_attachments(db, keyring, tenant_id, BATCH)
+
+
+# The tables whose statistics decide the hot paths' plans (ADR 0027).
+STATISTICS_TABLES = ("collections", "records", "record_revisions", "record_attachments")
+
+
+def _analyze(host: JobHost) -> JobResult:
+    result = host.db.analyze(STATISTICS_TABLES)
+    return JobResult({"analyzed": len(result["analyzed"]), "skipped": result["skipped"]})
+
+
+ANALYZE = Job(
+    "records.analyze",
+    "every 6h",
+    _analyze,
+    "レコード関連テーブルの統計情報を更新 (件数が増えても検索計画を一定に保つ)",
+    "Refresh the planner statistics of the record tables (plans stay flat as data grows)",
+)
+
+JOBS = (ANALYZE,)
