@@ -34,6 +34,7 @@ from hokan.monitoring.middleware import RequestMetricsMiddleware
 from hokan.monitoring.state import ServiceState
 from hokan.records import api as records_api
 from hokan.records.attachments import api as attachments_api
+from hokan.reports import api as reports_api
 from hokan.runtime import Runtime
 from hokan.settings import Settings, load_settings
 from hokan.tenants import api as tenants_api
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(monitoring_api.router)
     app.include_router(api_status.router)
     app.include_router(api_maintenance.router)
+    app.include_router(reports_api.router)
     app.include_router(backup_operator_api.router)
     console_routes.install(app)  # the web console (ADR 0026)
     # What is down now (incidents, maintenance), read at most once a second (MON-4).

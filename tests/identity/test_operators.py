@@ -403,6 +403,7 @@ _IDS = {
     "name": "audit.daily_review",
     "number": "INC-2026-0001",
     "window_id": "00000000-0000-4000-8000-000000000000",
+    "report_id": "00000000-0000-4000-8000-000000000000",
     "generation": "20260101T000000Z-daily-abcdef",
 }
 

@@ -12,6 +12,7 @@ from hokan.cli import (
     cert,
     clock,
     db,
+    doctor,
     incident,
     init,
     ips,
@@ -27,6 +28,7 @@ from hokan.cli import (
     user,
     vault,
     waf,
+    whitepaper,
     worker,
 )
 from hokan.cli._common import HokanGroup
@@ -43,6 +45,7 @@ app = typer.Typer(
 app.command("init")(init.init)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
+app.command("doctor")(doctor.doctor)
 app.add_typer(worker.app, name="jobs")
 app.add_typer(incident.app, name="incident")
 app.add_typer(db.app, name="db")
@@ -63,6 +66,7 @@ app.add_typer(availability.app, name="availability")
 app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(backup.app, name="backup")
 app.add_typer(report.app, name="report")
+app.add_typer(whitepaper.app, name="whitepaper")
 app.command("restore")(restore.restore)
 app.add_typer(restore.dr_app, name="dr")
 

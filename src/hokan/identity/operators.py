@@ -310,6 +310,16 @@ def _send_usage_report(session: Session, operator: Operator, now: datetime) -> N
 NOTIFIED_ROLES = frozenset({Role.incident_response, Role.operations_manager, Role.general_manager})
 
 
+def emails_with_role(session: Session, role: Role) -> list[str]:
+    """E-mail addresses of the active, regular operators holding ``role``."""
+    rows = session.execute(
+        select(Operator.email, Operator.roles).where(
+            Operator.status == OperatorStatus.active, Operator.kind == OperatorKind.regular
+        )
+    )
+    return sorted({email for email, roles in rows if role in set(roles or [])})
+
+
 def notified_emails(session: Session) -> list[str]:
     """E-mail addresses of the active, regular operators who receive security notices."""
     rows = session.execute(

@@ -28,6 +28,7 @@ from hokan.kit.jobs import Job
 from hokan.mail import tasks as mail_tasks
 from hokan.monitoring import tasks as monitoring_tasks
 from hokan.records import tasks as record_tasks
+from hokan.reports import tasks as report_tasks
 from hokan.settings import Settings
 from hokan.vault import tasks as vault_tasks
 
@@ -41,6 +42,7 @@ CATALOGUE: tuple[Job, ...] = (
     *monitoring_tasks.JOBS,
     *clock_tasks.JOBS,
     *backup_tasks.JOBS,
+    *report_tasks.JOBS,
     *record_tasks.JOBS,
 )
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from hokan.kit.jobs import Job, JobHost, JobResult
 from hokan.models import PerformanceSample
 from hokan.monitoring import maintenance, notices, repository, snapshots
+from hokan.monitoring.host_samples import HOST_SAMPLE
 from hokan.monitoring.performance import Point, Totals, performance
 from hokan.monitoring.prober import probe_round
 
@@ -136,4 +137,11 @@ MAINTENANCE_REMIND = Job(
     "Remind the affected tenants' contacts of maintenance starting within a day (once)",
 )
 
-JOBS = (PROBE, DELIVER_NOTICES, MAINTENANCE_REMIND, METRICS_SNAPSHOT, PERFORMANCE_SAMPLE)
+JOBS = (
+    PROBE,
+    DELIVER_NOTICES,
+    MAINTENANCE_REMIND,
+    METRICS_SNAPSHOT,
+    PERFORMANCE_SAMPLE,
+    HOST_SAMPLE,
+)

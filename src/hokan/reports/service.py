@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from hokan.audit.actions import action, succeeded
 from hokan.kit.clock import iso, utcnow
 from hokan.models import StoredReport, Tenant
+from hokan.monitoring.availability import Month
 from hokan.principals.principal import Principal
-from hokan.reports import pdf, render, weekly
+from hokan.reports import availability, pdf, render, weekly
 from hokan.reports import repository as repo
 from hokan.reports.document import Document
 from hokan.reports.errors import ReportNotFound, UnknownReportFormat, UnknownTenant
@@ -146,6 +147,38 @@ class Reports:
             session,
             principal,
             detail={"kind": WEEKLY, "scope": "tenant" if scope.is_tenant else "all"},
+            target_id=str(row.id),
+        )
+        return row
+
+    @action("reports.generate", "report", lambda first, last, **_: f"{first}..{last}")
+    def generate_availability(
+        self,
+        session: Session,
+        principal: Principal,
+        first: Month,
+        last: Month,
+        *,
+        now: datetime | None = None,
+    ) -> StoredReport:
+        """The availability report for ``first``..``last`` (REP-2), every format, stored."""
+        moment = now or utcnow()
+        doc = availability.build(session, self.settings, first, last, now=moment)
+        period = str(first) if first == last else f"{first}..{last}"
+        row = self.store(
+            session,
+            AVAILABILITY,
+            period,
+            (first.start, last.next().start),
+            Scope(),
+            doc,
+            {"incidents": len(doc.section("details").tables)},
+            principal.display_name,
+        )
+        succeeded(
+            session,
+            principal,
+            detail={"kind": AVAILABILITY, "scope": "all"},
             target_id=str(row.id),
         )
         return row
