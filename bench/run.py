@@ -1045,20 +1045,20 @@ def render_table(outcomes: Sequence[Outcome], meta: dict[str, Any]) -> str:
         lines.append(f"  pinning : every server process on CPU(s) {meta['server_cpus']}")
     lines.append("")
     header = (
-        f"{'target':<21}{'op':<5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'target':<23}{'op':<5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
         f"{'srv CPU':>9}{'ms CPU/req':>11}{'cli CPU':>9}{'oth CPU':>9}{'x bare':>8}  goal"
     )
     lines += [header, "-" * len(header)]
     for outcome in outcomes:
         if outcome.status != "ok":
-            lines.append(f"{outcome.target:<21}{outcome.status.upper()}: {outcome.reason}")
+            lines.append(f"{outcome.target:<23}{outcome.status.upper()}: {outcome.reason}")
             continue
         for op, m in summary(outcome).items():
             r = ratio_of.get((outcome.target, op))
             ratio = f"{r['ratio']:.3f}" if r else "-"
             goal = f">= {r['goal']:.2f} {'met' if r['meets_goal'] else 'MISSED'}" if r else ""
             lines.append(
-                f"{outcome.target:<21}{op:<5}{m['rps']:>10.1f}{m['p50_ms']:>9.2f}"
+                f"{outcome.target:<23}{op:<5}{m['rps']:>10.1f}{m['p50_ms']:>9.2f}"
                 f"{m['p99_ms']:>9.2f}{m['errors']:>8}{m['server_cpu_pct']:>8.0f}%"
                 f"{m['cpu_ms']:>11.3f}{m['client_cpu_pct']:>8.0f}%{m['other_cpu_pct']:>8.0f}%"
                 f"{ratio:>8}  {goal}".rstrip()

@@ -12,6 +12,7 @@ from hokan.cli import (
     cert,
     clock,
     db,
+    doctor,
     incident,
     init,
     ips,
@@ -44,6 +45,7 @@ app = typer.Typer(
 app.command("init")(init.init)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
+app.command("doctor")(doctor.doctor)
 app.add_typer(worker.app, name="jobs")
 app.add_typer(incident.app, name="incident")
 app.add_typer(db.app, name="db")
