@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(api_status.router)
     app.include_router(api_maintenance.router)
     app.include_router(reports_api.router)
+    app.include_router(reports_api.tenant_router)
     app.include_router(backup_operator_api.router)
     console_routes.install(app)  # the web console (ADR 0026)
     # What is down now (incidents, maintenance), read at most once a second (MON-4).

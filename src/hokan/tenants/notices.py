@@ -86,6 +86,12 @@ NOTICE_ROUTES: dict[str, NoticeRoute] = {
         False,
         True,
     ),
+    "reports.weekly": NoticeRoute(
+        "the weekly operations report, to the operations managers (no tenant)",
+        frozenset(),
+        False,
+        True,
+    ),
     "job.failed": NoticeRoute(
         "a scheduled job failed (first of a streak; no tenant)", frozenset(), False, True
     ),
