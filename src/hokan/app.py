@@ -27,6 +27,7 @@ from hokan.identity import api as identity_api
 from hokan.identity import grants_api, operator_api, tokens_api
 from hokan.jobs import api as jobs_api
 from hokan.kit.logging import configure_logging
+from hokan.lifecycle import api as lifecycle_api
 from hokan.monitoring import api as monitoring_api
 from hokan.monitoring import api_maintenance, api_metrics, api_status
 from hokan.monitoring.gate import ServiceGate
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(tokens_api.router)
     app.include_router(operator_api.router)
     app.include_router(tenants_api.router)
+    app.include_router(lifecycle_api.router)
     app.include_router(audit_api.router)
     app.include_router(audit_operator_api.router)
     app.include_router(vault_api.router)
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(api_status.router)
     app.include_router(api_maintenance.router)
     app.include_router(reports_api.router)
+    app.include_router(reports_api.tenant_router)
     app.include_router(backup_operator_api.router)
     console_routes.install(app)  # the web console (ADR 0026)
     # What is down now (incidents, maintenance), read at most once a second (MON-4).

@@ -42,6 +42,7 @@ from hokan.keyring.service import Keyring
 from hokan.kit.actions import Declared
 from hokan.kit.db import Database, make_engine
 from hokan.kit.errors import HokanError
+from hokan.lifecycle.service import Lifecycle
 from hokan.monitoring import notices
 from hokan.monitoring.incidents import Incidents
 from hokan.principals.operator import OperatorIdentity
@@ -260,6 +261,19 @@ class Runtime:
     def waf(self) -> Waf:
         return Waf(self.settings)
 
+    @cached_property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(
+            self.settings,
+            self.db,
+            self.keyring,
+            self.tenants,
+            self.passwords,
+            self.ca,
+            self.blobs,
+            self.vault_stores,
+        )
+
     # -- the Host protocol (hokan.httpkit.context): how routes reach the runtime ----
 
     def resolve(self, kind: type[T]) -> T:
@@ -339,4 +353,5 @@ _PROVIDERS: dict[type, str] = {
     OperatorAccounts: "operator_accounts",
     JobsView: "jobs",
     Incidents: "incidents",
+    Lifecycle: "lifecycle",
 }

@@ -472,6 +472,17 @@ class Settings(BaseSettings):
     backup_zstd_level: int = Field(
         default=1, ge=1, le=19, description="zstd level of backup chunks"
     )
+    # -- Tenant lifecycle (issue 16: LIFE-1..4) --
+    tenant_grace_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="Days between a tenant's termination and the disposal of its data "
+        "(export only, meanwhile)",
+    )
+    password_setup_hours: int = Field(
+        default=72, ge=1, le=720, description="Validity of a new user's one-time password link"
+    )
     # -- Remote backup target on the S3 API, restore (issue 15: BAK-4, BAK-5, ADR 0023) --
     backup_remote_url: str = Field(
         default="",

@@ -40,8 +40,9 @@ def settings(
 def backup_settings(request: pytest.FixtureRequest, backend: str, settings: Settings) -> Settings:
     if backend == "postgresql":
         pg: PgDatabases = request.getfixturevalue("pg_databases")
-        return settings.model_copy(
-            update={
+        return Settings(  # type: ignore[call-arg]
+            **{
+                **settings.model_dump(),
                 "backup_database_url": pg.admin_system_url,
                 "keyring_database_url": pg.admin_keyring_url,
             }

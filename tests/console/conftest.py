@@ -181,3 +181,36 @@ def staff_record(client: Any, tenant: TenantHandle, record_id: str = "S-001") ->
         headers=tenant.headers,
     )
     assert r.status_code in (200, 201), r.text
+
+
+def add_finding(runtime: Runtime, summary: str = "深夜の一括閲覧") -> str:
+    """An open finding of the daily internal audit, for an auditor to acknowledge."""
+    from datetime import date
+
+    from hokan.models import AuditFinding
+
+    with runtime.db.session(write=True, system=True) as s:
+        row = AuditFinding(
+            audit_date=date(2026, 12, 4),
+            rule="night_bulk_read",
+            severity="high",
+            subject=f"user:{summary}",
+            actor="管理 太郎",
+            summary=summary,
+            entry_count=3,
+        )
+        s.add(row)
+        s.flush()
+        return str(row.id)
+
+
+def operator_login(b: Browser, page: Any, operator: Any) -> None:
+    from tests.conftest import OPERATOR_PASSWORD
+
+    page.goto(b.url("/console/ops/login"))
+    page.fill("#serial", operator.serial)
+    page.fill("#password", OPERATOR_PASSWORD)
+    page.fill("#otp", operator.code())
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    assert "/login" not in page.url, page.inner_text("main")

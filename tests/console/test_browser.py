@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.console.conftest import Browser, People, login, my_number, staff_record
+from hokan.kit.clock import to_jst, utcnow
+from tests.console.conftest import (
+    Browser,
+    People,
+    add_finding,
+    login,
+    my_number,
+    operator_login,
+    staff_record,
+)
 
 
 @pytest.fixture
@@ -120,4 +132,42 @@ def test_clerk_registers_reveals_and_sees_the_access(chromium: Browser, people: 
     page.click("nav >> text=自分の操作")
     table = page.inner_text("table")
     assert "vault.number.reveal" in table and "purpose=tax" in table
+    assert page.problems == []
+
+
+def test_operator_acknowledges_a_finding_and_schedules_maintenance(
+    chromium: Browser, make_operator: Callable[..., Any]
+) -> None:
+    runtime = chromium.server.runtime
+    add_finding(runtime, "深夜の一括閲覧")
+    operator = make_operator(roles=("auditor", "operations_manager"))
+    page = chromium.page()
+    operator_login(chromium, page, operator)
+    assert page.inner_text("h1") == "運用ダッシュボード"
+
+    page.click("nav >> text=監査所見")
+    row = page.locator("tbody tr", has_text="深夜の一括閲覧")
+    row.locator("input[name=comment]").fill("本人に確認済み、業務上の必要あり")
+    with page.expect_navigation():
+        row.locator("button[type=submit]").click()
+    assert page.locator("tbody tr", has_text="深夜の一括閲覧").count() == 0  # no longer open
+    page.click("text=確認済み")
+    assert "本人に確認済み" in page.inner_text("table")
+
+    page.click("nav >> text=メンテナンス")
+    assert "14日以上前" in page.inner_text("#notice-rule")
+    soon = to_jst(utcnow() + timedelta(days=13)).replace(hour=2, minute=0)
+    for field, value in (("#starts_at", soon), ("#ends_at", soon + timedelta(hours=2))):
+        page.fill(field, value.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#reason_ja", "データベースの定期更新")
+    with page.expect_navigation():
+        page.click("#schedule-window button[type=submit]")
+    assert "maintenance_notice_too_short" in page.inner_text("#starts_at-error")
+    assert page.input_value("#reason_ja") == "データベースの定期更新"  # kept
+    later = soon + timedelta(days=2)
+    page.fill("#starts_at", later.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#ends_at", (later + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    with page.expect_navigation():
+        page.click("#schedule-window button[type=submit]")
+    assert "データベースの定期更新" in page.inner_text("table")
     assert page.problems == []

@@ -17,7 +17,7 @@ def console_texts() -> set[str]:
     """Every message id the console can show: ``_("…")`` in templates, the values of
     ``_({...})`` tables, navigation labels and the label tables of the page modules."""
     ids: set[str] = set()
-    for path in TEMPLATES.glob("*.html"):
+    for path in TEMPLATES.rglob("*.html"):
         text = path.read_text()
         ids |= set(re.findall(r'_\(\s*"([^"]+)"\s*\)', text))
         ids |= set(re.findall(r"_\(\s*'([^']+)'\s*\)", text))

@@ -4,6 +4,7 @@ critical accessibility violation, and the English catalogue turns the page Engli
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ import pytest
 from tests.console.conftest import (
     Browser,
     People,
+    add_finding,
     login,
     make_person,
     my_number,
+    operator_login,
     staff_record,
 )
 
@@ -88,6 +91,34 @@ def test_main_pages_on_a_desktop_and_a_phone(
                 name = path.strip("/").replace("/", "-")
                 check_page(page, name, phone, artefacts)
             page.context.clear_cookies()
+        assert page.problems == [], page.problems
+        page.context.close()
+
+
+OPERATOR_PAGES = [
+    "/console/ops",
+    "/console/ops/incidents",
+    "/console/ops/maintenance",
+    "/console/ops/findings",
+    "/console/ops/jobs",
+    "/console/ops/ips",
+]
+
+
+def test_operator_pages_on_a_desktop_and_a_phone(
+    chromium: Browser, make_operator: Callable[..., Any], artefacts: Path
+) -> None:
+    add_finding(chromium.server.runtime)
+    for phone in (False, True):
+        operator = make_operator(roles=("auditor", "operations_manager", "incident_response"))
+        page = chromium.page(phone=phone)
+        page.goto(chromium.url("/console/ops/login"))
+        check_page(page, "ops-login", phone, artefacts)
+        operator_login(chromium, page, operator)
+        for path in OPERATOR_PAGES:
+            page.goto(chromium.url(path))
+            assert page.url == chromium.url(path), (page.url, path)
+            check_page(page, path.strip("/").replace("/", "-"), phone, artefacts)
         assert page.problems == [], page.problems
         page.context.close()
 

@@ -6,6 +6,7 @@ and a tenant's session never opens an operator page."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -39,7 +40,7 @@ def test_the_matrix_knows_the_console() -> None:
 def test_anonymous_is_sent_to_the_login_page(runtime: Runtime) -> None:
     with console_client(runtime) as client:
         for method, path in ROUTES:
-            r = _send(client, method, fill(path, {}))
+            r = _send(client, method, fill(path, {}))  # every page, the operators' too
             assert r.status_code == 303, (method, path, r.status_code)
             login_page = (
                 "/console/ops/login" if path.startswith("/console/ops") else "/console/login"
@@ -123,3 +124,51 @@ def test_another_tenants_objects_are_not_found(
                 assert "見つかりません" in r.text
                 tried += 1
     assert tried >= 8
+
+
+def test_operator_pages_need_the_operators_role(
+    runtime: Runtime, make_operator: Callable[..., Any]
+) -> None:
+    from tests.conftest import OPERATOR_PASSWORD
+    from tests.console.helpers import csrf
+
+    ops = [(m, p) for m, p in ROUTES if p.startswith("/console/ops")]
+    assert len(ops) >= 10
+    support = make_operator(roles=("operations_support",))  # none of the pages' roles
+    with console_client(runtime) as browser:
+        r = browser.post(
+            "/console/ops/login",
+            data={"serial": support.serial, "password": OPERATOR_PASSWORD, "otp": support.code()},
+        )
+        assert r.status_code == 303, r.text
+        token = csrf(browser, operator=True)
+        for method, path in ops:
+            if path in ("/console/ops", "/console/ops/logout"):
+                continue  # any operator
+            r = _send(browser, method, fill(path, {"number": "INC-2026-0001"}), token)
+            assert r.status_code == 403, (method, path, r.status_code)
+            assert "権限がありません" in r.text
+        assert browser.get("/console/ops").status_code == 200
+        # An operator's session is not a tenant's: without the tenant's consent, refused.
+        r = browser.get("/console/users")
+        assert r.status_code == 403 and "consent_required" in r.text
+
+
+def test_unknown_operator_objects_are_not_found(
+    runtime: Runtime, make_operator: Callable[..., Any]
+) -> None:
+    from tests.conftest import OPERATOR_PASSWORD
+    from tests.console.helpers import post
+
+    boss = make_operator(roles=("auditor", "operations_manager", "incident_response"))
+    with console_client(runtime) as browser:
+        browser.post(
+            "/console/ops/login",
+            data={"serial": boss.serial, "password": OPERATOR_PASSWORD, "otp": boss.code()},
+        )
+        assert browser.get("/console/ops/incidents/INC-2026-9999").status_code == 404
+        missing = "00000000-0000-4000-8000-000000000000"
+        r = post(browser, f"/console/ops/findings/{missing}/acknowledge", {"comment": "x"})
+        assert r.status_code == 404 and "見つかりません" in r.text
+        r = post(browser, f"/console/ops/maintenance/{missing}/cancel")
+        assert r.status_code == 404

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.edge_settings(trusted_proxies="127.0.0.1/32")
 
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs"}
 # Routes that take no credentials at all (they authenticate the caller themselves).
-LOGIN = {"/api/v1/auth/login", "/api/v1/operator/auth/login"}
+LOGIN = {"/api/v1/auth/login", "/api/v1/operator/auth/login", "/api/v1/password-setup"}
 # Routes any admitted caller of a tenant may use, whatever the token's scopes.
 ANY_SCOPE = {
     ("GET", "/api/v1/tenant"),

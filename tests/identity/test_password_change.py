@@ -108,7 +108,12 @@ def test_a_restricted_session_is_refused_on_every_route_but_its_own_two(
     t = make_tenant()
     serial = _user(runtime, t, "tenant_admin")
     _, jar = _login(client, serial)
-    allowed = {"/api/v1/auth/password", "/api/v1/auth/logout", "/api/v1/auth/login"}
+    allowed = {
+        "/api/v1/auth/password",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/login",
+        "/api/v1/password-setup",  # public: a one-time token, no session (LIFE-1)
+    }
     app = create_app(Settings(env="test", data_dir=Path("/nonexistent")))
     tried = 0
     for method, path in api_routes(app):

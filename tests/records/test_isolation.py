@@ -35,6 +35,7 @@ PUBLIC = {
     "/docs",
     "/api/v1/auth/login",
     "/api/v1/operator/auth/login",
+    "/api/v1/password-setup",  # a one-time token in the body, no credentials (LIFE-1)
 }
 PARAMS = {
     "collection": "staff",

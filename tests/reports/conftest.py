@@ -11,6 +11,7 @@ from hokan.kit.clock import utcnow
 from hokan.models import (
     AuditDailyRun,
     AuditFinding,
+    BackupDrill,
     ClockCheck,
     HostSample,
     Incident,
@@ -148,6 +149,20 @@ def fill_week(runtime: Runtime, mine: TenantHandle, other: TenantHandle) -> Fill
             result=audit.DENIED,
             tenant_id=other.id,
             detail={"scanner": "yara", "signature": "EICAR-Test-File"},
+        )
+        s.add(
+            BackupDrill(
+                requested_at=earlier,
+                requested_by="schedule",
+                trigger="schedule",
+                status="passed",
+                generation="20261201T020000Z-daily-abcdef",
+                target="local",
+                tenant_code=other.tenant.code,
+                started_at=earlier,
+                finished_at=earlier + timedelta(seconds=96),
+                seconds=95.5,
+            )
         )
         s.add(
             JobRun(

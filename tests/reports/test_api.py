@@ -124,3 +124,27 @@ def test_the_monday_job_stores_and_mails_last_weeks_report(
     assert rows[0].summary["empty"] is True  # a week without records: a report, no error
     assert len(mails) == 2 and mails[0].recipients == ["ops@hokan.example"]
     assert "2026-W48" in mails[0].subject and f"/reports/{rows[0].id}/download" in mails[0].body
+
+
+def test_a_tenant_admin_downloads_its_own_copy(
+    runtime: Runtime, client: TestClient, make_tenant: Callable[..., TenantHandle]
+) -> None:
+    mine, other = make_tenant(), make_tenant()
+    filled = fill_week(runtime, mine, other)
+    url = f"/api/v1/tenant/reports/weekly?week={filled.week}&format=html"
+    with trail(runtime) as found:
+        r = client.get(url, headers=mine.headers)
+    assert r.status_code == 200, r.text
+    only(found, "reports.tenant_weekly", "success")
+    assert mine.tenant.code in r.text and filled.incident_number in r.text
+    assert other.tenant.code not in r.text and filled.other_incident_number not in r.text
+    assert "203.0.113.9" not in r.text and "EICAR" not in r.text
+    pdf = client.get(f"/api/v1/tenant/reports/weekly?week={filled.week}", headers=mine.headers)
+    assert (
+        pdf.content.startswith(b"%PDF") and mine.tenant.code in pdf.headers["content-disposition"]
+    )
+    bad = client.get("/api/v1/tenant/reports/weekly?format=doc", headers=mine.headers)
+    assert bad.status_code == 400 and bad.json()["error"] == "unknown_report_format"
+    reader = make_tenant(scopes=frozenset({"records:read"}))
+    assert client.get(url, headers=reader.headers).status_code == 403
+    assert client.get(url).status_code == 401

@@ -58,6 +58,9 @@ def test_weekly_report_holds_every_category_in_every_format(
     assert "取得 1 件" not in _sheet_text(book, "バックアップ")
     assert "バックアップ取得 2 件 (失敗 1 件)" in _sheet_text(book, "バックアップ")
     assert "42.5" in _sheet_text(book, "バックアップ")  # the restore's RTO
+    assert "リストア訓練 1 回" in _sheet_text(book, "バックアップ")
+    assert "95.5" in _sheet_text(book, "バックアップ")  # the drill's measured RTO
+    assert filled.other_tenant_code in _sheet_text(book, "バックアップ")
     intrusion = _sheet_text(book, "不正アクセス監視")
     assert "SQL インジェクション 5" in intrusion  # one entry standing for 5 blocks
     assert "国外 IP の遮断 (日本以外) 3" in intrusion

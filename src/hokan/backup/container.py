@@ -94,15 +94,26 @@ class FileEntry:
 
 
 def rechunk(source: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """The stream cut into pieces of exactly ``size`` bytes (the last one shorter)."""
-    buffer = bytearray()
+    """The stream cut into pieces of exactly ``size`` bytes (the last one shorter); each
+    byte is copied once at most (pieces are gathered, then joined)."""
+    parts: list[bytes] = []
+    held = 0
     for piece in source:
-        buffer += piece
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    if buffer:
-        yield bytes(buffer)
+        if not parts and len(piece) == size:
+            yield piece
+            continue
+        parts.append(piece)
+        held += len(piece)
+        if held >= size:
+            joined = b"".join(parts)
+            at = 0
+            while held - at >= size:
+                yield joined[at : at + size]
+                at += size
+            parts = [joined[at:]] if at < held else []
+            held -= at
+    if held:
+        yield b"".join(parts)
 
 
 def _lookahead(pieces: Iterator[bytes]) -> Iterator[tuple[int, bytes, bool]]:
@@ -181,24 +192,23 @@ def seal(
 
 
 def check_stored(stream: BinaryIO, *, generation: str, entry: FileEntry) -> None:
-    """Read a just-written file back: every record's SHA-256 and the file's, as sealed
-    (the bytes on the target are the bytes sealed; the nightly verify also decrypts)."""
-    whole = hashlib.sha256()
+    """Read a just-written file back: every record's SHA-256 against the manifest's, the
+    record count and nothing after the last (the bytes on the target are the bytes sealed;
+    the nightly verify also decrypts). The file's own SHA-256 is not recomputed: it is a
+    function of the records, each just proven (one hashing pass instead of two)."""
     for index, expected in enumerate(entry.chunks):
         header = _read_exactly(stream, HEADER.size)
         if len(header) < HEADER.size:
             raise errors.Truncated("chunk", generation=generation, file=entry.name, chunk=index)
         rest = _read_exactly(stream, HEADER.unpack(header)[4])
-        record = header + rest
-        if not _same(hashlib.sha256(record).hexdigest(), expected):
+        digest = hashlib.sha256(header)
+        digest.update(rest)
+        if not _same(digest.hexdigest(), expected):
             raise errors.ChunkTampered("chunk", generation=generation, file=entry.name, chunk=index)
-        whole.update(record)
     if stream.read(1):
         raise errors.TrailingData(
             "chunk", generation=generation, file=entry.name, chunk=len(entry.chunks)
         )
-    if not _same(whole.hexdigest(), entry.sha256):
-        raise errors.ChecksumMismatch("file", generation=generation, file=entry.name)
 
 
 def _read_exactly(stream: BinaryIO, n: int) -> bytes:
@@ -311,29 +321,48 @@ def unwrap_key(wrapping: bytes, wrapped: bytes, generation: str, purpose: str) -
 
 
 class Unpacker:
-    """Reads a pack (many named files in one stream) back from plaintext chunks."""
+    """Reads a pack (many named files in one stream) back from plaintext chunks.
+
+    The current chunk is consumed from an offset (no growing buffer): a member's body is
+    yielded as slices of the chunks — one copy each, none when a slice is a whole chunk."""
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._buffer = bytearray()
+        self._piece = b""
+        self._at = 0
 
-    def _fill(self, n: int) -> bool:
-        while len(self._buffer) < n:
+    def _available(self) -> int:
+        while self._at >= len(self._piece):
             piece = next(self._chunks, None)
             if piece is None:
-                return False
-            self._buffer += piece
-        return True
+                return 0
+            self._piece, self._at = piece, 0
+        return len(self._piece) - self._at
 
-    def read(self, n: int) -> bytes:
-        if not self._fill(n):
+    def _take(self, n: int) -> bytes:
+        """At most ``n`` bytes of the current chunk (the chunk itself when it is all)."""
+        available = self._available()
+        if not available:
             raise ValueError("pack truncated")
-        out = bytes(self._buffer[:n])
-        del self._buffer[:n]
+        take = min(n, available)
+        if self._at == 0 and take == len(self._piece):
+            out = self._piece
+        else:
+            out = self._piece[self._at : self._at + take]
+        self._at += take
         return out
 
+    def read(self, n: int) -> bytes:
+        parts: list[bytes] = []
+        left = n
+        while left:
+            part = self._take(left)
+            parts.append(part)
+            left -= len(part)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
     def members(self) -> Iterator[tuple[str, int, Iterator[bytes]]]:
-        while self._fill(1):
+        while self._available():
             magic, name_len = struct.unpack(">4sH", self.read(6))
             if magic != _PACK:
                 raise ValueError("not a pack")
@@ -347,13 +376,9 @@ class Unpacker:
     def _body(self, size: int) -> Iterator[bytes]:
         left = size
         while left:
-            if not self._buffer and not self._fill(1):
-                raise ValueError("pack truncated")
-            take = min(left, len(self._buffer))
-            out = bytes(self._buffer[:take])
-            del self._buffer[:take]
-            left -= take
-            yield out
+            part = self._take(left)
+            left -= len(part)
+            yield part
 
 
 _PACK = b"HKBF"

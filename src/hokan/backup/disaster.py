@@ -47,13 +47,13 @@ def destination(settings: Settings, *, in_place: bool) -> restoring.Destination:
     s = settings
     system = s.resolved_backup_database_url
     grant_to: dict[str, str] = {}
-    if _dialect(system) == "postgresql":
-        app_user, owner = make_url(s.resolved_database_url).username, make_url(system).username
-        if app_user and app_user != owner:
-            grant_to[system] = app_user
-            for url in s.resolved_vault_store_urls:
-                if _dialect(url) == "postgresql" and make_url(url).username != app_user:
-                    grant_to[url] = app_user
+    app_user = make_url(s.resolved_database_url).username
+    if _dialect(system) == "postgresql" and app_user:
+        # The dumps carry no privileges: the service's role gets its table rights back on
+        # every database restored as another (owner) role.
+        for url in (system, s.resolved_keyring_url, *s.resolved_vault_store_urls):
+            if _dialect(url) == "postgresql" and make_url(url).username != app_user:
+                grant_to[url] = app_user
     return restoring.Destination(
         system=system,
         keyring=s.resolved_keyring_url,

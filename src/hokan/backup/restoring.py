@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import subprocess
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +43,11 @@ from hokan.backup.service import (
     _tool,
     _unb64,
     pg_restore,
+    psql_apply,
 )
 from hokan.backup.targets import Target
 from hokan.blobs import BlobStore
+from hokan.blobs.store import FolderBlobStore, check_key
 from hokan.keyring.service import Keyring
 from hokan.kit import crypto
 from hokan.kit.db import Database, make_engine
@@ -74,8 +79,6 @@ class Destination:
         vault: list[str] | None = None,
         blobs: BlobStore | None = None,
     ) -> Destination:
-        from hokan.blobs.store import FolderBlobStore
-
         if to.exists() and any(to.iterdir()):
             raise errors.RestoreRefused("not_empty", path=str(to))
         to.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -210,7 +213,7 @@ def database_into(
 ) -> str:
     """One database file of the generation into ``url``; returns what was written (for the
     report)."""
-    dumped = entry.meta.get("format") == "pg_dump_custom"
+    dumped = entry.meta.get("format") in ("pg_dump_custom", "pg_sql")
     if dumped != (_dialect(url) == "postgresql"):
         raise errors.RestoreRefused("engine", file=entry.name)
     if not dumped:
@@ -232,7 +235,10 @@ def database_into(
     dump = scratch / f"{entry.name}.dump"
     write_file(chunks, dump)
     try:
-        (pg_restore_clean if dest.in_place else pg_restore)(dump, url)
+        if entry.meta.get("format") == "pg_sql":  # a keyring rewritten by a tenant's shred
+            psql_apply(dump, url)  # its script drops what it creates (--clean --if-exists)
+        else:
+            (pg_restore_clean if dest.in_place else pg_restore)(dump, url)
     finally:
         dump.unlink(missing_ok=True)
     if url in dest.grant_to:
@@ -240,13 +246,53 @@ def database_into(
     return f"{make_url(url).database} (PostgreSQL)"
 
 
+def _blob_file(root: Path, key: str, body: Iterable[bytes]) -> Callable[[], None]:
+    """Write one blob of a folder store under a private temporary name; returns the step
+    that syncs it and renames it into place (run on a background thread by
+    :func:`blobs_into`, so decrypting and writing go on while the disk syncs)."""
+    path = root / check_key(key)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    part = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        for piece in body:
+            view = memoryview(piece)
+            while view:
+                view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        part.unlink(missing_ok=True)
+        raise
+
+    def finish() -> None:
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(part, path)
+
+    return finish
+
+
 def blobs_into(chunks: Iterable[bytes], store: BlobStore, *, only: set[str] | None = None) -> int:
+    """The pack's blobs (or those named in ``only``) into ``store``; returns how many. Each
+    blob is synced and renamed into place before this returns."""
+    folder = store.root if isinstance(store, FolderBlobStore) else None
     count = 0
-    for key, _size, body in container.Unpacker(chunks).members():
-        if only is not None and key not in only:
-            continue
-        store.put(key, body)
-        count += 1
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hokan-sync") as syncer:
+        pending: deque[Future[None]] = deque()
+        for key, _size, body in container.Unpacker(chunks).members():
+            if only is not None and key not in only:
+                continue
+            if folder is not None:
+                pending.append(syncer.submit(_blob_file(folder, key, body)))
+                while len(pending) > 8:  # bounded: at most a few files waiting for the disk
+                    pending.popleft().result()
+            else:
+                store.put(key, body)
+            count += 1
+        while pending:
+            pending.popleft().result()
     return count
 
 

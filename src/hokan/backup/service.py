@@ -159,6 +159,31 @@ def pg_restore(dump: Path, url: str) -> None:
         raise errors.SnapshotFailed("tool", tool="pg_restore", status=status)
 
 
+def psql_apply(script: Path, url: str) -> None:
+    """Run a plain SQL archive (a shredded keyring, ``hokan.backup.shred``) in one transaction."""
+    dsn, env = _libpq(url)
+    status = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [
+            _tool("psql"),
+            "--no-psqlrc",
+            "--quiet",
+            "--single-transaction",
+            "--set",
+            "ON_ERROR_STOP=1",
+            "--dbname",
+            dsn,
+            "--file",
+            str(script),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        check=False,
+    ).returncode
+    if status != 0:
+        raise errors.SnapshotFailed("tool", tool="psql", status=status)
+
+
 @dataclass
 class Facts:
     """What a database snapshot says of itself, for the manifest."""

@@ -101,6 +101,32 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
+    def keys(self, prefix: str) -> Iterator[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield str(item["Key"])[len(self.prefix) :]
+
+    def purge(self, prefix: str) -> int:
+        """Delete every object under ``prefix``, and on a versioned bucket every old
+        version and delete marker too: a disposed tenant's bytes must not survive as
+        a noncurrent version (LIFE-2)."""
+        found = list(self.keys(prefix))
+        doomed = [{"Key": self.prefix + k} for k in found]
+        pages = self.client.get_paginator("list_object_versions").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
+        for page in pages:
+            for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if item.get("VersionId") not in (None, "null"):
+                    doomed.append({"Key": item["Key"], "VersionId": item["VersionId"]})
+        for start in range(0, len(doomed), 1000):  # DeleteObjects takes up to 1000 keys
+            batch = doomed[start : start + 1000]
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(found)
+
     def listing(self) -> Iterator[tuple[str, int]]:
         """Every blob's key and size, in key order (what a backup streams, ADR 0023)."""
         paginator = self.client.get_paginator("list_objects_v2")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -46,6 +47,14 @@ class BlobStore(Protocol):
         ...
 
     def exists(self, key: str) -> bool: ...
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        """Every key that starts with ``prefix`` (a tenant's ``<tenant id>/``)."""
+        ...
+
+    def purge(self, prefix: str) -> int:
+        """Delete every object under ``prefix``; returns how many were deleted."""
+        ...
 
 
 class FolderBlobStore:
@@ -90,6 +99,27 @@ class FolderBlobStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        folder, _, _ = prefix.rpartition("/")
+        base = self.root / folder if folder else self.root
+        if not base.is_dir() or ".." in prefix:
+            return
+        for path in sorted(base.rglob("*")):
+            key = path.relative_to(self.root).as_posix()
+            if path.is_file() and key.startswith(prefix):
+                yield key  # unfinished ``.part`` files too: they hold the tenant's bytes
+
+    def purge(self, prefix: str) -> int:
+        if not prefix.endswith("/") or "/" in prefix[:-1] or ".." in prefix:
+            raise ValueError("purge takes one top-level folder, e.g. '<tenant id>/'")
+        found = list(self.keys(prefix))
+        for key in found:
+            (self.root / key).unlink(missing_ok=True)
+        folder = self.root / prefix.rstrip("/")
+        if folder.is_dir():
+            shutil.rmtree(folder)
+        return len(found)
 
 
 def _read(handle: object) -> Iterator[bytes]:

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hokan.kit.db import Database, tenant_scoped
-from hokan.models import TerminalCertificate
+from hokan.models import RetiredCertificate, TerminalCertificate
 
 
 class CertificateRepository:
@@ -39,7 +39,10 @@ class CertificateRepository:
         stmt = select(TerminalCertificate.serial, TerminalCertificate.revoked_at).where(
             TerminalCertificate.revoked_at.is_not(None)
         )
-        return [(serial, when) for serial, when in self.session.execute(stmt) if when]
+        found = [(serial, when) for serial, when in self.session.execute(stmt) if when]
+        # Serials of disposed tenants' terminals stay listed (LIFE-2): their rows are gone.
+        retired = select(RetiredCertificate.serial, RetiredCertificate.revoked_at)
+        return found + [(serial, when) for serial, when in self.session.execute(retired)]
 
     def add(self, row: TerminalCertificate) -> TerminalCertificate:
         self.session.add(row)

@@ -17,6 +17,7 @@ from hokan.certificates.errors import CaMissing, CrlReloadFailed
 from hokan.certificates.repository import CertificateRepository
 from hokan.certificates.service import crl
 from hokan.kit.jobs import Job, JobHost, JobResult
+from hokan.settings import Settings
 
 REPUBLISH_AFTER = timedelta(days=1)
 
@@ -46,6 +47,13 @@ def _publish_crl(host: JobHost) -> JobResult:
             pem = crl(s, host.resolve(CertificateAuthority), settings.crl_days)
         except CaMissing:  # no terminal certificates on this installation yet
             return JobResult.skipped("ca_not_initialised")
+    write_crl(settings, pem)
+    return JobResult({"revoked": len(revoked)})
+
+
+def write_crl(settings: Settings, pem: bytes) -> None:
+    """Put the CRL where the front reads it (in one step) and run the reload command."""
+    path = settings.resolved_crl_file
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(pem)
@@ -57,7 +65,6 @@ def _publish_crl(host: JobHost) -> JobResult:
             subprocess.run(command, check=True, timeout=60, capture_output=True)  # noqa: S603
         except (OSError, subprocess.SubprocessError) as exc:
             raise CrlReloadFailed() from exc
-    return JobResult({"revoked": len(revoked)})
 
 
 PUBLISH_CRL = Job(

@@ -25,6 +25,7 @@ from hokan.cli import (
     restore,
     serve,
     tenant,
+    tenant_lifecycle,
     user,
     vault,
     waf,
@@ -32,6 +33,8 @@ from hokan.cli import (
     worker,
 )
 from hokan.cli._common import HokanGroup
+
+_ = tenant_lifecycle  # registers its commands on the tenant group
 
 app = typer.Typer(
     name="hokan",

@@ -230,12 +230,6 @@ def resume(tenant: str) -> None:
     _status(tenant, TenantStatus.active)
 
 
-@app.command("terminate")
-def terminate(tenant: str) -> None:
-    """Mark the contract ended (the step before disposal)."""
-    _status(tenant, TenantStatus.terminated)
-
-
 @token_app.command("create")
 def token_create(
     tenant: str,

@@ -67,8 +67,11 @@ def nav(principal: Principal | None, operator: bool) -> list[tuple[str, str]]:
 def banner(request: Request) -> str | None:
     """'incident' or 'maintenance' while the status page shows one (UI-3)."""
     state = getattr(request.app.state, "service_state", None)
-    snap = state.fresh() if state is not None else None
-    if snap is None:
+    if state is None:
+        return None
+    try:  # read at most once a second per process (the gate's own cache)
+        snap = state.snapshot()
+    except Exception:  # the banner never takes a page down with it
         return None
     if snap.outages:
         return "incident"

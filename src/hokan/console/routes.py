@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from hokan.console import audit, grants, login, tenant, vault
+from hokan.console import audit, grants, login, operator, tenant, vault
 from hokan.console.guard import ConsoleRoute, error_page
 from hokan.console.pages import STATIC, STATIC_URL
 from hokan.kit.errors import NotFound
@@ -21,6 +21,6 @@ async def not_found(request: Request, rest: str) -> Response:
 
 def install(app: FastAPI) -> None:
     app.mount(STATIC_URL, StaticFiles(directory=STATIC), name="console-static")
-    for module in (login, tenant, grants, vault, audit):
+    for module in (login, tenant, grants, vault, audit, operator):
         app.include_router(module.router)
     app.include_router(_fallback)  # last: only paths no page claimed

@@ -26,6 +26,7 @@ from hokan.principals.errors import (
     InsufficientScope,
     OperatorRoleRequired,
     PasswordChangeRequired,
+    TenantTerminated,
 )
 from hokan.principals.operator import OperatorIdentity
 
@@ -45,7 +46,9 @@ def _route_target(request: Request) -> str:
     return request.url.path[:200]
 
 
-async def admitted(request: Request, *, password_change: bool = False) -> Principal:
+async def admitted(
+    request: Request, *, password_change: bool = False, export: bool = False
+) -> Principal:
     """The one way a route gets its caller: authenticated, then admitted by the edge.
     Refusals are audited by the host.
 
@@ -56,6 +59,13 @@ async def admitted(request: Request, *, password_change: bool = False) -> Princi
     host = _host(request)
     principal = await host.authenticate(request)
     await host.admit(request, principal)
+    if principal.tenant_terminated and not export:
+        # A terminated tenant may only export until its data is disposed of (LIFE-2):
+        # refused here, so no route can forget it.
+        refused = TenantTerminated()
+        declared = Declared("auth.tenant_terminated", "route", _route_target(request))
+        await _deny(request, principal, declared, refused)
+        raise refused
     if principal.password_change_required and not password_change:
         denied = PasswordChangeRequired()
         declared = Declared("auth.password_change_required", "route", _route_target(request))
@@ -93,11 +103,12 @@ async def _deny(
     await host.call(write)
 
 
-def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
-    """Valid, admitted credentials carrying ``scope``."""
+def requires(scope: Scope, *, export: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """Valid, admitted credentials carrying ``scope`` (``export``: a terminated tenant's
+    callers too — the export routes only)."""
 
     async def check(request: Request, _doc: BearerDoc) -> Principal:
-        principal = await admitted(request)
+        principal = await admitted(request, export=export)
         if not principal.has_scope(scope):
             denied = InsufficientScope(f"requires scope {scope.value}")
             # A refused permission is a security event (AUD-1): on the caller's chain.
@@ -106,7 +117,7 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
             raise denied
         return principal
 
-    check.__name__ = f"requires_{scope.name}"
+    check.__name__ = f"requires_{scope.name}" + ("_export" if export else "")
     return check
 
 
@@ -152,6 +163,13 @@ ManageCollections = Annotated[Work, Depends(work_requiring(Scope.collections_man
 ReadAudit = Annotated[Work, Depends(work_requiring(Scope.audit_read))]
 ManageUsers = Annotated[Work, Depends(work_requiring(Scope.users_manage))]
 ManageGrants = Annotated[Work, Depends(work_requiring(Scope.grants_manage))]
+# The tenant's export (LIFE-4): the one route a terminated tenant's admin still reaches.
+ExportTenant = Annotated[
+    Work, Depends(_work_for(requires(Scope.users_manage, export=True), "export"))
+]
+ExportVault = Annotated[
+    Work, Depends(_work_for(requires(Scope.vault_read, export=True), "export_vault"))
+]
 
 
 async def anonymous_work(request: Request) -> Work:

@@ -57,6 +57,10 @@ class LoginResult:
     absolute_expires_at: datetime
 
 
+# A terminated tenant's users still log in, to export their data until its disposal.
+_OPEN = (TenantStatus.active, TenantStatus.terminated)
+
+
 def user_principal(
     user_id: uuid.UUID,
     name: str,
@@ -65,6 +69,7 @@ def user_principal(
     mfa_ok: bool = True,
     *,
     password_change_required: bool = False,
+    tenant_terminated: bool = False,
 ) -> Principal:
     """A user's principal; without a required second factor it may only set one up,
     with a password someone else set only change it (ADR 0019)."""
@@ -76,6 +81,7 @@ def user_principal(
         scopes=permissions_of(roles) if mfa_ok else frozenset(),
         roles=frozenset(roles),
         password_change_required=password_change_required,
+        tenant_terminated=tenant_terminated,
     )
 
 
@@ -197,7 +203,7 @@ def login(
 def _refusal(row: Row[Any], now: datetime, lockout: RedisLockout | None) -> str | None:
     if row.status is not UserStatus.active:
         return "disabled"
-    if row.tenant_status is not TenantStatus.active:
+    if row.tenant_status not in _OPEN:  # terminated: may log in to export (LIFE-2)
         return "tenant_inactive"
     if (row.locked_until is not None and row.locked_until > now) or (
         lockout is not None and lockout.locked(row.id)
@@ -411,7 +417,7 @@ def authenticate(db: Database, token: str, method: str, csrf_token: str | None) 
         row = conn.execute(_SESSION_LOOKUP, {"digest": digest}).one_or_none()
     if row is None or row.revoked_at is not None:
         raise SessionExpired
-    if row.status is not UserStatus.active or row.tenant_status is not TenantStatus.active:
+    if row.status is not UserStatus.active or row.tenant_status not in _OPEN:
         raise SessionExpired
     idle = (row.tenant_settings or {}).get("session_idle_minutes", _DEFAULT_IDLE_MINUTES)
     idle_deadline = row.last_seen_at + timedelta(minutes=int(idle))
@@ -434,6 +440,7 @@ def authenticate(db: Database, token: str, method: str, csrf_token: str | None) 
         list(row.roles),
         mfa_satisfied(row.tenant_settings, row.totp_enabled),
         password_change_required=bool(row.password_change_required),
+        tenant_terminated=row.tenant_status is TenantStatus.terminated,
     )
 
 

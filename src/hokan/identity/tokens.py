@@ -159,7 +159,7 @@ def _principal(db: Database, row: Any, cached: CachedCredential | None) -> Princ
     now = utcnow()
     if row.revoked_at is not None or row.expires_at <= now:
         raise InvalidToken
-    if row.tenant_status is not TenantStatus.active:
+    if row.tenant_status not in (TenantStatus.active, TenantStatus.terminated):
         raise TenantInactive
     scopes = frozenset(row.scopes)
     if row.user_id is not None:
@@ -180,6 +180,8 @@ def _principal(db: Database, row: Any, cached: CachedCredential | None) -> Princ
         tenant_id=row.tenant_id,
         scopes=scopes,
         for_user=str(row.user_id) if row.user_id is not None else None,
+        # Export only, until disposal: refused elsewhere by httpkit.auth.admitted.
+        tenant_terminated=row.tenant_status is TenantStatus.terminated,
     )
 
 

@@ -25,6 +25,7 @@ from hokan.jobs import tasks as job_tasks
 from hokan.jobs.errors import InvalidSchedule, JobNotFound
 from hokan.kit.clock import JST
 from hokan.kit.jobs import Job
+from hokan.lifecycle import tasks as lifecycle_tasks
 from hokan.mail import tasks as mail_tasks
 from hokan.monitoring import tasks as monitoring_tasks
 from hokan.records import tasks as record_tasks
@@ -41,6 +42,7 @@ CATALOGUE: tuple[Job, ...] = (
     *job_tasks.JOBS,
     *monitoring_tasks.JOBS,
     *clock_tasks.JOBS,
+    *lifecycle_tasks.JOBS,
     *backup_tasks.JOBS,
     *report_tasks.JOBS,
     *record_tasks.JOBS,

@@ -34,13 +34,16 @@ from hokan.models.monitoring import (
 )
 from hokan.models.operator import Operator, OperatorKind, OperatorStatus
 from hokan.models.operator_session import OperatorSession
+from hokan.models.password_setup_token import PasswordSetupToken
 from hokan.models.performance_sample import PerformanceSample
 from hokan.models.record import Record
 from hokan.models.record_attachment import AttachmentStatus, RecordAttachment
 from hokan.models.record_revision import RecordRevision
 from hokan.models.recovery_code import RecoveryCode
+from hokan.models.retired_certificate import RetiredCertificate
 from hokan.models.stored_report import StoredReport
 from hokan.models.tenant import Product, Tenant, TenantStatus
+from hokan.models.tenant_disposal import TenantDisposal
 from hokan.models.terminal_certificate import TerminalCertificate
 from hokan.models.user import User, UserStatus
 from hokan.models.user_session import UserSession
@@ -85,15 +88,18 @@ __all__ = [
     "OperatorKind",
     "OperatorSession",
     "OperatorStatus",
+    "PasswordSetupToken",
     "PerformanceSample",
     "Product",
     "Record",
     "RecordAttachment",
     "RecordRevision",
     "RecoveryCode",
+    "RetiredCertificate",
     "ServiceUnits",
     "StoredReport",
     "Tenant",
+    "TenantDisposal",
     "TenantKey",
     "TenantStatus",
     "TerminalCertificate",

@@ -43,3 +43,11 @@ class Tenant(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(PortableJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Lifecycle (LIFE-2): when the contract ended, when the grace period ends (export
+    # only until then), why disposal must wait (legal hold, a pending restore), when
+    # the tenant's data was disposed of.
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    dispose_after: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    legal_hold: Mapped[str | None] = mapped_column(String(200), default=None)
+    restore_pending: Mapped[str | None] = mapped_column(String(200), default=None)
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -48,12 +48,13 @@ _HEADER = HEADER.encode()
 STATUS_PATH = "/status"
 RETRY_AFTER_OUTAGE = 30  # seconds: about one probe interval
 EXEMPT_EXACT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/favicon.ico"})
-EXEMPT_PREFIXES = ("/status", "/docs", "/api/v1/operator/")
+# The operator console and the console's assets too (ADR 0026): operators work through it.
+EXEMPT_PREFIXES = ("/status", "/docs", "/api/v1/operator/", "/console/ops", "/console/static/")
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # POSTs that only read (a vault reveal or download carries its purpose in a body).
 READING_POSTS = ("/reveal", "/download")
 # Routes that are not tenant data: signing in and out stays possible in maintenance.
-NOT_DATA = ("/api/v1/auth/",)
+NOT_DATA = ("/api/v1/auth/", "/console/login", "/console/logout", "/console/language")
 
 # Route prefix -> the functions (components.FUNCTIONS) a request there needs,
 # longest prefix first; every route needs "api". Vault reads and writes differ.

@@ -38,3 +38,17 @@ class OperatorRoleRequired(Forbidden):
     code = "operator_role_required"
     message_ja = "この操作に必要な運用者ロールがありません。"
     message_en = "This operation needs an operator role you do not hold."
+
+
+class TenantTerminated(Forbidden):
+    # A terminated tenant's callers may only export their data until it is disposed of
+    # (LIFE-2): refused here, in the one dependency every route uses.
+    code = "tenant_terminated"
+    message_ja = (
+        "このテナントは契約終了しています。データの消去まではエクスポート"
+        " (GET /api/v1/tenant/export) のみ利用できます。"
+    )
+    message_en = (
+        "This tenant's contract has ended: until its data is disposed of, only the"
+        " export (GET /api/v1/tenant/export) is available."
+    )

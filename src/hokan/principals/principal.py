@@ -53,6 +53,8 @@ class Principal:
     # audit entry it causes (``detail.for_user``), so the daily audit tells a person's
     # token from the tenant's application token.
     for_user: str | None = None
+    # The caller's tenant is terminated (LIFE-2): admitted to the export only.
+    tenant_terminated: bool = False
 
     @property
     def actor(self) -> str:

@@ -1,5 +1,8 @@
 """Reports over HTTP, for operators (REP-1, REP-2).
 
+Tenants: ``GET /api/v1/tenant/reports/weekly`` gives a tenant administrator the
+week's report with only the tenant's own figures (generated on request).
+
 ``GET /api/v1/operator/reports`` lists the stored reports (the weekly job's and those
 generated on request); ``POST …/weekly`` and ``POST …/availability`` generate one now
 (the operations manager or the general manager); ``GET …/{report_id}/download?format=``
@@ -15,7 +18,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from hokan.httpkit.auth import OperatorWork, operator_work
+from hokan.httpkit.auth import ManageUsers, OperatorWork, operator_work
 from hokan.httpkit.responses import JsonResponse
 from hokan.httpkit.routing import Router
 from hokan.kit.clock import utcnow
@@ -26,6 +29,7 @@ from hokan.reports.service import FORMATS, Reports, file_name, report_json
 
 PREFIX = "/api/v1/operator/reports"
 router = Router(prefix=PREFIX, tags=["reports"])
+tenant_router = Router(tags=["reports"])
 
 ReportReader = Annotated[
     OperatorWork,
@@ -60,6 +64,11 @@ class AvailabilityIn(BaseModel):
 
     month: str | None = Field(default=None, max_length=7, description="YYYY-MM (JST)")
     year: int | None = Field(default=None, description="A calendar year (JST)")
+
+
+_FILES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {t.split(";")[0]: {} for t in FORMATS.values()}}
+}
 
 
 def _service(work: OperatorWork) -> Reports:
@@ -112,7 +121,11 @@ async def generate_availability(body: AvailabilityIn, work: ReportWriter) -> Res
     return JsonResponse(await work(run, in_thread=True), status_code=201)
 
 
-@router.get("/{report_id}/download", summary="Download a stored report (html, xlsx or pdf)")
+@router.get(
+    "/{report_id}/download",
+    summary="Download a stored report (html, xlsx or pdf)",
+    responses=_FILES,
+)
 async def download(
     report_id: str,
     work: ReportReader,
@@ -125,6 +138,34 @@ async def download(
         return file_name(row, format), data
 
     name, data = await work(run)
+    return Response(
+        data,
+        media_type=FORMATS[format],
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},
+    )
+
+
+@tenant_router.get(
+    "/api/v1/tenant/reports/weekly",
+    summary="Your own weekly operations report",
+    responses=_FILES,
+)
+async def tenant_weekly(
+    work: ManageUsers,
+    week: Annotated[str | None, Query(description="ISO week in JST, YYYY-Www")] = None,
+    format: Annotated[str, Query(description="html, xlsx or pdf")] = "pdf",
+) -> Response:
+    """The week's operations report with only your own figures (lockouts, malware,
+    findings, the incidents and maintenance that affected you) and the service-wide
+    ones (backups, liveness, load), for tenant administrators. Default: last week."""
+    service = Reports(work.host.settings)
+    now = utcnow()
+
+    def run(s: Any) -> tuple[str, bytes]:
+        chosen = parse_week(week, now=now) if week else Week.last_complete(now)
+        return service.tenant_weekly(s, work.principal, chosen, format, now=now)
+
+    name, data = await work(run, system=True, in_thread=True)
     return Response(
         data,
         media_type=FORMATS[format],

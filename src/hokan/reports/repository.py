@@ -16,6 +16,8 @@ from hokan.models import (
     AuditDailyRun,
     AuditEvent,
     AuditFinding,
+    BackupDrill,
+    BackupVerification,
     ClockCheck,
     FindingStatus,
     HostSample,
@@ -75,6 +77,37 @@ def job_runs(s: Session, job: str, start: datetime, end: datetime) -> Sequence[J
         .where(JobRun.job == job, JobRun.started_at >= start, JobRun.started_at < end)
         .order_by(JobRun.started_at)
     ).all()
+
+
+def drills(s: Session, start: datetime, end: datetime) -> Sequence[BackupDrill]:
+    return s.scalars(
+        select(BackupDrill)
+        .where(BackupDrill.requested_at >= start, BackupDrill.requested_at < end)
+        .order_by(BackupDrill.requested_at)
+    ).all()
+
+
+def passed_drills(s: Session) -> Sequence[BackupDrill]:
+    return s.scalars(
+        select(BackupDrill)
+        .where(BackupDrill.status == "passed", BackupDrill.seconds.is_not(None))
+        .order_by(BackupDrill.finished_at.desc())
+    ).all()
+
+
+def verifications(s: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """(generations fully verified, generations that failed verification) in the period."""
+    ok = s.scalar(
+        select(func.count())
+        .select_from(BackupVerification)
+        .where(BackupVerification.verified_at >= start, BackupVerification.verified_at < end)
+    )
+    bad = s.scalar(
+        select(func.count())
+        .select_from(BackupVerification)
+        .where(BackupVerification.failed_at >= start, BackupVerification.failed_at < end)
+    )
+    return int(ok or 0), int(bad or 0)
 
 
 def spans(s: Session, start: datetime, end: datetime) -> Sequence[MonitorSpan]:

@@ -19,6 +19,13 @@ CLASS_JA = {
     retention.UPGRADE: "バージョンアップ時",
     retention.MAINTENANCE: "メンテナンス時",
 }
+DRILL_JA = {
+    "passed": "成功",
+    "failed": "失敗",
+    "skipped": "省略",
+    "requested": "依頼中",
+    "running": "実施中",
+}
 STATUS_JA = {"up": "正常", "degraded": "低下", "down": "停止", "unknown": "不明"}
 
 
@@ -26,18 +33,25 @@ def backup(c: Ctx) -> Section:
     runs = repo.events(c.session, c.scope, ("backup.run",), c.start, c.end)
     restores = repo.events(c.session, c.scope, ("backup.restore",), c.start, c.end)
     verifies = repo.job_runs(c.session, "backup.verify", c.start, c.end)
+    drills = repo.drills(c.session, c.start, c.end)
+    verified, unverified = repo.verifications(c.session, c.start, c.end)
     ok = [e for e in runs if e.result == "success"]
     failed = [e for e in runs if e.result != "success"]
     verified_ok = [r for r in verifies if r.status == "ok"]
     section = Section("backup", "バックアップ")
-    section.has_data = bool(runs or restores or verifies)
+    section.has_data = bool(runs or restores or verifies or drills or verified or unverified)
     if not section.has_data:
         section.paragraphs.append(NO_DATA)
         return section
     section.paragraphs.append(
         f"バックアップ取得 {len(ok)} 件 (失敗 {len(failed)} 件)、"
-        f"検証 {len(verifies)} 回 (成功 {len(verified_ok)} 回)、リストア {len(restores)} 回。"
+        f"検証 {len(verifies)} 回 (成功 {len(verified_ok)} 回)、リストア {len(restores)} 回、"
+        f"リストア訓練 {len(drills)} 回。"
     )
+    if verified or unverified:
+        section.paragraphs.append(
+            f"全データの読み戻し・復号による検証: {verified} 世代で成功、{unverified} 世代で失敗。"
+        )
     by_day: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for e in runs:
         key = (c.day_index(e.occurred_at), str(e.detail.get("class", "")))
@@ -67,6 +81,26 @@ def backup(c: Ctx) -> Section:
                     for r in verifies
                 ],
                 "バックアップの検証 (全チャンクの復号)",
+            )
+        )
+    if drills:
+        rows_d: list[list[Cell]] = []
+        for d in drills:
+            row: list[Cell] = [
+                jst(d.requested_at),
+                d.generation or "",
+                DRILL_JA.get(d.status, d.status),
+                None if d.seconds is None else round(d.seconds, 1),
+            ]
+            if not c.scope.is_tenant:
+                row.append(d.tenant_code or "")
+            rows_d.append(row)
+        header = ["実施日時", "世代", "結果", "復旧時間 (秒, RTO)"]
+        section.tables.append(
+            Table(
+                header + ([] if c.scope.is_tenant else ["確認したテナント"]),
+                rows_d,
+                "リストア訓練 (障害対応訓練)",
             )
         )
     if restores:

@@ -183,6 +183,28 @@ class Reports:
         )
         return row
 
+    @action("reports.tenant_weekly", "report", lambda week, fmt, **_: f"{week}.{fmt}")
+    def tenant_weekly(
+        self,
+        session: Session,
+        principal: Principal,
+        week: Week,
+        fmt: str,
+        *,
+        now: datetime | None = None,
+    ) -> tuple[str, bytes]:
+        """The caller's own tenant's copy of the week's report (never stored, never
+        another tenant's figures: the scope is the caller's tenant)."""
+        if fmt not in FORMATS:
+            raise UnknownReportFormat()
+        tenant = TenantRepository(session).get(principal.tenant_id) if principal.tenant_id else None
+        if tenant is None:
+            raise UnknownTenant()
+        doc = self.weekly_document(session, week, _scope(tenant), now=now)
+        data = render_one(doc, fmt)
+        succeeded(session, principal, detail={"format": fmt, "bytes": len(data)})
+        return f"hokan-weekly-{week}-{tenant.code}.{fmt}", data
+
     @action("reports.list", "report")
     def listing(
         self, session: Session, principal: Principal, kind: str | None = None, limit: int = 100

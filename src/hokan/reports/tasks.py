@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from hokan.identity import operators
 from hokan.kit.jobs import Job, JobHost, JobResult
-from hokan.mail import outbox
 from hokan.models import StoredReport
 from hokan.principals.principal import SYSTEM
 from hokan.principals.roles import Role
 from hokan.reports.period import Week
 from hokan.reports.service import Reports
 from hokan.settings import Settings
+from hokan.tenants.notices import notify
 
 MAIL_KIND = "reports.weekly"
 
@@ -50,12 +50,13 @@ def _weekly(host: JobHost) -> JobResult:
     with host.db.session(write=True, system=True) as s:
         row = reports.generate_weekly(s, SYSTEM, week, now=host.now())
         to = [*operators.emails_with_role(s, Role.operations_manager), *host.settings.report_emails]
-        mail = outbox.enqueue(
+        mail = notify(
             s,
-            to,
-            f"【Hokan】運用レポート {week} / Weekly operations report",
-            mail_body(host.settings, row, week),
-            MAIL_KIND,
+            "reports.weekly",
+            tenant=None,
+            subject=f"【Hokan】運用レポート {week} / Weekly operations report",
+            body=mail_body(host.settings, row, week),
+            operators=to,
         )
         return JobResult(
             {

@@ -87,7 +87,7 @@ def build(
         facts.reliability(session, settings),
         facts.technical(settings, tenants),
         facts.backups(settings),
-        facts.backup_spec(settings),
+        facts.backup_spec(session, settings),
     ]
     kept: dict[str, Any] = {"history": [], "facts": {}}
     path = out_dir / FACTS_FILE if out_dir is not None else None

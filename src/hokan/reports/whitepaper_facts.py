@@ -14,8 +14,10 @@ from hokan.backup import retention
 from hokan.backup import tasks as backup_tasks
 from hokan.backup.policies import Policy, parse_policies, policy_for
 from hokan.clock import tasks as clock_tasks
+from hokan.kit.clock import to_jst
 from hokan.models import NotificationDelivery, Tenant
 from hokan.monitoring import tasks as monitoring_tasks
+from hokan.reports import repository as repo
 from hokan.reports import schedules
 from hokan.reports import tasks as report_tasks
 from hokan.reports.document import Cell, Section, Table
@@ -100,7 +102,7 @@ def collect(
     session: Session, settings: Settings, tenants: Sequence[Tenant], *, now: datetime
 ) -> dict[str, str]:
     """The facts the document states, flat, for the 変更履歴 of the next generation."""
-    del session, now
+    del now
     out = {
         "死活監視の間隔": f"{settings.monitor_interval_seconds} 秒",
         "計画停止予定通知": f"{settings.maintenance_notice_days} 日前",
@@ -112,6 +114,7 @@ def collect(
         "WAF": waf_ja(settings),
         "IPS": ips_ja(settings),
     }
+    out["復旧処理の所要時間"] = _rto_ja(session)[0]
     for klass, _, freq, _ in CLASS_ROWS:
         out[f"バックアップ ({klass}, {freq})"] = "、".join(retention_ja(settings, klass))
     return out
@@ -304,7 +307,21 @@ def backups(settings: Settings) -> Section:
     )
 
 
-def backup_spec(settings: Settings) -> Section:
+def _rto_ja(session: Session) -> tuple[str, str]:
+    drills = repo.passed_drills(session)
+    if not drills:
+        return "リストア訓練の記録はまだありません", "記録なし"
+    seconds = [d.seconds or 0.0 for d in drills]
+    last = drills[0].finished_at or drills[0].requested_at
+    return (
+        f"平均 {sum(seconds) / len(seconds) / 60:.1f} 分 (リストア訓練 {len(drills)} 回の実測、"
+        f"最長 {max(seconds) / 60:.1f} 分)",
+        f"{to_jst(last):%Y/%m/%d}",
+    )
+
+
+def backup_spec(session: Session, settings: Settings) -> Section:
+    rto, last_drill = _rto_ja(session)
     rows: list[list[Cell]] = [
         ["バックアップの範囲", "暗号化したフルバックアップ (AES-256-GCM、署名付きマニフェスト)"],
         ["スケジュール", f"日次: {schedules.said(settings, backup_tasks.RUN_DAILY)}"],
@@ -315,6 +332,13 @@ def backup_spec(settings: Settings) -> Section:
         [
             "バックアップ機能の完全性検証",
             f"保存した全データを {settings.backup_verify_days} 日以内に読み戻して復号",
+        ],
+    ]
+    rows += [
+        ["復旧処理の開始からの所要時間", rto],
+        [
+            "リストア訓練 (障害対応訓練) 最終実施日",
+            f"{last_drill} (ランダムな世代とテナントを復元して検査)",
         ],
     ]
     return Section(

@@ -57,6 +57,21 @@ NOTICE_ROUTES: dict[str, NoticeRoute] = {
     "service.incident": NoticeRoute(
         "an outage and its resolution", frozenset({ContactRole.notice}), False
     ),
+    "lifecycle.welcome": NoticeRoute(
+        "the welcome: serial, one-time password link, next steps (LIFE-1; the new admin)",
+        frozenset(),
+        True,
+    ),
+    "tenant.terminated": NoticeRoute(
+        "the contract ended: the disposal date and the export (LIFE-2)",
+        frozenset({ContactRole.notice, ContactRole.billing}),
+        True,
+    ),
+    "lifecycle.certificate": NoticeRoute(
+        "the data erasure certificate, on request (LIFE-3)",
+        frozenset({ContactRole.notice, ContactRole.billing}),
+        False,
+    ),
     "billing": NoticeRoute("invoices and the contract", frozenset({ContactRole.billing}), False),
     "technical": NoticeRoute(
         "integration and technical matters", frozenset({ContactRole.technical}), False
@@ -67,6 +82,12 @@ NOTICE_ROUTES: dict[str, NoticeRoute] = {
     ),
     "ops.slo_burn": NoticeRoute(
         "the error budget burns too fast (SRE multiwindow rule; no tenant)",
+        frozenset(),
+        False,
+        True,
+    ),
+    "reports.weekly": NoticeRoute(
+        "the weekly operations report, to the operations managers (no tenant)",
         frozenset(),
         False,
         True,
