@@ -28,7 +28,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from hokan.audit import service as audit
-from hokan.backup import errors, restoring, tenant_rows
+from hokan.backup import errors, restoring
+from hokan.backup import repository as tenant_rows
 from hokan.backup.service import BLOBS_FILE, SYSTEM_FILE, Backups, _dialect, pg_restore
 from hokan.models import KeyStatus
 
