@@ -84,6 +84,8 @@ def test_every_route_leaves_an_entry(
         # Well-formed requests: malformed ones are refused before any handler runs.
         if path == "/api/v1/auth/password":
             body = {"json": {"current_password": "x" * 12, "new_password": "y" * 12}}
+        if path == "/api/v1/password-setup":
+            body = {"json": {"token": "t" * 43, "password": "y" * 16}}
         if path == "/api/v1/auth/totp/enable":
             body = {"json": {"code": "000000"}}
         if path == "/api/v1/tokens" and method == "POST":
